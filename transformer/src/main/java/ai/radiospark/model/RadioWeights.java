@@ -1,0 +1,367 @@
+package ai.radiospark.model;
+
+import ai.radiospark.RadioException;
+import java.io.IOException;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
+import java.io.Serializable;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The tensors the RADIO forward pass uses, under one canonical naming, resolved from either
+ * checkpoint layout of RADIO-SPEC.md:
+ *
+ * <ul>
+ *   <li>the hub layout ({@code radio_model.model.blocks.{i}.attn.qkv.*}, fused qkv), which
+ *       {@code save_pretrained} writes and the published C-RADIO checkpoints use;
+ *   <li>the module layout ({@code encoder.layer.{i}.attention.attention.query|key|value.*}),
+ *       whose q, k and v are fused here once.
+ * </ul>
+ *
+ * <p>Tensors keep their stored element type (BF16 stays two bytes) until the model is built.
+ * This is what a Spark broadcast carries: it serializes only the tensors in use, each as its
+ * raw bytes, so adaptor heads and other extras never travel.
+ */
+public final class RadioWeights implements Serializable {
+  private static final long serialVersionUID = 1L;
+  private static final Logger LOG = LoggerFactory.getLogger(RadioWeights.class);
+
+  private transient RadioConfig config;
+  private transient String source;
+  private transient String checkpointSha256;
+  private transient String layout;
+  private transient Map<String, Tensor> tensors;
+  private transient Checkpoint checkpointRef;
+
+  private RadioWeights(RadioConfig config, String source, String sha256, String layout,
+      Map<String, Tensor> tensors) {
+    this.config = config;
+    this.source = source;
+    this.checkpointSha256 = sha256;
+    this.layout = layout;
+    this.tensors = Collections.unmodifiableMap(tensors);
+  }
+
+  static RadioWeights resolve(Checkpoint ckpt) {
+    RadioConfig cfg = ckpt.config();
+    Layout layout;
+    if (ckpt.has(Layout.HUB.name("patch"))) {
+      layout = Layout.HUB;
+    } else if (ckpt.has(Layout.MODULE.name("patch"))) {
+      layout = Layout.MODULE;
+    } else {
+      throw new RadioException("Cannot load model " + ckpt.source() + ": it has neither "
+          + Layout.HUB.name("patch") + " (hub layout) nor " + Layout.MODULE.name("patch")
+          + " (module layout). Is this a RADIO checkpoint? Its first tensors are "
+          + ckpt.tensorInfos().keySet().stream().limit(5).toList() + ".");
+    }
+    Resolver r = new Resolver(ckpt, layout);
+    int d = cfg.hiddenSize();
+    int p = cfg.patchSize();
+    int g = cfg.positionGrid();
+    int hf = cfg.mlpHiddenSize();
+
+    Map<String, Tensor> out = new LinkedHashMap<>();
+    out.put("patch", r.take("patch", d, cfg.numChannels() * p * p));
+    out.put("pos_embed", r.take("pos_embed", 1, (long) g * g, d));
+    out.put("cls_token", r.take("cls_token", cfg.prefixTokens(), d));
+
+    float[] mean = cfg.normMean();
+    float[] std = cfg.normStd();
+    if (r.has("norm_mean") && r.has("norm_std")) {
+      mean = r.take("norm_mean", cfg.numChannels(), 1, 1).floats();
+      std = r.take("norm_std", cfg.numChannels(), 1, 1).floats();
+    }
+    int[] idxs = cfg.summaryIdxs();
+    if (r.has("summary_idxs")) {
+      Tensor t = r.takeAnyShape("summary_idxs");
+      long[] v = TensorConversions.toLongs(new TensorInfo(t.name(), t.type(), t.shape(), 0, t.data().remaining()),
+          t.data(), ckpt.source());
+      int[] fromTensor = Arrays.stream(v).mapToInt(Math::toIntExact).toArray();
+      if (!Arrays.equals(fromTensor, idxs)) {
+        LOG.warn("Checkpoint {}: summary_idxs tensor {} differs from config.json's {}; using the tensor, as the "
+            + "reference does.", ckpt.source(), Arrays.toString(fromTensor), Arrays.toString(idxs));
+      }
+      idxs = fromTensor;
+    }
+    cfg = cfg.withConditioner(mean, std, idxs);
+
+    for (int i = 0; i < cfg.numHiddenLayers(); i++) {
+      String b = "blocks." + i + ".";
+      out.put(b + "norm1.weight", r.take(b + "norm1.weight", d));
+      out.put(b + "norm1.bias", r.take(b + "norm1.bias", d));
+      out.put(b + "norm2.weight", r.take(b + "norm2.weight", d));
+      out.put(b + "norm2.bias", r.take(b + "norm2.bias", d));
+      if (layout == Layout.HUB) {
+        out.put(b + "qkv.weight", r.take(b + "qkv.weight", 3L * d, d));
+        if (cfg.qkvBias()) {
+          out.put(b + "qkv.bias", r.take(b + "qkv.bias", 3L * d));
+        }
+      } else {
+        out.put(b + "qkv.weight", fuse(b + "qkv.weight", r.take(b + "q.weight", d, d),
+            r.take(b + "k.weight", d, d), r.take(b + "v.weight", d, d)));
+        if (cfg.qkvBias()) {
+          out.put(b + "qkv.bias", fuse(b + "qkv.bias", r.take(b + "q.bias", d), r.take(b + "k.bias", d),
+              r.take(b + "v.bias", d)));
+        }
+      }
+      out.put(b + "proj.weight", r.take(b + "proj.weight", d, d));
+      out.put(b + "proj.bias", r.take(b + "proj.bias", d));
+      if (cfg.useSwigluFfn()) {
+        out.put(b + "mlp.in.weight", r.take(b + "swiglu_in.weight", 2L * hf, d));
+        out.put(b + "mlp.in.bias", r.take(b + "swiglu_in.bias", 2L * hf));
+        out.put(b + "mlp.out.weight", r.take(b + "swiglu_out.weight", d, hf));
+        out.put(b + "mlp.out.bias", r.take(b + "swiglu_out.bias", d));
+      } else {
+        out.put(b + "mlp.in.weight", r.take(b + "fc1.weight", hf, d));
+        out.put(b + "mlp.in.bias", r.take(b + "fc1.bias", hf));
+        out.put(b + "mlp.out.weight", r.take(b + "fc2.weight", d, hf));
+        out.put(b + "mlp.out.bias", r.take(b + "fc2.bias", d));
+      }
+      // LayerScale lambdas are optional: a checkpoint without them means identity.
+      if (r.has(b + "ls1")) {
+        out.put(b + "ls1", r.take(b + "ls1", d));
+      }
+      if (r.has(b + "ls2")) {
+        out.put(b + "ls2", r.take(b + "ls2", d));
+      }
+    }
+    List<String> skipped = new ArrayList<>(new TreeSet<>(ckpt.tensorInfos().keySet()));
+    skipped.removeAll(r.used);
+    if (!skipped.isEmpty()) {
+      LOG.debug("Checkpoint {}: skipped {} tensors the forward pass does not use: {}", ckpt.source(),
+          skipped.size(), skipped);
+    }
+    LOG.info("Checkpoint {}: {} layout, {} layers, d={}, {} tensors used, {} skipped", ckpt.source(),
+        layout == Layout.HUB ? "hub" : "module", cfg.numHiddenLayers(), d, r.used.size(), skipped.size());
+    RadioWeights w = new RadioWeights(cfg, ckpt.source(), null, layout.label, out);
+    // The checkpoint hash is computed on first use: hashing gigabytes is not free.
+    w.checkpointRef = ckpt;
+    return w;
+  }
+
+  /** Concatenates q, k and v along rows, into the fused qkv of the hub layout. */
+  private static Tensor fuse(String name, Tensor q, Tensor k, Tensor v) {
+    if (q.type() != k.type() || q.type() != v.type()) {
+      throw new RadioException("Tensors " + q.name() + ", " + k.name() + " and " + v.name()
+          + " have different types (" + q.type() + ", " + k.type() + ", " + v.type()
+          + "). Re-save the checkpoint with one dtype.");
+    }
+    long[] shape = q.shape().clone();
+    shape[0] *= 3;
+    ByteBuffer b = ByteBuffer.allocate(q.data().remaining() * 3).order(ByteOrder.LITTLE_ENDIAN);
+    b.put(q.data().duplicate()).put(k.data().duplicate()).put(v.data().duplicate()).flip();
+    return new Tensor(name, q.type(), shape, b);
+  }
+
+  /** The two layouts' names for each canonical tensor. */
+  private enum Layout {
+    HUB("hub"),
+    MODULE("module");
+
+    final String label;
+
+    Layout(String label) {
+      this.label = label;
+    }
+
+    String name(String canonical) {
+      String hubBlock = "radio_model.model.blocks.";
+      String modBlock = "encoder.layer.";
+      if (canonical.startsWith("blocks.")) {
+        String rest = canonical.substring("blocks.".length());
+        int dot = rest.indexOf('.');
+        String i = rest.substring(0, dot);
+        String part = rest.substring(dot + 1);
+        if (this == HUB) {
+          return hubBlock + i + "." + switch (part) {
+            case "qkv.weight", "qkv.bias", "proj.weight", "proj.bias" -> "attn." + part;
+            case "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias" -> "mlp." + part;
+            case "swiglu_in.weight", "swiglu_in.bias" -> "mlp.weights_in." + part.substring(10);
+            case "swiglu_out.weight", "swiglu_out.bias" -> "mlp.weights_out." + part.substring(11);
+            case "ls1" -> "layer_scale1.lambda1";
+            case "ls2" -> "layer_scale2.lambda1";
+            default -> part;
+          };
+        }
+        return modBlock + i + "." + switch (part) {
+          case "q.weight", "q.bias" -> "attention.attention.query." + part.substring(2);
+          case "k.weight", "k.bias" -> "attention.attention.key." + part.substring(2);
+          case "v.weight", "v.bias" -> "attention.attention.value." + part.substring(2);
+          case "proj.weight", "proj.bias" -> "attention.output.dense." + part.substring(5);
+          case "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias" -> "mlp." + part;
+          case "swiglu_in.weight", "swiglu_in.bias" -> "mlp.weights_in." + part.substring(10);
+          case "swiglu_out.weight", "swiglu_out.bias" -> "mlp.weights_out." + part.substring(11);
+          case "ls1" -> "layer_scale1.lambda1";
+          case "ls2" -> "layer_scale2.lambda1";
+          default -> part;
+        };
+      }
+      if (this == HUB) {
+        return switch (canonical) {
+          case "patch" -> "radio_model.model.patch_generator.embedder.weight";
+          case "pos_embed" -> "radio_model.model.patch_generator.pos_embed";
+          case "cls_token" -> "radio_model.model.patch_generator.cls_token.token";
+          case "norm_mean", "norm_std" -> "radio_model.input_conditioner." + canonical;
+          case "summary_idxs" -> "radio_model.summary_idxs";
+          default -> throw new IllegalArgumentException(canonical);
+        };
+      }
+      return switch (canonical) {
+        case "patch" -> "embeddings.patch_projection.weight";
+        case "pos_embed" -> "embeddings.position_embedding";
+        case "cls_token" -> "embeddings.cls_register_token";
+        case "norm_mean", "norm_std" -> "input_conditioner." + canonical;
+        case "summary_idxs" -> "summary_idxs";
+        default -> throw new IllegalArgumentException(canonical);
+      };
+    }
+  }
+
+  /** Looks tensors up in one layout, checking shapes and remembering what was used. */
+  private static final class Resolver {
+    final Checkpoint ckpt;
+    final Layout layout;
+    final List<String> used = new ArrayList<>();
+
+    Resolver(Checkpoint ckpt, Layout layout) {
+      this.ckpt = ckpt;
+      this.layout = layout;
+    }
+
+    boolean has(String canonical) {
+      return ckpt.has(layout.name(canonical));
+    }
+
+    Tensor takeAnyShape(String canonical) {
+      String name = layout.name(canonical);
+      if (!ckpt.has(name)) {
+        throw new RadioException("Cannot load model " + ckpt.source() + ": tensor '" + name
+            + "' is missing. The checkpoint does not match its config.json (" + ckpt.config()
+            + "); re-download it, or fix config.json.");
+      }
+      used.add(name);
+      return ckpt.tensor(name).renamed(name);
+    }
+
+    Tensor take(String canonical, long... shape) {
+      String name = layout.name(canonical);
+      if (!ckpt.has(name)) {
+        throw new RadioException("Cannot load model " + ckpt.source() + ": tensor '" + name + "' (expected shape "
+            + Arrays.toString(shape) + ") is missing. The checkpoint does not match its config.json ("
+            + ckpt.config() + "); re-download it, or fix config.json.");
+      }
+      Tensor t = ckpt.tensor(name);
+      if (!Arrays.equals(t.shape(), shape)) {
+        throw new RadioException("Cannot load model " + ckpt.source() + ": tensor '" + name + "' has shape "
+            + Arrays.toString(t.shape()) + ", but config.json implies " + Arrays.toString(shape)
+            + ". The checkpoint does not match its config.json; re-download it, or fix config.json.");
+      }
+      if (t.type() != TensorType.F32 && t.type() != TensorType.BF16 && t.type() != TensorType.F16) {
+        throw new RadioException("Cannot load model " + ckpt.source() + ": tensor '" + name + "' has type "
+            + t.type() + "; weights must be F32, BF16 or F16.");
+      }
+      used.add(name);
+      return t;
+    }
+  }
+
+  public RadioConfig config() {
+    return config;
+  }
+
+  /** Where the weights came from. */
+  public String source() {
+    return source;
+  }
+
+  /** "hub" or "module": the checkpoint layout the weights were read from. */
+  public String layout() {
+    return layout;
+  }
+
+  /** SHA-256 of the checkpoint's files, computed once; identifies the model in caches and tables. */
+  public String checkpointSha256() {
+    String h = checkpointSha256;
+    if (h == null) {
+      h = checkpointRef.sha256();
+      checkpointSha256 = h;
+    }
+    return h;
+  }
+
+  /** The canonical tensors, in the order the forward pass uses them. */
+  public Map<String, Tensor> tensors() {
+    return tensors;
+  }
+
+  Tensor tensor(String name) {
+    Tensor t = tensors.get(name);
+    if (t == null) {
+      throw new IllegalStateException("no tensor " + name);
+    }
+    return t;
+  }
+
+  /** Total bytes of the tensors as stored. */
+  public long byteSize() {
+    return tensors.values().stream().mapToLong(t -> t.data().remaining()).sum();
+  }
+
+  private void writeObject(ObjectOutputStream out) throws IOException {
+    out.defaultWriteObject();
+    out.writeUTF(config.toJson());
+    out.writeUTF(source);
+    out.writeUTF(checkpointSha256());
+    out.writeUTF(layout);
+    out.writeInt(tensors.size());
+    byte[] buf = new byte[1 << 20];
+    for (Tensor t : tensors.values()) {
+      out.writeUTF(t.name());
+      out.writeUTF(t.type().name());
+      out.writeInt(t.shape().length);
+      for (long s : t.shape()) {
+        out.writeLong(s);
+      }
+      ByteBuffer data = t.data().duplicate();
+      out.writeInt(data.remaining());
+      while (data.hasRemaining()) {
+        int n = Math.min(buf.length, data.remaining());
+        data.get(buf, 0, n);
+        out.write(buf, 0, n);
+      }
+    }
+  }
+
+  private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
+    in.defaultReadObject();
+    config = RadioConfig.fromJson(in.readUTF(), "(broadcast)");
+    source = in.readUTF();
+    checkpointSha256 = in.readUTF();
+    layout = in.readUTF();
+    int n = in.readInt();
+    Map<String, Tensor> map = new LinkedHashMap<>();
+    for (int i = 0; i < n; i++) {
+      String name = in.readUTF();
+      TensorType type = TensorType.valueOf(in.readUTF());
+      long[] shape = new long[in.readInt()];
+      for (int j = 0; j < shape.length; j++) {
+        shape[j] = in.readLong();
+      }
+      byte[] data = new byte[in.readInt()];
+      in.readFully(data);
+      map.put(name, new Tensor(name, type, shape, ByteBuffer.wrap(data)));
+    }
+    tensors = Collections.unmodifiableMap(map);
+  }
+}

@@ -1,0 +1,80 @@
+package ai.radiospark.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/** The golden reference data copied from shared/golden (see golden/README.md). */
+public final class Golden {
+  private Golden() {}
+
+  /** The golden folder: {@code -Dradio.golden.dir}, else this module's test resources. */
+  public static Path dir() {
+    String prop = System.getProperty("radio.golden.dir");
+    Path p = prop != null ? Path.of(prop) : Path.of("src/test/resources/golden");
+    if (!Files.isDirectory(p)) {
+      p = Path.of("transformer/src/test/resources/golden");
+    }
+    assertTrue(Files.isDirectory(p), "golden data not found at " + p.toAbsolutePath());
+    return p;
+  }
+
+  public static Path checkpoint(String model) {
+    return dir().resolve(model).resolve("checkpoint");
+  }
+
+  public static SafetensorsFile file(String relative) {
+    return SafetensorsFile.open(dir().resolve(relative));
+  }
+
+  /** A checkpoint directory in the module layout: config.json plus module-state-dict as model.safetensors. */
+  public static Path moduleLayout(String model, Path tmp) {
+    try {
+      Path out = tmp.resolve(model + "-module");
+      Files.createDirectories(out);
+      Files.copy(checkpoint(model).resolve("config.json"), out.resolve("config.json"),
+          StandardCopyOption.REPLACE_EXISTING);
+      Files.copy(dir().resolve(model).resolve("module-state-dict.safetensors"), out.resolve("model.safetensors"),
+          StandardCopyOption.REPLACE_EXISTING);
+      return out;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Asserts |a−b| ≤ atol elementwise, reporting the worst element; returns the max abs error. */
+  public static double assertClose(float[] expected, float[] actual, double atol, String what) {
+    assertEquals(expected.length, actual.length, what + ": length");
+    double max = 0;
+    int worst = -1;
+    for (int i = 0; i < expected.length; i++) {
+      double e = Math.abs((double) expected[i] - actual[i]);
+      if (!(e <= max)) {
+        max = e;
+        worst = i;
+      }
+    }
+    double m = max;
+    int w = worst;
+    assertTrue(m <= atol, () -> what + ": max abs error " + m + " > " + atol + " at " + w + " (expected "
+        + expected[w] + ", got " + actual[w] + ")");
+    return max;
+  }
+
+  public static double cosine(float[] a, float[] b) {
+    double dot = 0;
+    double na = 0;
+    double nb = 0;
+    for (int i = 0; i < a.length; i++) {
+      dot += (double) a[i] * b[i];
+      na += (double) a[i] * a[i];
+      nb += (double) b[i] * b[i];
+    }
+    return dot / Math.sqrt(na * nb);
+  }
+}
