@@ -37,6 +37,12 @@ import java.util.Optional;
 import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -73,6 +79,12 @@ public final class ModelResolver {
   private static final Pattern SAFE_NAME = Pattern.compile("[A-Za-z0-9._-]+");
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final ConcurrentHashMap<Path, ReentrantLock> JVM_LOCKS = new ConcurrentHashMap<>();
+  private static final ScheduledExecutorService WATCHDOG =
+      Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "radio-spark-hub-download-watchdog");
+        t.setDaemon(true);
+        return t;
+      });
 
   private final HubSettings settings;
   private volatile HubHttp http;
@@ -321,13 +333,40 @@ public final class ModelResolver {
         try (OutputStream out = Files.newOutputStream(incomplete, StandardOpenOption.CREATE,
             StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
           final long[] counter = {have};
+          AtomicLong lastProgress = new AtomicLong(System.nanoTime());
+          AtomicBoolean stalled = new AtomicBoolean();
+          long limit = settings.downloadTimeout().toNanos();
+          long period = Math.max(50, settings.downloadTimeout().toMillis() / 4);
+          // Read timeout, as huggingface_hub's HF_HUB_DOWNLOAD_TIMEOUT: HttpClient has none for
+          // bodies, so a watchdog closes a stream that delivered nothing for that long.
+          ScheduledFuture<?> dog = WATCHDOG.scheduleWithFixedDelay(() -> {
+            if (System.nanoTime() - lastProgress.get() > limit && !stalled.getAndSet(true)) {
+              try {
+                body.close();
+              } catch (IOException | RuntimeException ignored) {
+                // the reader fails either way
+              }
+            }
+          }, period, period, TimeUnit.MILLISECONDS);
           try {
             update(digest, body.stream(), size - have + 1, bytes -> {
               out.write(bytes.buf, 0, bytes.len);
               counter[0] += bytes.len;
+              lastProgress.set(System.nanoTime());
             });
+          } catch (IOException e) {
+            if (stalled.get()) {
+              throw new IOException("no data received for " + settings.downloadTimeout()
+                  .toSeconds() + " s (HF_HUB_DOWNLOAD_TIMEOUT)", e);
+            }
+            throw e;
           } finally {
+            dog.cancel(false);
             have = counter[0];
+          }
+          if (stalled.get() && counter[0] < size) {
+            throw new IOException("no data received for " + settings.downloadTimeout()
+                .toSeconds() + " s (HF_HUB_DOWNLOAD_TIMEOUT)");
           }
         }
         if (have < size) {

@@ -59,6 +59,10 @@ final class FakeHub implements AutoCloseable {
   volatile long cutAfterBytes = -1;
   /** Serve these many bytes of garbage instead of the real LFS content (same length). */
   volatile boolean corruptLfs;
+  /** Pause this long twice within every CDN body (a slow link). */
+  volatile long pauseMillis;
+  /** When true, only the next CDN body pauses. */
+  volatile boolean pauseOnce;
 
   private final HttpServer hub;
   private final HttpServer cdn;
@@ -240,6 +244,27 @@ final class FakeHub implements AutoCloseable {
         body.flush();
         // abort: the server closes the connection without sending the rest
         throw new IOException("fake hub: connection cut after " + cut + " bytes");
+      }
+      long pause = pauseMillis;
+      if (pauseOnce) {
+        pauseMillis = 0;
+      }
+      if (pause > 0) { // three parts with a pause between each
+        int third = (int) (length / 3);
+        for (int part = 0; part < 3; part++) {
+          if (part > 0) {
+            try {
+              Thread.sleep(pause);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }
+          int from = (int) start + part * third;
+          int len = part < 2 ? third : (int) length - 2 * third;
+          body.write(content, from, len);
+          body.flush();
+        }
+        return;
       }
       body.write(content, (int) start, (int) length);
     }

@@ -192,6 +192,33 @@ class ModelResolverTest {
   }
 
   @Test
+  void slowBodyLongerThanTheDownloadTimeoutStillCompletes() throws IOException {
+    // The download timeout bounds each wait for data, not the whole transfer.
+    hub.pauseMillis = 600;
+    HubSettings s = online().withDownloadAttempts(1)
+        .withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(1));
+    long t0 = System.nanoTime();
+    Path dir = new ModelResolver(s).resolve(REPO);
+    assertTrue(System.nanoTime() - t0 > 1_100_000_000L);
+    assertArrayEquals(weights, Files.readAllBytes(dir.resolve("model.safetensors")));
+    assertEquals(0, hub.rangedRequests());
+  }
+
+  @Test
+  void stalledBodyIsAbandonedAndResumed() throws IOException {
+    hub.pauseMillis = 4000;
+    hub.pauseOnce = true;
+    HubSettings s = online().withDownloadAttempts(2)
+        .withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(1));
+    long t0 = System.nanoTime();
+    Path dir = new ModelResolver(s).resolve(REPO);
+    long millis = (System.nanoTime() - t0) / 1_000_000;
+    assertArrayEquals(weights, Files.readAllBytes(dir.resolve("model.safetensors")));
+    assertEquals(1, hub.rangedRequests());
+    assertTrue(millis < 3900, "took " + millis + " ms: the stalled read was not abandoned");
+  }
+
+  @Test
   void corruptedDownloadIsDetectedAndNothingIsCached() throws IOException {
     hub.corruptLfs = true;
     RadioException e = assertThrows(RadioException.class,
