@@ -266,6 +266,7 @@ public final class ModelResolver {
     Path snapshot = repoDir.resolve("snapshots").resolve(commit);
     Path pointer = pointerPath(snapshot, file);
     Path blob = repoDir.resolve("blobs").resolve(m.etag());
+    boolean damaged = false;
     if (Files.exists(pointer)) {
       String problem = blobProblem(pointer, m.size(), m.etag(), settings.verify());
       if (problem == null) {
@@ -273,10 +274,16 @@ public final class ModelResolver {
         return;
       }
       LOG.warn("Cached {} of {} is damaged ({}); downloading it again.", file, id, problem);
+      damaged = true;
     }
+    boolean replacePointer = damaged;
     Path lockFile = settings.cacheDir().resolve(".locks").resolve(id.cacheFolderName())
         .resolve(m.etag() + ".lock");
     withLock(lockFile, () -> {
+      if (replacePointer && blobProblem(pointer, m.size(), m.etag(), settings.verify()) != null) {
+        // a symlink is just re-created; a copy (no symlink support) must go as well
+        Files.deleteIfExists(pointer);
+      }
       if (Files.exists(blob)) {
         String problem = blobProblem(blob, m.size(), m.etag(), settings.verify());
         if (problem == null) {
@@ -284,8 +291,10 @@ public final class ModelResolver {
           link(blob, pointer);
           return;
         }
-        LOG.warn("Cached blob {} for {} of {} is damaged ({}); downloading it again.", blob, file,
-            id, problem);
+        if (!replacePointer) { // else already reported
+          LOG.warn("Cached blob {} for {} of {} is damaged ({}); downloading it again.", blob,
+              file, id, problem);
+        }
         Files.delete(blob);
       }
       if (Files.isSymbolicLink(pointer) || Files.exists(pointer)) {
