@@ -26,6 +26,7 @@ import java.util.Set;
  *       $HF_HOME/token}) written by {@code huggingface-cli login};
  *   <li>{@code HF_HUB_OFFLINE} (or {@code TRANSFORMERS_OFFLINE}) = 1/ON/YES/TRUE: never use the
  *       network;
+ *   <li>{@code HF_HUB_DISABLE_SYMLINKS} = 1: real files instead of symlinks in snapshots/;
  *   <li>{@code HF_HUB_ETAG_TIMEOUT}, {@code HF_HUB_DOWNLOAD_TIMEOUT} in seconds (default 10).
  * </ul>
  *
@@ -45,6 +46,7 @@ public final class HubSettings {
   private final Duration downloadTimeout;
   private final int downloadAttempts;
   private final boolean verify;
+  private final boolean symlinks;
 
   private HubSettings(
       Path cacheDir,
@@ -55,7 +57,8 @@ public final class HubSettings {
       Duration metadataTimeout,
       Duration downloadTimeout,
       int downloadAttempts,
-      boolean verify) {
+      boolean verify,
+      boolean symlinks) {
     this.cacheDir = Objects.requireNonNull(cacheDir, "cacheDir");
     this.endpoint = stripSlash(Objects.requireNonNull(endpoint, "endpoint"));
     this.token = token == null || token.isBlank() ? null : token.trim();
@@ -68,6 +71,7 @@ public final class HubSettings {
     }
     this.downloadAttempts = downloadAttempts;
     this.verify = verify;
+    this.symlinks = symlinks;
   }
 
   /** Settings from the process environment, as huggingface_hub reads them. */
@@ -112,7 +116,8 @@ public final class HubSettings {
         seconds(env, "HF_HUB_ETAG_TIMEOUT", 10),
         seconds(env, "HF_HUB_DOWNLOAD_TIMEOUT", 10),
         5,
-        false);
+        false,
+        !isTrue(env.get("HF_HUB_DISABLE_SYMLINKS")));
   }
 
   /** The hub cache directory ({@code .../huggingface/hub}) holding {@code models--org--name}. */
@@ -161,37 +166,50 @@ public final class HubSettings {
 
   public HubSettings withCacheDir(Path dir) {
     return new HubSettings(dir.toAbsolutePath(), endpoint, token, offline, connectTimeout,
-        metadataTimeout, downloadTimeout, downloadAttempts, verify);
+        metadataTimeout, downloadTimeout, downloadAttempts, verify, symlinks);
   }
 
   public HubSettings withEndpoint(String url) {
     return new HubSettings(cacheDir, url, token, offline, connectTimeout, metadataTimeout,
-        downloadTimeout, downloadAttempts, verify);
+        downloadTimeout, downloadAttempts, verify, symlinks);
   }
 
   public HubSettings withToken(String bearer) {
     return new HubSettings(cacheDir, endpoint, bearer, offline, connectTimeout, metadataTimeout,
-        downloadTimeout, downloadAttempts, verify);
+        downloadTimeout, downloadAttempts, verify, symlinks);
   }
 
   public HubSettings withOffline(boolean value) {
     return new HubSettings(cacheDir, endpoint, token, value, connectTimeout, metadataTimeout,
-        downloadTimeout, downloadAttempts, verify);
+        downloadTimeout, downloadAttempts, verify, symlinks);
   }
 
   public HubSettings withTimeouts(Duration connect, Duration metadata, Duration download) {
     return new HubSettings(cacheDir, endpoint, token, offline, connect, metadata, download,
-        downloadAttempts, verify);
+        downloadAttempts, verify, symlinks);
   }
 
   public HubSettings withDownloadAttempts(int attempts) {
     return new HubSettings(cacheDir, endpoint, token, offline, connectTimeout, metadataTimeout,
-        downloadTimeout, attempts, verify);
+        downloadTimeout, attempts, verify, symlinks);
+  }
+
+  /**
+   * When false ({@code HF_HUB_DISABLE_SYMLINKS=1}), snapshot files are real files: a new blob is
+   * moved there, an existing one copied, as huggingface_hub does without symlink support.
+   */
+  public boolean symlinks() {
+    return symlinks;
+  }
+
+  public HubSettings withSymlinks(boolean value) {
+    return new HubSettings(cacheDir, endpoint, token, offline, connectTimeout, metadataTimeout,
+        downloadTimeout, downloadAttempts, verify, value);
   }
 
   public HubSettings withVerify(boolean value) {
     return new HubSettings(cacheDir, endpoint, token, offline, connectTimeout, metadataTimeout,
-        downloadTimeout, downloadAttempts, value);
+        downloadTimeout, downloadAttempts, value, symlinks);
   }
 
   @Override

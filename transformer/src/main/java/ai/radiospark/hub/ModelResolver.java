@@ -79,6 +79,7 @@ public final class ModelResolver {
   private static final Pattern SAFE_NAME = Pattern.compile("[A-Za-z0-9._-]+");
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final ConcurrentHashMap<Path, ReentrantLock> JVM_LOCKS = new ConcurrentHashMap<>();
+  private static final java.util.Set<Path> SYMLINK_WARNED = ConcurrentHashMap.newKeySet();
   private static final ScheduledExecutorService WATCHDOG =
       Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "radio-spark-hub-download-watchdog");
@@ -288,7 +289,7 @@ public final class ModelResolver {
         String problem = blobProblem(blob, m.size(), m.etag(), settings.verify());
         if (problem == null) {
           LOG.debug("Blob {} already cached for {} {}", blob.getFileName(), id, file);
-          link(blob, pointer);
+          link(blob, pointer, false);
           return;
         }
         if (!replacePointer) { // else already reported
@@ -301,7 +302,7 @@ public final class ModelResolver {
         Files.delete(pointer);
       }
       download(id, file, m, blob);
-      link(blob, pointer);
+      link(blob, pointer, true);
     });
   }
 
@@ -542,8 +543,11 @@ public final class ModelResolver {
     }
   }
 
-  /** Relative symlink pointer -> blob, as huggingface_hub; a copy where symlinks fail. */
-  private static void link(Path blob, Path pointer) throws IOException {
+  /**
+   * Relative symlink pointer -> blob, as huggingface_hub's {@code _create_symlink}. Without symlink
+   * support (or HF_HUB_DISABLE_SYMLINKS) a new blob is moved to the pointer, an existing one copied.
+   */
+  private void link(Path blob, Path pointer, boolean newBlob) throws IOException {
     Files.createDirectories(pointer.getParent());
     if (Files.exists(pointer, LinkOption.NOFOLLOW_LINKS)) {
       if (Files.exists(pointer)) {
@@ -552,13 +556,23 @@ public final class ModelResolver {
       Files.delete(pointer); // dangling symlink
     }
     Path relative = pointer.getParent().relativize(blob);
-    try {
-      Files.createSymbolicLink(pointer, relative);
-    } catch (FileAlreadyExistsException e) {
-      // another process linked it meanwhile
-    } catch (UnsupportedOperationException | IOException | SecurityException e) {
-      LOG.warn("Cannot create symlink {} -> {} ({}); copying the file instead (uses more disk "
-          + "space, as huggingface_hub does without symlink support).", pointer, relative, e);
+    if (settings.symlinks()) {
+      try {
+        Files.createSymbolicLink(pointer, relative);
+        return;
+      } catch (FileAlreadyExistsException e) {
+        return; // another process linked it meanwhile
+      } catch (UnsupportedOperationException | IOException | SecurityException e) {
+        if (SYMLINK_WARNED.add(settings.cacheDir())) {
+          LOG.warn("Cannot create symlinks in the Hugging Face cache {} ({}); storing real files "
+              + "in snapshots/ instead, as huggingface_hub does (uses more disk space when "
+              + "several revisions share a file).", settings.cacheDir(), e.toString());
+        }
+      }
+    }
+    if (newBlob) {
+      moveAtomically(blob, pointer);
+    } else {
       Path tmp = pointer.resolveSibling(pointer.getFileName() + "." + UUID.randomUUID()
           .toString().substring(0, 8) + ".tmp");
       Files.copy(blob, tmp, StandardCopyOption.REPLACE_EXISTING);
@@ -918,7 +932,7 @@ public final class ModelResolver {
       return bytes + " B";
     }
     double v = bytes;
-    String[] units = {"KiB", "MiB", "GiB", "TiB"};
+    String[] units = {"KiB", "MiB", "GiB", "TiB", "PiB"};
     int u = -1;
     while (v >= 1024 && u < units.length - 1) {
       v /= 1024;

@@ -59,6 +59,8 @@ final class FakeHub implements AutoCloseable {
   volatile long cutAfterBytes = -1;
   /** Serve these many bytes of garbage instead of the real LFS content (same length). */
   volatile boolean corruptLfs;
+  /** Announce this X-Linked-Size for LFS files instead of the real one; null = real. */
+  volatile Long announcedLfsSize;
   /** Pause this long twice within every CDN body (a slow link). */
   volatile long pauseMillis;
   /** When true, only the next CDN body pauses. */
@@ -186,7 +188,8 @@ final class FakeHub implements AutoCloseable {
       if (isLfs(file)) {
         String sha = sha256(content);
         out.set("X-Linked-Etag", "\"" + sha + "\"");
-        out.set("X-Linked-Size", Long.toString(content.length));
+        Long announced = announcedLfsSize;
+        out.set("X-Linked-Size", Long.toString(announced != null ? announced : content.length));
         out.set("ETag", "W/\"" + gitSha1(content) + "\"");
         out.set("Location", "http://127.0.0.1:" + cdn.getAddress().getPort() + "/cdn/" + sha);
         ex.sendResponseHeaders(302, -1);

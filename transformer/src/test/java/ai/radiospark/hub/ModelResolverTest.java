@@ -89,6 +89,26 @@ class ModelResolverTest {
   }
 
   @Test
+  void withoutSymlinksSnapshotsHoldRealFiles() throws IOException {
+    HubSettings noLinks = HubSettings.fromEnvironment(Map.of("HF_HOME", hfHome.toString(),
+        "HF_ENDPOINT", hub.endpoint(), "HF_HUB_DISABLE_SYMLINKS", "1"));
+    assertFalse(noLinks.symlinks());
+    Path dir = new ModelResolver(noLinks).resolve(REPO);
+    for (String f : List.of("config.json", "model.safetensors")) {
+      assertTrue(Files.isRegularFile(dir.resolve(f), java.nio.file.LinkOption.NOFOLLOW_LINKS), f);
+    }
+    assertArrayEquals(weights, Files.readAllBytes(dir.resolve("model.safetensors")));
+    // as huggingface_hub: a new blob is moved into the snapshot, not kept twice
+    assertFalse(Files.exists(repoDir(REPO).resolve("blobs").resolve(FakeHub.sha256(weights))));
+    assertEquals(dir, new ModelResolver(noLinks.withOffline(true)).resolve(REPO));
+
+    // a damaged real file is replaced (online, size differs)
+    Files.write(dir.resolve("model.safetensors"), new byte[3]);
+    new ModelResolver(noLinks).resolve(REPO);
+    assertArrayEquals(weights, Files.readAllBytes(dir.resolve("model.safetensors")));
+  }
+
+  @Test
   void tokenIsSentToTheHubButNotToTheCdn() {
     hub.repos.get(REPO).gated = true;
     hub.repos.get(REPO).grantedToken = "hf_good";
@@ -355,6 +375,19 @@ class ModelResolverTest {
 
     Path dir = new ModelResolver(online().withToken("hf_granted")).resolve(REPO);
     assertTrue(Files.isRegularFile(dir.resolve("model.safetensors")));
+  }
+
+  @Test
+  void notEnoughDiskSpaceMessage() {
+    long petabyte = 1L << 50;
+    hub.announcedLfsSize = petabyte;
+    RadioException e = assertThrows(RadioException.class,
+        () -> new ModelResolver(online()).resolve(REPO));
+    assertTrue(e.getMessage().startsWith("Not enough disk space to download model.safetensors of "
+        + "acme/tiny-vit@main into the Hugging Face cache " + cache() + ": needs " + petabyte
+        + " bytes (1.0 PiB"), e.getMessage());
+    assertTrue(e.getMessage().contains("HF_HUB_CACHE"), e.getMessage());
+    assertEquals(0, hub.cdnGets());
   }
 
   @Test
