@@ -281,9 +281,12 @@ public final class ModelResolver {
     Path lockFile = settings.cacheDir().resolve(".locks").resolve(id.cacheFolderName())
         .resolve(m.etag() + ".lock");
     withLock(lockFile, () -> {
-      if (replacePointer && blobProblem(pointer, m.size(), m.etag(), settings.verify()) != null) {
-        // a symlink is just re-created; a copy (no symlink support) must go as well
-        Files.deleteIfExists(pointer);
+      if (Files.exists(pointer)) {
+        if (blobProblem(pointer, m.size(), m.etag(), settings.verify()) == null) {
+          return; // completed by another thread or process while we waited for the lock
+        }
+        // a symlink is just re-created; a real file (no symlink support) must go as well
+        Files.delete(pointer);
       }
       if (Files.exists(blob)) {
         String problem = blobProblem(blob, m.size(), m.etag(), settings.verify());
@@ -298,9 +301,7 @@ public final class ModelResolver {
         }
         Files.delete(blob);
       }
-      if (Files.isSymbolicLink(pointer) || Files.exists(pointer)) {
-        Files.delete(pointer);
-      }
+      Files.deleteIfExists(pointer); // a dangling symlink
       download(id, file, m, blob);
       link(blob, pointer, true);
     });

@@ -448,11 +448,20 @@ class ModelResolverTest {
 
   @Test
   void concurrentResolversDownloadEachBlobOnce() throws Exception {
+    concurrentResolvers(online());
+  }
+
+  @Test
+  void concurrentResolversWithoutSymlinksDownloadEachBlobOnce() throws Exception {
+    concurrentResolvers(online().withSymlinks(false));
+  }
+
+  void concurrentResolvers(HubSettings settings) throws Exception {
     ExecutorService pool = Executors.newFixedThreadPool(4);
     try {
       List<Future<Path>> futures = new ArrayList<>();
       for (int i = 0; i < 4; i++) {
-        futures.add(pool.submit(() -> new ModelResolver(online()).resolve(REPO)));
+        futures.add(pool.submit(() -> new ModelResolver(settings).resolve(REPO)));
       }
       Path first = futures.get(0).get();
       for (Future<Path> f : futures) {
