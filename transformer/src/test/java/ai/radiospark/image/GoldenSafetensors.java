@@ -19,12 +19,21 @@ final class GoldenSafetensors {
   static final Path GOLDEN = Path.of("src/test/resources/golden");
   static final Path IMAGES = GOLDEN.resolve("images");
 
-  record Tensor(int[] shape, float[] data) {}
+  static final Path SAMPLES = Path.of("src/test/resources/image-samples");
+
+  /** F32 tensors have {@code data}, U8 tensors have {@code bytes}. */
+  record Tensor(int[] shape, float[] data, byte[] bytes) {}
 
   private GoldenSafetensors() {}
 
   static Map<String, Tensor> read(Path file) throws IOException {
     byte[] all = Files.readAllBytes(file);
+    if (file.toString().endsWith(".gz")) {
+      try (java.util.zip.GZIPInputStream in =
+          new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(all))) {
+        all = in.readAllBytes();
+      }
+    }
     ByteBuffer buf = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
     long headerLen = buf.getLong(0);
     String json = new String(all, 8, (int) headerLen, StandardCharsets.UTF_8);
@@ -37,17 +46,25 @@ final class GoldenSafetensors {
         continue;
       }
       JsonNode t = e.getValue();
-      if (!t.get("dtype").asText().equals("F32")) {
-        throw new IOException("only F32 supported, got " + t.get("dtype") + " for " + e.getKey());
+      String dtype = t.get("dtype").asText();
+      if (!dtype.equals("F32") && !dtype.equals("U8")) {
+        throw new IOException("only F32/U8 supported, got " + dtype + " for " + e.getKey());
       }
       List<Integer> shape = new ArrayList<>();
       t.get("shape").forEach(d -> shape.add(d.asInt()));
       long begin = t.get("data_offsets").get(0).asLong();
       long end = t.get("data_offsets").get(1).asLong();
+      int[] dims = shape.stream().mapToInt(Integer::intValue).toArray();
+      if (dtype.equals("U8")) {
+        byte[] bytes = java.util.Arrays.copyOfRange(all, dataStart + (int) begin,
+            dataStart + (int) end);
+        out.put(e.getKey(), new Tensor(dims, null, bytes));
+        continue;
+      }
       float[] data = new float[(int) ((end - begin) / 4)];
       buf.position(dataStart + (int) begin);
       buf.slice().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(data);
-      out.put(e.getKey(), new Tensor(shape.stream().mapToInt(Integer::intValue).toArray(), data));
+      out.put(e.getKey(), new Tensor(dims, data, null));
     }
     return out;
   }
