@@ -72,7 +72,7 @@ final class ImageDecoder {
     }
     if (reader == null) {
       throw new RadioException("Cannot decode image " + name + ": no ImageIO reader for "
-          + format.formatName + " is available. Put the TwelveMonkeys imageio-" + format.formatName
+          + format + " is available. Put the TwelveMonkeys imageio-" + format.formatName
           + " jar on the class path.");
     }
     List<String> warnings = new ArrayList<>();
@@ -86,7 +86,7 @@ final class ImageDecoder {
         width = reader.getWidth(0);
         height = reader.getHeight(0);
       } catch (IOException | RuntimeException e) {
-        throw new RadioException("Cannot decode image " + name + ": its " + format.formatName
+        throw new RadioException("Cannot decode image " + name + ": its " + format
             + " header is unreadable (" + describe(e) + "). The file is corrupt or truncated; "
             + "re-export it or leave it out of the input.", e);
       }
@@ -111,13 +111,13 @@ final class ImageDecoder {
       try {
         image = reader.read(0, param);
       } catch (IOException | RuntimeException e) {
-        throw new RadioException("Cannot decode image " + name + ": the " + format.formatName
+        throw new RadioException("Cannot decode image " + name + ": the " + format
             + " data is corrupt or truncated (" + describe(e) + "). Re-export the image or leave "
             + "it out of the input.", e);
       }
       for (String warning : warnings) {
         if (isTruncation(warning)) {
-          throw new RadioException("Cannot decode image " + name + ": the " + format.formatName
+          throw new RadioException("Cannot decode image " + name + ": the " + format
               + " data ends early (decoder: \"" + warning + "\"); the file is truncated. "
               + "Re-download or re-export it, or leave it out of the input.");
         }
