@@ -122,6 +122,11 @@ public final class ImagePreprocessor {
     int[] size = outputSize(img.originalHeight(), img.originalWidth());
     int outH = size[0];
     int outW = size[1];
+    if (3L * outH * outW > Integer.MAX_VALUE - 8) {
+      throw new RadioException("Cannot preprocess image " + name + ": its " + img.originalWidth()
+          + "x" + img.originalHeight() + " pixels would be resized to " + outW + "x" + outH
+          + " in " + mode + " mode, too large for one array. Use the fixed or native mode.");
+    }
     int n = 3 * outH * outW;
     if (dest == null) {
       dest = new float[n];
