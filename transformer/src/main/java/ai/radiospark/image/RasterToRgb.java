@@ -125,6 +125,73 @@ final class RasterToRgb {
     }
   }
 
+  // libjpeg's YCbCr -> RGB tables (jdcolor.c), so that our conversion is libjpeg's to the bit.
+  private static final int SCALEBITS = 16;
+  private static final int[] CR_R = new int[256];
+  private static final int[] CB_B = new int[256];
+  private static final int[] CR_G = new int[256];
+  private static final int[] CB_G = new int[256];
+
+  static {
+    int half = 1 << (SCALEBITS - 1);
+    for (int i = 0; i < 256; i++) {
+      int x = i - 128;
+      CR_R[i] = (fix(1.40200) * x + half) >> SCALEBITS;
+      CB_B[i] = (fix(1.77200) * x + half) >> SCALEBITS;
+      CR_G[i] = -fix(0.71414) * x;
+      CB_G[i] = -fix(0.34414) * x + half;
+    }
+  }
+
+  private static int fix(double x) {
+    return (int) (x * (1L << SCALEBITS) + 0.5);
+  }
+
+  private static int clamp255(int v) {
+    return v < 0 ? 0 : (v > 255 ? 255 : v);
+  }
+
+  /**
+   * Converts a raw JPEG raster (from {@code ImageReader.readRaster}, no colour conversion) to RGB
+   * with libjpeg's integer YCbCr formula; GRAY is replicated and RGB copied.
+   */
+  static byte[] fromJpegRaster(Raster raster, JpegColourSpace colour) {
+    int w = raster.getWidth();
+    int h = raster.getHeight();
+    byte[] out = new byte[w * h * 3];
+    SampleModel sm = raster.getSampleModel();
+    DataBuffer db = raster.getDataBuffer();
+    int bands = colour == JpegColourSpace.GRAY ? 1 : 3;
+    if (!(sm instanceof ComponentSampleModel) || !(db instanceof DataBufferByte)
+        || db.getNumBanks() != 1 || raster.getNumBands() != bands || raster.getParent() != null
+        || raster.getSampleModelTranslateX() != 0 || raster.getSampleModelTranslateY() != 0) {
+      throw new IllegalStateException("unexpected JPEG raster layout " + sm);
+    }
+    ComponentSampleModel csm = (ComponentSampleModel) sm;
+    byte[] data = ((DataBufferByte) db).getData();
+    int offset = db.getOffset();
+    if (colour != JpegColourSpace.YCBCR) {
+      componentBytes(data, offset, csm, colour == JpegColourSpace.GRAY, w, h, out);
+      return out;
+    }
+    int ps = csm.getPixelStride();
+    int ss = csm.getScanlineStride();
+    int[] bo = csm.getBandOffsets();
+    int o = 0;
+    for (int yy = 0; yy < h; yy++) {
+      int p = offset + yy * ss;
+      for (int x = 0; x < w; x++, p += ps) {
+        int y = data[p + bo[0]] & 0xFF;
+        int cb = data[p + bo[1]] & 0xFF;
+        int cr = data[p + bo[2]] & 0xFF;
+        out[o++] = (byte) clamp255(y + CR_R[cr]);
+        out[o++] = (byte) clamp255(y + ((CB_G[cb] + CR_G[cr]) >> SCALEBITS));
+        out[o++] = (byte) clamp255(y + CB_B[cb]);
+      }
+    }
+    return out;
+  }
+
   static int to8(int v16) {
     return (v16 + 128) / 257; // round(v / 257): 0 -> 0, 65535 -> 255
   }

@@ -302,6 +302,28 @@ class ImageDecoderTest {
   }
 
   @Test
+  void jpegColourSpaceFromMarkers() throws Exception {
+    assertEquals(JpegColourSpace.YCBCR, JpegColourSpace.of(golden("china.jpg")));
+    assertEquals(JpegColourSpace.YCBCR, JpegColourSpace.of(golden("progressive.jpg")));
+    assertEquals(JpegColourSpace.GRAY, JpegColourSpace.of(golden("gray.jpg")));
+    assertEquals(JpegColourSpace.OTHER, JpegColourSpace.of(golden("cmyk.jpg")));
+    assertEquals(JpegColourSpace.OTHER, JpegColourSpace.of(new byte[] {(byte) 0xFF, (byte) 0xD8}));
+  }
+
+  /** The raw-raster fast path equals what the reader's own read() + conversion gives. */
+  @Test
+  void jpegFastPathEqualsReaderConversion() throws Exception {
+    for (String file : new String[] {"china.jpg", "progressive.jpg", "gray.jpg"}) {
+      byte[] bytes = golden(file);
+      javax.imageio.ImageReader reader = ImageFormat.JPEG.newReader();
+      reader.setInput(new com.twelvemonkeys.imageio.stream.ByteArrayImageInputStream(bytes));
+      byte[] viaRead = RasterToRgb.convert(reader.read(0));
+      reader.dispose();
+      assertArrayEquals(viaRead, decoder.decode(bytes, file, null).rgb(), file);
+    }
+  }
+
+  @Test
   void cmykFormulaIsPillows() {
     assertEquals(255, RasterToRgb.cmykChannel(0, 255));
     assertEquals(0, RasterToRgb.cmykChannel(255, 255));
