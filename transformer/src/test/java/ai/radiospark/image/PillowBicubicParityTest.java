@@ -43,6 +43,16 @@ class PillowBicubicParityTest {
   }
 
   @Test
+  void coefficientCacheIsSharedAndBounded() {
+    assertEquals(PillowBicubicResampler.coefficients(427, 224),
+        PillowBicubicResampler.coefficients(427, 224));
+    for (int in = 1000; in < 1400; in++) {
+      PillowBicubicResampler.coefficients(in, 224);
+    }
+    org.junit.jupiter.api.Assertions.assertTrue(PillowBicubicResampler.cacheSize() <= 256);
+  }
+
+  @Test
   void coefficientsSumToOneInFixedPoint() {
     PillowBicubicResampler.Coefficients c = PillowBicubicResampler.coefficients(640, 224);
     for (int xx = 0; xx < 224; xx++) {
