@@ -69,7 +69,12 @@ enum ImageFormat {
   String readerClassName() {
     try {
       ImageReader r = newReader();
-      return r == null ? "none" : r.getClass().getName();
+      if (r == null) {
+        return "none";
+      }
+      String name = r.getClass().getName();
+      r.dispose();
+      return name;
     } catch (java.io.IOException e) {
       return "none";
     }

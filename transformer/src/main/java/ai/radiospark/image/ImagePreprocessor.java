@@ -242,7 +242,10 @@ public final class ImagePreprocessor {
       return this;
     }
 
-    /** Apply the JPEG EXIF Orientation tag (default off: the reference ignores it). */
+    /**
+     * Apply the EXIF Orientation tag of JPEG files (default off: the reference ignores it). Other
+     * formats are left as stored.
+     */
     public Builder optExifOrientation(boolean exifOrientation) {
       this.exifOrientation = exifOrientation;
       return this;
