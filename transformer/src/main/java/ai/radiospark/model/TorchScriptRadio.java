@@ -25,6 +25,10 @@ import java.util.List;
  * <p>Weights are handed to the module once ({@code set_weights}), which keeps the matrices in the
  * compute dtype; the residual stream, LayerNorm, patch embedding and layer scales stay float32
  * (autocast-style). Input and output tensors are float32, so Java never sees a bf16 tensor.
+ *
+ * <p>The module clones every weight it keeps: tensors made by DJL's {@code NDManager.create(float[])}
+ * are {@code torch::from_blob} views of a Java direct buffer that is released with the NDArray, so
+ * keeping the bare view inside the module is a use-after-free (observed: SIGSEGV in MKL sgemm).
  */
 public final class TorchScriptRadio implements AutoCloseable {
   /** c10::ScalarType codes used by TorchScript. */
@@ -46,8 +50,9 @@ public final class TorchScriptRadio implements AutoCloseable {
             t = ws[i]
             j = (i - first_block) % 14
             if i >= first_block and j in [2, 3, 4, 5, 8, 9, 10, 11]:
-              t = t.to(cdt).contiguous()
-            out.append(t)
+              t = t.to(cdt)
+            # clone: DJL's create(float[]) tensors are views of Java direct buffers (from_blob)
+            out.append(t.contiguous().clone())
           self.w = out
           return len(out)
         def block(self, x: Tensor, o: int, heads: int, eps: float, swiglu: bool, cdt: int) -> Tensor:
