@@ -20,7 +20,9 @@ import java.util.function.Supplier;
  * 224px, batch 8) in float32 (DJL), float16 (DJL) and bfloat16 (TorchScript module written by
  * {@link TorchScriptArchive}). Run each environment variant in its own JVM.
  *
- * <p>args: [iterations] [modes...] where modes are f32 f16 ts32 bf16 bf16io lin16io (default all)
+ * <p>args: [iterations] [modes...] where modes are f32 f16 ts32 bf16 bf16io lin16io onednn32 lpw32
+ * (default all). onednn32 = aten::mkldnn_linear on a to_mkldnn weight (oneDNN brgemm f32); lpw32 =
+ * mkldnn::_linear_pointwise on plain tensors.
  */
 public final class MatmulDtypeBench {
   static final String SRC = """
@@ -41,16 +43,22 @@ public final class MatmulDtypeBench {
           return torch.to(x, 15)
         def to_f32(self, x: Tensor) -> Tensor:
           return torch.to(x, 6)
+        def to_mkldnn(self, x: Tensor) -> Tensor:
+          return torch.to_mkldnn(x)
         def mm_bf16_f32io(self, x: Tensor, i: int) -> Tensor:
           return torch.to(torch.matmul(torch.to(x, 15), self.w[i]), 6)
         def linear_bf16_f32io(self, x: Tensor, i: int) -> Tensor:
           return torch.to(torch.linear(torch.to(x, 15), self.w[i]), 6)
+        def onednn_linear(self, x: Tensor, w: Tensor) -> Tensor:
+          return torch.to_dense(torch.mkldnn_linear(torch.to_mkldnn(x), w))
+        def linear_pointwise(self, x: Tensor, w: Tensor) -> Tensor:
+          return ops.mkldnn._linear_pointwise(x, w, None, "none", annotate(List[Optional[number]], []), "")
       """;
 
   public static void main(String[] args) throws Exception {
     int iters = args.length > 0 ? Integer.parseInt(args[0]) : 10;
     String[] modes = args.length > 1 ? Arrays.copyOfRange(args, 1, args.length)
-        : new String[] {"f32", "f16", "ts32", "bf16", "bf16io", "lin16io"};
+        : new String[] {"f32", "f16", "ts32", "bf16", "bf16io", "lin16io", "onednn32", "lpw32"};
     long m = 1568, k = 768, n = 3072;
     double flop = 2.0 * m * k * n;
     Path pt = Files.createTempFile("ops", ".pt");
@@ -70,6 +78,7 @@ public final class MatmulDtypeBench {
       IValueUtils.runMethod(ops, "set_weights", IValue.listFrom(w, wt)).close();
       PtNDArray xb = IValueUtils.runMethod(ops, "to_bf16", IValue.from(x)).toTensor(mgr);
       PtNDArray wb = IValueUtils.runMethod(ops, "to_bf16", IValue.from(w)).toTensor(mgr);
+      PtNDArray wtm = IValueUtils.runMethod(ops, "to_mkldnn", IValue.from(wt)).toTensor(mgr);
       NDArray x16 = x.toType(DataType.FLOAT16, false);
       NDArray w16 = w.toType(DataType.FLOAT16, false);
       for (String mode : modes) {
@@ -81,6 +90,10 @@ public final class MatmulDtypeBench {
           case "bf16io" -> () -> IValueUtils.runMethod(ops, "mm_bf16_f32io", IValue.from(x), IValue.from(0L))
               .toTensor(mgr);
           case "lin16io" -> () -> IValueUtils.runMethod(ops, "linear_bf16_f32io", IValue.from(x), IValue.from(1L))
+              .toTensor(mgr);
+          case "onednn32" -> () -> IValueUtils.runMethod(ops, "onednn_linear", IValue.from(x), IValue.from(wtm))
+              .toTensor(mgr);
+          case "lpw32" -> () -> IValueUtils.runMethod(ops, "linear_pointwise", IValue.from(x), IValue.from(wt))
               .toTensor(mgr);
           default -> throw new IllegalArgumentException(mode);
         };
