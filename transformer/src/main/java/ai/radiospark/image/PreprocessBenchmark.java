@@ -32,6 +32,15 @@ public final class PreprocessBenchmark {
       image = Path.of("src/test/resources/golden/images/china.jpg");
     }
     double seconds = args.length > 1 ? Double.parseDouble(args[1]) : 5.0;
+    System.out.println("{\"preprocess\":" + measure(image, seconds, true) + "}");
+  }
+
+  /**
+   * Measures {@code image} for about {@code seconds} (plus warm-up) and, if {@code withPeer},
+   * Pillow on the same file; returns the JSON object {@code {"img_per_s_per_core":..., ...,
+   * "peer":{...} | "not available"}}.
+   */
+  public static String measure(Path image, double seconds, boolean withPeer) throws IOException {
     byte[] bytes = Files.readAllBytes(image);
     String name = image.getFileName().toString();
     ImagePreprocessor pre = ImagePreprocessor.builder().build();
@@ -44,11 +53,11 @@ public final class PreprocessBenchmark {
     double resize = rate(seconds / 2,
         () -> PillowBicubicResampler.resize(d.rgb(), d.width(), d.height(), 224, 224));
 
-    String peer = peer(image, seconds);
-    System.out.println(String.format(Locale.ROOT,
-        "{\"preprocess\":{\"img_per_s_per_core\":%.1f,\"image\":\"%s\",\"size\":\"224x224\","
-            + "\"decode_ms\":%.3f,\"resize_ms\":%.3f,\"peer\":%s}}",
-        full, name, 1000 / decode, 1000 / resize, peer));
+    String peer = withPeer ? peer(image, seconds) : "\"not available\"";
+    return String.format(Locale.ROOT,
+        "{\"img_per_s_per_core\":%.1f,\"image\":\"%s\",\"size\":\"224x224\","
+            + "\"decode_ms\":%.3f,\"resize_ms\":%.3f,\"peer\":%s}",
+        full, name, 1000 / decode, 1000 / resize, peer);
   }
 
   /**

@@ -1,0 +1,123 @@
+package ai.radiospark.jobs;
+
+import ai.radiospark.bench.RadioBenchmark;
+import ai.radiospark.model.RandomCheckpoint;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code radio bench}: forward pass (float32 and bfloat16) against a PyTorch eager peer, the
+ * engine's matmul peak, preprocessing against Pillow, the extract pipeline, and peak RSS, in one
+ * run. Figures are printed, never asserted; with {@code --json} the last line is one JSON object.
+ */
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    description = "Measure forward (float32, bfloat16), matmul peak, preprocessing and the pipeline, with peers.")
+public final class BenchCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(names = "--shape", defaultValue = "base", description = "Random-weight model shape: tiny, base, large, huge "
+      + "(default ${DEFAULT-VALUE}).")
+  String shape;
+
+  @Option(names = "--batch", defaultValue = "8", description = "Images per forward (default ${DEFAULT-VALUE}).")
+  int batch;
+
+  @Option(names = "--size", defaultValue = "224", description = "Square input side (default ${DEFAULT-VALUE}).")
+  int size;
+
+  @Option(names = "--warmup", defaultValue = "2", description = "Untimed forwards first (default ${DEFAULT-VALUE}).")
+  int warmup;
+
+  @Option(names = "--iterations", defaultValue = "3", description = "Timed forwards per round (default ${DEFAULT-VALUE}).")
+  int iterations;
+
+  @Option(names = "--rounds", defaultValue = "3",
+      description = "Rounds, each timing float32, bfloat16 and the peer in turn (default ${DEFAULT-VALUE}).")
+  int rounds;
+
+  @Option(names = "--no-bf16", negatable = false, description = "Skip the bfloat16 forward.")
+  boolean noBf16;
+
+  @Option(names = "--no-peers", negatable = false, description = "Skip the PyTorch and Pillow peers.")
+  boolean noPeers;
+
+  @Option(names = "--preprocess-seconds", defaultValue = "5",
+      description = "Seconds per preprocessing measurement (default ${DEFAULT-VALUE}).")
+  double preprocessSeconds;
+
+  @Option(names = "--image", description = "Image for the preprocessing figure (default: a synthetic 640x427 JPEG).")
+  Path image;
+
+  @Option(names = "--matmul-repeats", defaultValue = "5", description = "GEMMs per matmul-peak shape (default "
+      + "${DEFAULT-VALUE}; the best counts).")
+  int matmulRepeats;
+
+  @Option(names = "--pipeline-images", defaultValue = "256",
+      description = "JPEGs for the pipeline figure (default ${DEFAULT-VALUE}; 0 skips it).")
+  int pipelineImages;
+
+  @Option(names = "--json", description = "End with one line holding every figure as JSON.")
+  boolean json;
+
+  @Override
+  public Integer call() throws Exception {
+    RandomCheckpoint.shape(shape); // validates the name before any work
+    PrintWriter out = spec.commandLine().getOut();
+    RadioBenchmark.Settings settings = new RadioBenchmark.Settings(shape, batch, size, warmup, iterations, rounds,
+        !noBf16, !noPeers, preprocessSeconds, image, matmulRepeats);
+    ObjectNode report = new RadioBenchmark(settings, out).run();
+    pipeline(report);
+    report.put("rss_peak_mb", RadioBenchmark.rssPeakMb());
+    summary(report, out);
+    if (json) {
+      out.println(new ObjectMapper().writeValueAsString(report));
+    }
+    out.flush();
+    return 0;
+  }
+
+  /** The whole extract job over JPEGs, against forward alone. */
+  private void pipeline(ObjectNode report) {
+    ObjectNode p = report.putObject("pipeline");
+    if (pipelineImages <= 0) {
+      p.put("status", "skipped");
+      p.putNull("img_per_s");
+      return;
+    }
+    // The extract job is not on this branch yet.
+    p.put("status", "not available yet");
+    p.putNull("img_per_s");
+  }
+
+  private static void summary(ObjectNode r, PrintWriter out) {
+    ObjectNode f = (ObjectNode) r.get("forward");
+    out.printf("forward float32: %s img/s (median of %d), model %s GFLOP/s, matmul peak %s GFLOP/s, "
+        + "efficiency %s; peer: %s%n", f.path("img_per_s"), f.path("ms").size(), f.path("model_gflops"),
+        f.path("matmul_peak_gflops"), f.path("efficiency"), f.path("peer").isObject()
+            ? f.path("peer").path("img_per_s") + " img/s (ratio " + f.path("ratio_vs_peer") + ")"
+            : "not available");
+    if (r.has("forward_bf16")) {
+      ObjectNode b = (ObjectNode) r.get("forward_bf16");
+      out.printf("forward bfloat16: %s img/s, %sx float32, %sx peer float32, summary cosine vs float32 %s%n",
+          b.path("img_per_s"), b.path("speedup_vs_float32"), b.path("ratio_vs_peer_float32").asText("n/a"),
+          b.path("cosine_vs_float32"));
+    }
+    ObjectNode p = (ObjectNode) r.get("preprocess");
+    out.printf("preprocess: %s img/s per core; peer: %s%n", p.path("img_per_s_per_core"),
+        p.path("peer").isObject() ? p.path("peer").path("img_per_s_per_core") + " img/s per core (ratio "
+            + p.path("ratio_vs_peer") + ")" : "not available");
+    ObjectNode pl = (ObjectNode) r.get("pipeline");
+    out.printf("pipeline: %s%n", pl.path("img_per_s").isNull() ? pl.path("status").asText()
+        : pl.path("img_per_s") + " img/s");
+    out.printf("rss peak: %s MB%n", r.path("rss_peak_mb"));
+  }
+}

@@ -1,0 +1,356 @@
+package ai.radiospark.bench;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.radiospark.image.PreprocessBenchmark;
+import ai.radiospark.model.Checkpoint;
+import ai.radiospark.model.ModelDType;
+import ai.radiospark.model.RadioConfig;
+import ai.radiospark.model.RadioModel;
+import ai.radiospark.model.RadioWeights;
+import ai.radiospark.model.RandomCheckpoint;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+
+/**
+ * What {@code radio bench} measures, in one run: the forward pass in float32 and bfloat16 (images
+ * per second, against a PyTorch eager peer timed in interleaved rounds so that both see the same
+ * machine load), the engine's float32 matmul peak and the forward's efficiency against it, image
+ * preprocessing per core (against Pillow), and peak RSS. No Spark here; the pipeline figure is
+ * added by the caller.
+ *
+ * <p>Figures are medians over every timed iteration of every round; ratios to the peer are
+ * ratios of medians measured in the same rounds.
+ */
+public final class RadioBenchmark {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** What to run. */
+  public record Settings(String shape, int batch, int size, int warmup, int iterations, int rounds,
+      boolean bf16, boolean peers, double preprocessSeconds, Path image, int matmulRepeats) {
+
+    public static Settings defaults() {
+      return new Settings("base", 8, 224, 2, 3, 3, true, true, 5.0, null, 5);
+    }
+  }
+
+  private final Settings s;
+  private final PrintWriter log;
+
+  public RadioBenchmark(Settings settings, PrintWriter log) {
+    this.s = settings;
+    this.log = log;
+  }
+
+  /** FLOPs of one image's forward: 2·L·(12·N·d² + 2·N²·d) (matmuls only; N tokens incl. prefix). */
+  public static double flopsPerImage(RadioConfig c, int tokens) {
+    double d = c.hiddenSize();
+    double n = tokens;
+    double mlp = c.mlpHiddenSize();
+    // qkv 3d², proj d², MLP 2·d·mlp (= 8d² for ratio 4): 12·N·d² in the formula
+    return 2.0 * c.numHiddenLayers() * (n * (4 * d * d + 2 * d * mlp) + 2 * n * n * d);
+  }
+
+  /** Runs everything but the pipeline; returns the JSON report. */
+  public ObjectNode run() {
+    ObjectNode report = JSON.createObjectNode();
+    ObjectNode machine = report.putObject("machine");
+    machine.put("cores", Runtime.getRuntime().availableProcessors());
+    machine.put("load_average_before", loadAverage());
+    forward(report);
+    preprocess(report);
+    report.put("rss_peak_mb", rssPeakMb());
+    machine.put("load_average_after", loadAverage());
+    return report;
+  }
+
+  private void forward(ObjectNode report) {
+    RadioConfig c = RandomCheckpoint.shape(s.shape());
+    int p = c.patchSize();
+    int rows = s.size() / p;
+    int tokens = c.prefixTokens() + rows * rows;
+    double flops = flopsPerImage(c, tokens);
+    Path dir = null;
+    ObjectNode f = report.putObject("forward");
+    ObjectNode fb = s.bf16() ? report.putObject("forward_bf16") : null;
+    try {
+      dir = Files.createTempDirectory("radio-bench-" + s.shape());
+      RandomCheckpoint.write(c, dir, 42);
+      RadioWeights w = Checkpoint.open(dir).weights();
+      float[] px = new float[s.batch() * 3 * s.size() * s.size()];
+      SplittableRandom r = new SplittableRandom(7);
+      for (int i = 0; i < px.length; i++) {
+        px[i] = (float) r.nextDouble();
+      }
+      ai.djl.engine.Engine.getEngine("PyTorch"); // loads the native library JniUtils needs
+      int threads = JniUtils.getNumThreads();
+      f.put("shape", s.shape()).put("image_size", s.size()).put("batch", s.batch()).put("tokens", tokens)
+          .put("threads", threads).put("interop_threads", JniUtils.getNumInteropThreads())
+          .put("gflop_per_image", flops / 1e9);
+      log.printf("forward: %s (d=%d, %d layers, %d heads), %dx%d, batch %d, %d tokens, %d torch threads%n",
+          s.shape(), c.hiddenSize(), c.numHiddenLayers(), c.numAttentionHeads(), s.size(), s.size(), s.batch(),
+          tokens, threads);
+      log.flush();
+      double peak = matmulPeak(f);
+      TorchPeer peer = s.peers() ? TorchPeer.start(c.hiddenSize(), c.numHiddenLayers(), c.numAttentionHeads(),
+          c.mlpHiddenSize(), tokens, s.batch(), Runtime.getRuntime().availableProcessors()) : null;
+      try (RadioModel m32 = RadioModel.builder().build(w);
+          RadioModel m16 = s.bf16() ? RadioModel.builder().optDType(ModelDType.BFLOAT16).build(w) : null) {
+        EnumSet<RadioModel.Output> summary = EnumSet.of(RadioModel.Output.SUMMARY);
+        float[] ref = m32.forward(px, s.batch(), s.size(), s.size(), summary).summary();
+        if (m16 != null) {
+          float[] got = m16.forward(px, s.batch(), s.size(), s.size(), summary).summary();
+          fb.put("cosine_vs_float32", cosine(ref, got));
+          fb.put("min_image_cosine_vs_float32", minCosine(ref, got, s.batch()));
+        }
+        for (int i = 1; i < s.warmup(); i++) {
+          m32.forward(px, s.batch(), s.size(), s.size(), summary);
+          if (m16 != null) {
+            m16.forward(px, s.batch(), s.size(), s.size(), summary);
+          }
+        }
+        List<Double> t32 = new ArrayList<>();
+        List<Double> t16 = new ArrayList<>();
+        List<Double> tPeer = new ArrayList<>();
+        for (int round = 0; round < s.rounds(); round++) {
+          List<Double> a = time(() -> m32.forward(px, s.batch(), s.size(), s.size(), summary));
+          t32.addAll(a);
+          List<Double> b = m16 == null ? List.of()
+              : time(() -> m16.forward(px, s.batch(), s.size(), s.size(), summary));
+          t16.addAll(b);
+          List<Double> q = peer == null ? List.of() : peer.time(s.iterations());
+          tPeer.addAll(q);
+          log.printf(Locale.ROOT, "  round %d: float32 %s ms%s%s%n", round + 1, fmt(a),
+              m16 == null ? "" : ", bfloat16 " + fmt(b), peer == null ? "" : ", torch eager float32 " + fmt(q));
+          log.flush();
+        }
+        double ips32 = s.batch() * 1000 / median(t32);
+        f.put("img_per_s", round(ips32, 2)).put("median_ms", round(median(t32), 1))
+            .put("best_ms", round(Collections.min(t32), 1)).set("ms", JSON.valueToTree(rounded(t32)));
+        double gflops = ips32 * flops / 1e9;
+        f.put("model_gflops", round(gflops, 1));
+        f.put("efficiency", round(gflops / peak, 3));
+        Double peerIps = null;
+        if (peer != null) {
+          peerIps = s.batch() * 1000 / median(tPeer);
+          ObjectNode pn = f.putObject("peer");
+          pn.put("impl", "PyTorch eager nn.Module ViT, float32, inference_mode");
+          pn.setAll((ObjectNode) peer.info());
+          pn.remove("ready");
+          pn.put("img_per_s", round(peerIps, 2)).put("median_ms", round(median(tPeer), 1))
+              .set("ms", JSON.valueToTree(rounded(tPeer)));
+          f.put("ratio_vs_peer", round(ips32 / peerIps, 3));
+        } else {
+          f.put("peer", "not available");
+        }
+        if (m16 != null) {
+          double ips16 = s.batch() * 1000 / median(t16);
+          fb.put("img_per_s", round(ips16, 2)).put("median_ms", round(median(t16), 1))
+              .put("best_ms", round(Collections.min(t16), 1)).set("ms", JSON.valueToTree(rounded(t16)));
+          fb.put("speedup_vs_float32", round(ips16 / ips32, 3));
+          fb.put("model_gflops", round(ips16 * flops / 1e9, 1));
+          if (peerIps != null) {
+            fb.put("ratio_vs_peer_float32", round(ips16 / peerIps, 3));
+          }
+        }
+      } finally {
+        if (peer != null) {
+          peer.close();
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } finally {
+      deleteTree(dir);
+    }
+  }
+
+  private List<Double> time(Runnable r) {
+    List<Double> ms = new ArrayList<>();
+    for (int i = 0; i < s.iterations(); i++) {
+      long t = System.nanoTime();
+      r.run();
+      ms.add((System.nanoTime() - t) / 1e6);
+    }
+    return ms;
+  }
+
+  /** Best float32 GEMM rate through DJL's NDArray matMul, over a ViT-shaped and a square product. */
+  private double matmulPeak(ObjectNode f) {
+    ObjectNode mm = f.putObject("matmul");
+    double best = 0;
+    long[][] shapes = {{(long) s.batch() * 196, 768, 3072}, {2048, 2048, 2048}};
+    try (NDManager m = NDManager.newBaseManager("PyTorch")) {
+      for (long[] sh : shapes) {
+        NDArray a = m.randomNormal(new Shape(sh[0], sh[1]));
+        NDArray b = m.randomNormal(new Shape(sh[1], sh[2]));
+        double flop = 2.0 * sh[0] * sh[1] * sh[2];
+        double bestMs = Double.MAX_VALUE;
+        for (int i = -1; i < s.matmulRepeats(); i++) {
+          long t = System.nanoTime();
+          NDArray c = a.matMul(b);
+          double ms = (System.nanoTime() - t) / 1e6;
+          c.close();
+          if (i >= 0) {
+            bestMs = Math.min(bestMs, ms);
+          }
+        }
+        double g = flop / bestMs / 1e6;
+        mm.put(sh[0] + "x" + sh[1] + "x" + sh[2] + "_gflops", round(g, 1));
+        best = Math.max(best, g);
+      }
+    }
+    f.put("matmul_peak_gflops", round(best, 1));
+    log.printf(Locale.ROOT, "  matmul peak (float32, DJL): %.1f GFLOP/s %s%n", best, mm);
+    log.flush();
+    return best;
+  }
+
+  private void preprocess(ObjectNode report) {
+    try {
+      Path image = s.image();
+      Path tmp = null;
+      if (image == null) {
+        tmp = Files.createTempFile("radio-bench", ".jpg");
+        writeSyntheticJpeg(tmp);
+        image = tmp;
+      }
+      try {
+        log.printf("preprocess: %s, 224x224 bicubic, %.1f s per measurement%n", s.image() == null
+            ? "synthetic 640x427 JPEG" : image, s.preprocessSeconds());
+        log.flush();
+        JsonNode p = JSON.readTree(PreprocessBenchmark.measure(image, s.preprocessSeconds(), s.peers()));
+        ObjectNode out = report.putObject("preprocess");
+        out.setAll((ObjectNode) p);
+        JsonNode peer = p.get("peer");
+        if (peer != null && peer.has("img_per_s_per_core")) {
+          out.put("ratio_vs_peer", round(p.get("img_per_s_per_core").asDouble()
+              / peer.get("img_per_s_per_core").asDouble(), 3));
+        }
+      } finally {
+        if (tmp != null) {
+          Files.deleteIfExists(tmp);
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** A photo-sized JPEG with smooth gradients and some noise, when no image is given. */
+  static void writeSyntheticJpeg(Path file) throws IOException {
+    int w = 640;
+    int h = 427;
+    BufferedImage im = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+    SplittableRandom r = new SplittableRandom(3);
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        int red = (x * 255 / w + r.nextInt(16)) & 0xff;
+        int g = (y * 255 / h + r.nextInt(16)) & 0xff;
+        int b = ((x + y) * 255 / (w + h) + r.nextInt(16)) & 0xff;
+        im.setRGB(x, y, red << 16 | g << 8 | b);
+      }
+    }
+    if (!ImageIO.write(im, "jpg", file.toFile())) {
+      throw new IOException("no JPEG writer");
+    }
+  }
+
+  /** Peak resident set size of this process (VmHWM), in MB; -1 where /proc is absent. */
+  public static double rssPeakMb() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+        if (line.startsWith("VmHWM:")) {
+          return round(Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0, 1);
+        }
+      }
+    } catch (IOException | NumberFormatException e) {
+      // not Linux
+    }
+    return -1;
+  }
+
+  static String loadAverage() {
+    try {
+      return Files.readString(Path.of("/proc/loadavg")).trim();
+    } catch (IOException e) {
+      return "unknown";
+    }
+  }
+
+  static double median(List<Double> v) {
+    List<Double> s = new ArrayList<>(v);
+    Collections.sort(s);
+    int n = s.size();
+    return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
+  }
+
+  static double cosine(float[] a, float[] b) {
+    double ab = 0;
+    double aa = 0;
+    double bb = 0;
+    for (int i = 0; i < a.length; i++) {
+      ab += (double) a[i] * b[i];
+      aa += (double) a[i] * a[i];
+      bb += (double) b[i] * b[i];
+    }
+    return ab / Math.sqrt(aa * bb);
+  }
+
+  static double minCosine(float[] a, float[] b, int batch) {
+    int n = a.length / batch;
+    double min = 1;
+    for (int i = 0; i < batch; i++) {
+      min = Math.min(min, cosine(java.util.Arrays.copyOfRange(a, i * n, (i + 1) * n),
+          java.util.Arrays.copyOfRange(b, i * n, (i + 1) * n)));
+    }
+    return min;
+  }
+
+  private static String fmt(List<Double> ms) {
+    StringBuilder b = new StringBuilder();
+    for (double v : ms) {
+      b.append(b.length() == 0 ? "" : " ").append(String.format(Locale.ROOT, "%.0f", v));
+    }
+    return b.toString();
+  }
+
+  private static List<Double> rounded(List<Double> v) {
+    return v.stream().map(x -> round(x, 1)).toList();
+  }
+
+  static double round(double v, int digits) {
+    double f = Math.pow(10, digits);
+    return Math.round(v * f) / f;
+  }
+
+  private static void deleteTree(Path dir) {
+    if (dir == null) {
+      return;
+    }
+    try (Stream<Path> w = Files.walk(dir)) {
+      w.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException ignored) {
+      // temp dir
+    }
+  }
+}
