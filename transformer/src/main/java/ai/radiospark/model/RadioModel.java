@@ -7,10 +7,16 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Activation;
-import ai.djl.nn.core.Linear;
-import ai.djl.nn.norm.LayerNorm;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.IValueUtils;
+import ai.djl.pytorch.jni.JniUtils;
 import ai.radiospark.RadioException;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -29,6 +35,15 @@ import org.slf4j.LoggerFactory;
  * that is closed before it returns, so every intermediate of a batch is freed with the batch.
  * The model is immutable after construction: concurrent {@code forward} calls from several
  * threads are safe and share the weights.
+ *
+ * <p>The pass runs as one call into a TorchScript module that this class writes from Java
+ * ({@link TorchScriptArchive}, source {@link #SOURCE}) and loads through DJL: one native call per
+ * batch instead of ~25 per layer, torch's fused {@code scaled_dot_product_attention}, and
+ * bfloat16 compute, which DJL's NDArray API cannot create (RESEARCH-bf16.md). In
+ * {@link ModelDType#BFLOAT16} the matrices are converted once, when the model is built; the input
+ * conditioner, patch embedding, LayerNorms, residual stream and layer scales stay float32, the
+ * attention kernel accumulates its softmax in float32, and outputs are float32.
+ * {@link ModelDType#FLOAT16} computes in float32 on the CPU (no fast float16 kernels there).
  *
  * <pre>{@code
  * RadioWeights weights = Checkpoint.open(Path.of("/models/C-RADIOv4-H")).weights();
@@ -49,47 +64,140 @@ public final class RadioModel implements AutoCloseable {
     HIDDEN_STATES
   }
 
+  /** c10::ScalarType codes, as TorchScript's serialized dialect writes dtypes. */
+  private static final int TS_FLOAT32 = 6;
+  private static final int TS_BFLOAT16 = 15;
+  private static final int HEAD = 4;
+  private static final int PER_BLOCK = 14;
+
+  /**
+   * The forward pass in TorchScript. Weights: patch, cls, mean, std, then per block norm1 w/b,
+   * qkv w/b, proj w/b, norm2 w/b, mlp in w/b, mlp out w/b, ls1, ls2. {@code set_weights} clones
+   * every tensor it keeps (DJL's {@code create(float[])} tensors are views of Java direct buffers
+   * that die with their NDArray) and converts the block matrices and their biases to the compute
+   * dtype {@code cdt}.
+   */
+  static final String SOURCE = """
+      class Radio(Module):
+        __parameters__ = []
+        __buffers__ = []
+        training : bool
+        w : List[Tensor]
+        def set_weights(self, ws: List[Tensor], cdt: int) -> int:
+          out = annotate(List[Tensor], [])
+          for i in range(len(ws)):
+            t = ws[i]
+            j = (i - 4) % 14
+            if i >= 4 and j in [2, 3, 4, 5, 8, 9, 10, 11]:
+              t = t.to(cdt)
+            out.append(t.contiguous().clone())
+          self.w = out
+          return len(out)
+        def block(self, x: Tensor, o: int, heads: int, eps: float, swiglu: bool, cdt: int) -> Tensor:
+          w = self.w
+          B = x.size(0)
+          T = x.size(1)
+          D = x.size(2)
+          y = torch.layer_norm(x, [D], w[o], w[o + 1], eps).to(cdt)
+          qkv = torch.linear(y, w[o + 2], w[o + 3]).view([B, T, 3, heads, D // heads]).permute([2, 0, 3, 1, 4])
+          a = torch.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2])
+          a = torch.linear(a.transpose(1, 2).reshape([B, T, D]), w[o + 4], w[o + 5])
+          x = torch.addcmul(x, a.to(6), w[o + 12])
+          y = torch.layer_norm(x, [D], w[o + 6], w[o + 7], eps).to(cdt)
+          y = torch.linear(y, w[o + 8], w[o + 9])
+          if swiglu:
+            hh = y.chunk(2, -1)
+            y = torch.silu(hh[0]) * hh[1]
+          else:
+            y = torch.gelu(y)
+          y = torch.linear(y, w[o + 10], w[o + 11])
+          return torch.addcmul(x, y.to(6), w[o + 13])
+        def embed(self, px: Tensor, pos: Tensor, p: int) -> Tensor:
+          w = self.w
+          B = px.size(0)
+          C = px.size(1)
+          rows = px.size(2) // p
+          cols = px.size(3) // p
+          x = (px - w[2]) / w[3]
+          x = x.reshape([B, C, rows, p, cols, p]).permute([0, 2, 4, 1, 3, 5]).reshape([B, rows * cols, C * p * p])
+          x = torch.linear(x, w[0]) + pos
+          cls = w[1].unsqueeze(0).expand([B, -1, -1])
+          return torch.cat([cls, x], 1)
+        def forward(self, px: Tensor, pos: Tensor, p: int, heads: int, eps: float, swiglu: bool, cdt: int, layers: int, all: bool) -> List[Tensor]:
+          t = self.embed(px, pos, p)
+          out = annotate(List[Tensor], [])
+          if all:
+            out.append(t)
+          for i in range(layers):
+            t = self.block(t, 4 + 14 * i, heads, eps, swiglu, cdt)
+            if all:
+              out.append(t)
+          if not all:
+            out.append(t)
+          return out
+      """;
+
   private final RadioConfig config;
   private final RadioWeights weights;
   private final ModelDType dtype;
+  private final int computeType;
   private final Device device;
-  private final NDManager manager;
+  private final PtNDManager manager;
+  private final PtSymbolBlock module;
   private final PositionEmbedding positions;
-  private final NDArray patch;
-  private final NDArray cls;
-  private final NDArray mean;
-  private final NDArray std;
-  private final Block[] blocks;
   private volatile boolean closed;
-
-  private record Block(NDArray norm1W, NDArray norm1B, NDArray qkvW, NDArray qkvB, NDArray projW,
-      NDArray projB, NDArray norm2W, NDArray norm2B, NDArray inW, NDArray inB, NDArray outW, NDArray outB,
-      NDArray ls1, NDArray ls2) {}
 
   private RadioModel(RadioWeights weights, Device device, ModelDType dtype) {
     this.weights = weights;
     this.config = weights.config();
     this.dtype = dtype;
+    this.computeType = dtype == ModelDType.BFLOAT16 ? TS_BFLOAT16 : TS_FLOAT32;
     this.device = device;
-    this.manager = NDManager.newBaseManager(device, "PyTorch");
+    this.manager = (PtNDManager) NDManager.newBaseManager(device, "PyTorch");
     boolean ok = false;
     try {
       RadioConfig c = config;
       int d = c.hiddenSize();
-      this.patch = param("patch");
-      this.cls = param("cls_token");
-      this.mean = manager.create(c.normMean(), new Shape(1, c.numChannels(), 1, 1));
-      this.std = manager.create(c.normStd(), new Shape(1, c.numChannels(), 1, 1));
       this.positions = new PositionEmbedding(weights.tensor("pos_embed").floats(), c.positionGrid(), d);
-      this.blocks = new Block[c.numHiddenLayers()];
-      for (int i = 0; i < blocks.length; i++) {
-        String b = "blocks." + i + ".";
-        blocks[i] = new Block(param(b + "norm1.weight"), param(b + "norm1.bias"), param(b + "qkv.weight"),
-            optParam(b + "qkv.bias"), param(b + "proj.weight"), param(b + "proj.bias"), param(b + "norm2.weight"),
-            param(b + "norm2.bias"), param(b + "mlp.in.weight"), param(b + "mlp.in.bias"),
-            param(b + "mlp.out.weight"), param(b + "mlp.out.bias"), optParam(b + "ls1"), optParam(b + "ls2"));
+      byte[] archive = new TorchScriptArchive("Radio", SOURCE).attribute("w", TorchScriptArchive.Init.EMPTY_LIST)
+          .toBytes();
+      this.module = JniUtils.loadModule(manager, new ByteArrayInputStream(archive), true, false);
+      try (NDManager tmp = manager.newSubManager()) {
+        List<PtNDArray> ws = new ArrayList<>();
+        ws.add(param(tmp, "patch"));
+        ws.add(param(tmp, "cls_token"));
+        ws.add((PtNDArray) tmp.create(c.normMean(), new Shape(1, c.numChannels(), 1, 1)));
+        ws.add((PtNDArray) tmp.create(c.normStd(), new Shape(1, c.numChannels(), 1, 1)));
+        for (int i = 0; i < c.numHiddenLayers(); i++) {
+          String b = "blocks." + i + ".";
+          ws.add(param(tmp, b + "norm1.weight"));
+          ws.add(param(tmp, b + "norm1.bias"));
+          PtNDArray qkvW = param(tmp, b + "qkv.weight");
+          ws.add(qkvW);
+          ws.add(has(b + "qkv.bias") ? param(tmp, b + "qkv.bias")
+              : (PtNDArray) tmp.zeros(new Shape(qkvW.getShape().get(0))));
+          ws.add(param(tmp, b + "proj.weight"));
+          ws.add(param(tmp, b + "proj.bias"));
+          ws.add(param(tmp, b + "norm2.weight"));
+          ws.add(param(tmp, b + "norm2.bias"));
+          ws.add(param(tmp, b + "mlp.in.weight"));
+          ws.add(param(tmp, b + "mlp.in.bias"));
+          ws.add(param(tmp, b + "mlp.out.weight"));
+          ws.add(param(tmp, b + "mlp.out.bias"));
+          ws.add(has(b + "ls1") ? param(tmp, b + "ls1") : (PtNDArray) tmp.ones(new Shape(d)));
+          ws.add(has(b + "ls2") ? param(tmp, b + "ls2") : (PtNDArray) tmp.ones(new Shape(d)));
+        }
+        try (IValue list = IValue.listFrom(ws.toArray(new PtNDArray[0]));
+            IValue cdt = IValue.from((long) computeType);
+            IValue n = IValueUtils.runMethod(module, "set_weights", list, cdt)) {
+          if (n.toLong() != HEAD + PER_BLOCK * (long) c.numHiddenLayers()) {
+            throw new IllegalStateException("set_weights kept " + n.toLong() + " tensors");
+          }
+        }
       }
       ok = true;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     } finally {
       if (!ok) {
         manager.close();
@@ -126,15 +234,13 @@ public final class RadioModel implements AutoCloseable {
     }
   }
 
-  private NDArray param(String name) {
+  private PtNDArray param(NDManager m, String name) {
     Tensor t = weights.tensor(name);
-    float[] v = t.floats();
-    NDArray a = manager.create(v, new Shape(t.shape()));
-    return a;
+    return (PtNDArray) m.create(t.floats(), new Shape(t.shape()));
   }
 
-  private NDArray optParam(String name) {
-    return weights.tensors().containsKey(name) ? param(name) : null;
+  private boolean has(String name) {
+    return weights.tensors().containsKey(name);
   }
 
   public RadioConfig config() {
@@ -191,63 +297,32 @@ public final class RadioModel implements AutoCloseable {
     int cols = width / p;
     int n = rows * cols;
     int d = c.hiddenSize();
-    int h = c.numAttentionHeads();
-    int hd = c.headDim();
     int prefix = c.prefixTokens();
-    int tokens = prefix + n;
-    float eps = (float) c.layerNormEps();
-    Shape normShape = new Shape(d);
-    float scale = (float) (1.0 / Math.sqrt(hd));
     boolean wantHidden = outputs.contains(Output.HIDDEN_STATES);
     List<float[]> hidden = wantHidden ? new ArrayList<>() : Collections.emptyList();
 
     ByteBuffer input = NativeBuffers.of(pixels);
     ByteBuffer pos = NativeBuffers.of(positions.forGrid(rows, cols));
-    try (NDManager scope = manager.newSubManager()) {
-      NDArray x = scope.create(input, new Shape(batch, ch, height, width), DataType.FLOAT32);
-      x = x.sub(mean).div(std);
-      // Patches, row-major over the grid, each flattened channel-major (c, py, px).
-      x = x.reshape(batch, ch, rows, p, cols, p).transpose(0, 2, 4, 1, 3, 5).reshape(batch, n, (long) ch * p * p);
-      x = Linear.linear(x, patch).singletonOrThrow();
-      x = x.add(scope.create(pos, new Shape(n, d), DataType.FLOAT32));
-      NDArray prefixTokens = scope.zeros(new Shape(batch, prefix, d)).add(cls);
-      NDArray t = NDArrays.concat(new NDList(prefixTokens, x), 1);
-      if (wantHidden) {
-        hidden.add(floats(t));
+    PtNDManager scope = (PtNDManager) manager.newSubManager();
+    IValue[] in = new IValue[9];
+    try (scope) {
+      in[0] = IValue.from((PtNDArray) scope.create(input, new Shape(batch, ch, height, width), DataType.FLOAT32));
+      in[1] = IValue.from((PtNDArray) scope.create(pos, new Shape(n, d), DataType.FLOAT32));
+      in[2] = IValue.from((long) p);
+      in[3] = IValue.from((long) c.numAttentionHeads());
+      in[4] = IValue.from(c.layerNormEps());
+      in[5] = IValue.from(c.useSwigluFfn());
+      in[6] = IValue.from((long) computeType);
+      in[7] = IValue.from((long) c.numHiddenLayers());
+      in[8] = IValue.from(wantHidden);
+      PtNDArray[] states;
+      try (IValue r = IValueUtils.runMethod(module, "forward", in)) {
+        states = r.toTensorArray(scope);
       }
-      for (Block blk : blocks) {
-        NDArray y = LayerNorm.layerNorm(t, normShape, blk.norm1W, blk.norm1B, eps).singletonOrThrow();
-        NDArray qkv = blk.qkvB == null ? Linear.linear(y, blk.qkvW).singletonOrThrow()
-            : Linear.linear(y, blk.qkvW, blk.qkvB).singletonOrThrow();
-        // (B, n, 3, h, hd) -> (3, B, h, n, hd)
-        qkv = qkv.reshape(batch, tokens, 3, h, hd).transpose(2, 0, 3, 1, 4);
-        NDList parts = qkv.split(3, 0);
-        NDArray q = parts.get(0).squeeze(0).mul(scale);
-        NDArray k = parts.get(1).squeeze(0);
-        NDArray v = parts.get(2).squeeze(0);
-        NDArray attn = q.matMul(k.transpose(0, 1, 3, 2)).softmax(-1);
-        NDArray a = attn.matMul(v).transpose(0, 2, 1, 3).reshape(batch, tokens, d);
-        a = Linear.linear(a, blk.projW, blk.projB).singletonOrThrow();
-        if (blk.ls1 != null) {
-          a = a.mul(blk.ls1);
-        }
-        t = t.add(a);
-        y = LayerNorm.layerNorm(t, normShape, blk.norm2W, blk.norm2B, eps).singletonOrThrow();
-        y = Linear.linear(y, blk.inW, blk.inB).singletonOrThrow();
-        if (c.useSwigluFfn()) {
-          NDList halves = y.split(2, 2);
-          NDArray x1 = halves.get(0);
-          y = x1.mul(Activation.sigmoid(x1)).mul(halves.get(1));
-        } else {
-          y = Activation.gelu(y);
-        }
-        y = Linear.linear(y, blk.outW, blk.outB).singletonOrThrow();
-        if (blk.ls2 != null) {
-          y = y.mul(blk.ls2);
-        }
-        t = t.add(y);
-        if (wantHidden) {
-          hidden.add(floats(t));
+      NDArray t = states[states.length - 1];
+      if (wantHidden) {
+        for (NDArray s : states) {
+          hidden.add(floats(s));
         }
       }
       float[] summary = null;
@@ -262,6 +337,11 @@ public final class RadioModel implements AutoCloseable {
       float[] last = outputs.contains(Output.LAST_HIDDEN_STATE) ? floats(t) : null;
       return new RadioOutput(batch, rows, cols, d, summary, features, last, hidden);
     } finally {
+      for (IValue v : in) {
+        if (v != null) {
+          v.close();
+        }
+      }
       // The tensors made over these buffers died with the scope.
       NativeBuffers.free(input);
       NativeBuffers.free(pos);
@@ -284,6 +364,7 @@ public final class RadioModel implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
+    module.close();
     manager.close();
   }
 
