@@ -71,6 +71,14 @@ public final class RadioModel implements AutoCloseable {
   private static final int PER_BLOCK = 14;
 
   /**
+   * Block linears through oneDNN ({@code mkldnn::_linear_pointwise}, weights prepacked once,
+   * GELU fused) rather than {@code aten::linear}. libtorch's statically linked oneMKL takes its
+   * generic (non-AVX-512) sgemm path on AMD CPUs, oneDNN's brgemm uses AVX-512 (and
+   * AVX512-BF16 for bfloat16). {@code -Dradio.linear=aten} switches back, for comparison.
+   */
+  static final boolean ONEDNN_DEFAULT = !"aten".equals(System.getProperty("radio.linear", "onednn"));
+
+  /**
    * The forward pass in TorchScript. Weights: patch, cls, mean, std, then per block norm1 w/b,
    * qkv w/b, proj w/b, norm2 w/b, mlp in w/b, mlp out w/b, ls1, ls2. {@code set_weights} clones
    * every tensor it keeps (DJL's {@code create(float[])} tensors are views of Java direct buffers
@@ -82,35 +90,47 @@ public final class RadioModel implements AutoCloseable {
         __parameters__ = []
         __buffers__ = []
         training : bool
+        onednn : bool
         w : List[Tensor]
-        def set_weights(self, ws: List[Tensor], cdt: int) -> int:
+        def set_weights(self, ws: List[Tensor], cdt: int, onednn: bool) -> int:
           out = annotate(List[Tensor], [])
           for i in range(len(ws)):
             t = ws[i]
             j = (i - 4) % 14
             if i >= 4 and j in [2, 3, 4, 5, 8, 9, 10, 11]:
               t = t.to(cdt)
-            out.append(t.contiguous().clone())
+            t = t.contiguous().clone()
+            if onednn and i >= 4 and j in [2, 4, 8, 10]:
+              t = ops.mkldnn._reorder_linear_weight(t, None)
+            out.append(t)
           self.w = out
+          self.onednn = onednn
           return len(out)
+        def lin(self, x: Tensor, w: Tensor, b: Tensor, act: str) -> Tensor:
+          if self.onednn:
+            return ops.mkldnn._linear_pointwise(x, w, b, act, annotate(List[Optional[number]], []), "none")
+          y = torch.linear(x, w, b)
+          if act == "gelu":
+            y = torch.gelu(y)
+          return y
         def block(self, x: Tensor, o: int, heads: int, eps: float, swiglu: bool, cdt: int) -> Tensor:
           w = self.w
           B = x.size(0)
           T = x.size(1)
           D = x.size(2)
           y = torch.layer_norm(x, [D], w[o], w[o + 1], eps).to(cdt)
-          qkv = torch.linear(y, w[o + 2], w[o + 3]).view([B, T, 3, heads, D // heads]).permute([2, 0, 3, 1, 4])
+          qkv = self.lin(y, w[o + 2], w[o + 3], "none").view([B, T, 3, heads, D // heads]).permute([2, 0, 3, 1, 4])
           a = torch.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2])
-          a = torch.linear(a.transpose(1, 2).reshape([B, T, D]), w[o + 4], w[o + 5])
+          a = self.lin(a.transpose(1, 2).reshape([B, T, D]), w[o + 4], w[o + 5], "none")
           x = torch.addcmul(x, a.to(6), w[o + 12])
           y = torch.layer_norm(x, [D], w[o + 6], w[o + 7], eps).to(cdt)
-          y = torch.linear(y, w[o + 8], w[o + 9])
           if swiglu:
+            y = self.lin(y, w[o + 8], w[o + 9], "none")
             hh = y.chunk(2, -1)
             y = torch.silu(hh[0]) * hh[1]
           else:
-            y = torch.gelu(y)
-          y = torch.linear(y, w[o + 10], w[o + 11])
+            y = self.lin(y, w[o + 8], w[o + 9], "gelu")
+          y = self.lin(y, w[o + 10], w[o + 11], "none")
           return torch.addcmul(x, y.to(6), w[o + 13])
         def embed(self, px: Tensor, pos: Tensor, p: int) -> Tensor:
           w = self.w
@@ -141,13 +161,15 @@ public final class RadioModel implements AutoCloseable {
   private final RadioWeights weights;
   private final ModelDType dtype;
   private final int computeType;
+  private final boolean onednn;
   private final Device device;
   private final PtNDManager manager;
   private final PtSymbolBlock module;
   private final PositionEmbedding positions;
   private volatile boolean closed;
 
-  private RadioModel(RadioWeights weights, Device device, ModelDType dtype) {
+  private RadioModel(RadioWeights weights, Device device, ModelDType dtype, boolean onednn) {
+    this.onednn = onednn;
     this.weights = weights;
     this.config = weights.config();
     this.dtype = dtype;
@@ -159,7 +181,8 @@ public final class RadioModel implements AutoCloseable {
       RadioConfig c = config;
       int d = c.hiddenSize();
       this.positions = new PositionEmbedding(weights.tensor("pos_embed").floats(), c.positionGrid(), d);
-      byte[] archive = new TorchScriptArchive("Radio", SOURCE).attribute("w", TorchScriptArchive.Init.EMPTY_LIST)
+      byte[] archive = new TorchScriptArchive("Radio", SOURCE).attribute("onednn", TorchScriptArchive.Init.FALSE)
+          .attribute("w", TorchScriptArchive.Init.EMPTY_LIST)
           .toBytes();
       this.module = JniUtils.loadModule(manager, new ByteArrayInputStream(archive), true, false);
       try (NDManager tmp = manager.newSubManager()) {
@@ -189,7 +212,8 @@ public final class RadioModel implements AutoCloseable {
         }
         try (IValue list = IValue.listFrom(ws.toArray(new PtNDArray[0]));
             IValue cdt = IValue.from((long) computeType);
-            IValue n = IValueUtils.runMethod(module, "set_weights", list, cdt)) {
+            IValue packed = IValue.from(onednn);
+            IValue n = IValueUtils.runMethod(module, "set_weights", list, cdt, packed)) {
           if (n.toLong() != HEAD + PER_BLOCK * (long) c.numHiddenLayers()) {
             throw new IllegalStateException("set_weights kept " + n.toLong() + " tensors");
           }
@@ -216,6 +240,7 @@ public final class RadioModel implements AutoCloseable {
   public static final class Builder {
     private Device device = Device.cpu();
     private ModelDType dtype = ModelDType.FLOAT32;
+    private boolean onednn = ONEDNN_DEFAULT;
 
     private Builder() {}
 
@@ -229,8 +254,14 @@ public final class RadioModel implements AutoCloseable {
       return this;
     }
 
+    /** For comparisons: true runs the block linears through oneDNN, false through aten::linear. */
+    Builder linearOneDnn(boolean onednn) {
+      this.onednn = onednn;
+      return this;
+    }
+
     public RadioModel build(RadioWeights weights) {
-      return new RadioModel(weights, device, dtype);
+      return new RadioModel(weights, device, dtype, onednn);
     }
   }
 
