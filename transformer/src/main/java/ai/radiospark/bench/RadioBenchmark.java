@@ -3,6 +3,11 @@ package ai.radiospark.bench;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.radiospark.image.PreprocessBenchmark;
 import ai.radiospark.model.Checkpoint;
@@ -11,6 +16,7 @@ import ai.radiospark.model.RadioConfig;
 import ai.radiospark.model.RadioModel;
 import ai.radiospark.model.RadioWeights;
 import ai.radiospark.model.RandomCheckpoint;
+import ai.radiospark.model.TorchScriptArchive;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -43,6 +49,9 @@ import javax.imageio.ImageIO;
  */
 public final class RadioBenchmark {
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final com.sun.management.OperatingSystemMXBean OS =
+      (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+  private double peak16 = Double.NaN;
 
   /** What to run. */
   public record Settings(String shape, int batch, int size, int warmup, int iterations, int rounds,
@@ -131,21 +140,29 @@ public final class RadioBenchmark {
         List<Double> t32 = new ArrayList<>();
         List<Double> t16 = new ArrayList<>();
         List<Double> tPeer = new ArrayList<>();
+        List<Double> c32 = new ArrayList<>();
+        List<Double> c16 = new ArrayList<>();
+        List<Double> cPeer = new ArrayList<>();
         for (int round = 0; round < s.rounds(); round++) {
-          List<Double> a = time(() -> m32.forward(px, s.batch(), s.size(), s.size(), summary));
-          t32.addAll(a);
-          List<Double> b = m16 == null ? List.of()
-              : time(() -> m16.forward(px, s.batch(), s.size(), s.size(), summary));
-          t16.addAll(b);
-          List<Double> q = peer == null ? List.of() : peer.time(s.iterations());
-          tPeer.addAll(q);
-          log.printf(Locale.ROOT, "  round %d: float32 %s ms%s%s%n", round + 1, fmt(a),
-              m16 == null ? "" : ", bfloat16 " + fmt(b), peer == null ? "" : ", torch eager float32 " + fmt(q));
+          int from32 = t32.size();
+          int from16 = t16.size();
+          int fromPeer = tPeer.size();
+          time(() -> m32.forward(px, s.batch(), s.size(), s.size(), summary), t32, c32);
+          if (m16 != null) {
+            time(() -> m16.forward(px, s.batch(), s.size(), s.size(), summary), t16, c16);
+          }
+          if (peer != null) {
+            peer.time(s.iterations(), tPeer, cPeer);
+          }
+          log.printf(Locale.ROOT, "  round %d: float32 %s ms%s%s%n", round + 1, fmt(t32.subList(from32, t32.size())),
+              m16 == null ? "" : ", bfloat16 " + fmt(t16.subList(from16, t16.size())),
+              peer == null ? "" : ", torch eager float32 " + fmt(tPeer.subList(fromPeer, tPeer.size())));
           log.flush();
         }
         double ips32 = s.batch() * 1000 / median(t32);
         f.put("img_per_s", round(ips32, 2)).put("median_ms", round(median(t32), 1))
             .put("best_ms", round(Collections.min(t32), 1)).set("ms", JSON.valueToTree(rounded(t32)));
+        f.put("img_per_cpu_s", round(s.batch() / median(c32), 3));
         double gflops = ips32 * flops / 1e9;
         f.put("model_gflops", round(gflops, 1));
         f.put("efficiency", round(gflops / peak, 3));
@@ -158,7 +175,9 @@ public final class RadioBenchmark {
           pn.remove("ready");
           pn.put("img_per_s", round(peerIps, 2)).put("median_ms", round(median(tPeer), 1))
               .set("ms", JSON.valueToTree(rounded(tPeer)));
+          pn.put("img_per_cpu_s", round(s.batch() / median(cPeer), 3));
           f.put("ratio_vs_peer", round(ips32 / peerIps, 3));
+          f.put("cpu_ratio_vs_peer", round(median(cPeer) / median(c32), 3));
         } else {
           f.put("peer", "not available");
         }
@@ -166,10 +185,13 @@ public final class RadioBenchmark {
           double ips16 = s.batch() * 1000 / median(t16);
           fb.put("img_per_s", round(ips16, 2)).put("median_ms", round(median(t16), 1))
               .put("best_ms", round(Collections.min(t16), 1)).set("ms", JSON.valueToTree(rounded(t16)));
+          fb.put("img_per_cpu_s", round(s.batch() / median(c16), 3));
           fb.put("speedup_vs_float32", round(ips16 / ips32, 3));
+          fb.put("efficiency_vs_bf16_peak", round(ips16 * flops / 1e9 / peak16, 3));
           fb.put("model_gflops", round(ips16 * flops / 1e9, 1));
           if (peerIps != null) {
             fb.put("ratio_vs_peer_float32", round(ips16 / peerIps, 3));
+            fb.put("cpu_ratio_vs_peer_float32", round(median(cPeer) / median(c16), 3));
           }
         }
       } finally {
@@ -184,45 +206,103 @@ public final class RadioBenchmark {
     }
   }
 
-  private List<Double> time(Runnable r) {
-    List<Double> ms = new ArrayList<>();
+  /** Times {@code iterations} runs: wall milliseconds and process CPU seconds (load-robust) of each. */
+  private void time(Runnable r, List<Double> ms, List<Double> cpu) {
     for (int i = 0; i < s.iterations(); i++) {
+      long c = OS.getProcessCpuTime();
       long t = System.nanoTime();
       r.run();
       ms.add((System.nanoTime() - t) / 1e6);
+      cpu.add((OS.getProcessCpuTime() - c) / 1e9);
     }
-    return ms;
   }
 
-  /** Best float32 GEMM rate through DJL's NDArray matMul, over a ViT-shaped and a square product. */
+  private static final String GEMM_SOURCE = """
+      class Gemm(Module):
+        __parameters__ = []
+        __buffers__ = []
+        training : bool
+        w : List[Tensor]
+        def set_weights(self, w: Tensor) -> int:
+          out = annotate(List[Tensor], [])
+          out.append(ops.mkldnn._reorder_linear_weight(w.contiguous().clone(), None))
+          out.append(ops.mkldnn._reorder_linear_weight(w.to(15).contiguous(), None))
+          self.w = out
+          return len(out)
+        def onednn_f32(self, x: Tensor) -> Tensor:
+          return ops.mkldnn._linear_pointwise(x, self.w[0], None, "none", annotate(List[Optional[number]], []), "none")
+        def to_bf16(self, x: Tensor) -> Tensor:
+          return x.to(15)
+        def onednn_bf16(self, x: Tensor) -> Tensor:
+          return ops.mkldnn._linear_pointwise(x, self.w[1], None, "none", annotate(List[Optional[number]], []), "none")
+      """;
+
+  /**
+   * Best GEMM rates of the engine: float32 through DJL's NDArray matMul (libtorch's MKL sgemm),
+   * float32 and bfloat16 through oneDNN (what RadioModel's linears use), over a ViT-shaped and a
+   * square product. The float32 peak is the better of the two float32 kernels.
+   */
   private double matmulPeak(ObjectNode f) {
     ObjectNode mm = f.putObject("matmul");
     double best = 0;
+    double best16 = 0;
     long[][] shapes = {{(long) s.batch() * 196, 768, 3072}, {2048, 2048, 2048}};
-    try (NDManager m = NDManager.newBaseManager("PyTorch")) {
+    try (PtNDManager m = (PtNDManager) NDManager.newBaseManager("PyTorch")) {
       for (long[] sh : shapes) {
         NDArray a = m.randomNormal(new Shape(sh[0], sh[1]));
         NDArray b = m.randomNormal(new Shape(sh[1], sh[2]));
         double flop = 2.0 * sh[0] * sh[1] * sh[2];
-        double bestMs = Double.MAX_VALUE;
-        for (int i = -1; i < s.matmulRepeats(); i++) {
-          long t = System.nanoTime();
-          NDArray c = a.matMul(b);
-          double ms = (System.nanoTime() - t) / 1e6;
-          c.close();
-          if (i >= 0) {
-            bestMs = Math.min(bestMs, ms);
-          }
-        }
-        double g = flop / bestMs / 1e6;
-        mm.put(sh[0] + "x" + sh[1] + "x" + sh[2] + "_gflops", round(g, 1));
+        String key = sh[0] + "x" + sh[1] + "x" + sh[2];
+        double g = flop / bestMs(() -> a.matMul(b)) / 1e6;
+        mm.put(key + "_djl_matmul_f32_gflops", round(g, 1));
         best = Math.max(best, g);
+        byte[] archive = new TorchScriptArchive("Gemm", GEMM_SOURCE)
+            .attribute("w", TorchScriptArchive.Init.EMPTY_LIST).toBytes();
+        PtSymbolBlock gemm = JniUtils.loadModule(m, new java.io.ByteArrayInputStream(archive), true, false);
+        try (NDArray bt = b.transpose().duplicate();
+            IValue w = IValue.from((PtNDArray) bt);
+            IValue n = IValueUtils.runMethod(gemm, "set_weights", w);
+            IValue x = IValue.from((PtNDArray) a);
+            IValue xb = IValueUtils.runMethod(gemm, "to_bf16", x)) {
+          g = flop / bestMs(() -> run(gemm, "onednn_f32", x, m)) / 1e6;
+          mm.put(key + "_onednn_f32_gflops", round(g, 1));
+          best = Math.max(best, g);
+          double g16 = flop / bestMs(() -> run(gemm, "onednn_bf16", xb, m)) / 1e6;
+          mm.put(key + "_onednn_bf16_gflops", round(g16, 1));
+          best16 = Math.max(best16, g16);
+        } finally {
+          gemm.close();
+        }
       }
+    } catch (java.io.IOException e) {
+      throw new UncheckedIOException(e);
     }
     f.put("matmul_peak_gflops", round(best, 1));
-    log.printf(Locale.ROOT, "  matmul peak (float32, DJL): %.1f GFLOP/s %s%n", best, mm);
+    f.put("matmul_peak_bf16_gflops", round(best16, 1));
+    peak16 = best16;
+    log.printf(Locale.ROOT, "  matmul peak: float32 %.1f GFLOP/s, bfloat16 %.1f GFLOP/s %s%n", best, best16, mm);
     log.flush();
     return best;
+  }
+
+  private static NDArray run(PtSymbolBlock block, String method, IValue x, PtNDManager m) {
+    try (IValue r = IValueUtils.runMethod(block, method, x)) {
+      return r.toTensor(m);
+    }
+  }
+
+  private double bestMs(java.util.function.Supplier<NDArray> op) {
+    double bestMs = Double.MAX_VALUE;
+    for (int i = -1; i < s.matmulRepeats(); i++) {
+      long t = System.nanoTime();
+      NDArray c = op.get();
+      double ms = (System.nanoTime() - t) / 1e6;
+      c.close();
+      if (i >= 0) {
+        bestMs = Math.min(bestMs, ms);
+      }
+    }
+    return bestMs;
   }
 
   private void preprocess(ObjectNode report) {

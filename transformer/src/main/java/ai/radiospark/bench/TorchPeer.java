@@ -12,7 +12,6 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -93,8 +92,8 @@ final class TorchPeer implements AutoCloseable {
     return ready;
   }
 
-  /** Runs {@code n} timed forwards in the peer; returns their milliseconds. */
-  List<Double> time(int n) {
+  /** Runs {@code n} timed forwards in the peer; adds their milliseconds and process CPU seconds. */
+  void time(int n, List<Double> msOut, List<Double> cpuOut) {
     try {
       in.write(n + "\n");
       in.flush();
@@ -102,11 +101,13 @@ final class TorchPeer implements AutoCloseable {
       if (line == null) {
         throw new IOException("peer exited");
       }
-      List<Double> ms = new ArrayList<>();
-      for (JsonNode v : JSON.readTree(line).get("ms")) {
-        ms.add(v.asDouble());
+      JsonNode r = JSON.readTree(line);
+      for (JsonNode v : r.get("ms")) {
+        msOut.add(v.asDouble());
       }
-      return ms;
+      for (JsonNode v : r.get("cpu_s")) {
+        cpuOut.add(v.asDouble());
+      }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

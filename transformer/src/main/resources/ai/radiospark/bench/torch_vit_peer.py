@@ -3,7 +3,8 @@
 Protocol (so the Java side can interleave rounds with its own and both see the same machine load):
   argv: d layers heads mlp tokens batch threads
   prints one JSON line {"ready": ...} after building the model and a warm-up forward,
-  then for every line "N" read from stdin runs N timed forwards and prints {"ms": [t1, ..., tN]};
+  then for every line "N" read from stdin runs N timed forwards and prints
+  {"ms": [t1, ..., tN], "cpu_s": [process CPU seconds of each]};
   an empty line or EOF ends it.
 Random weights, float32, torch.inference_mode(); attention written out (softmax(q k^T / sqrt(hd)) v)
 as timm's ViT does without fused attention, so it is the eager baseline the issue asks for.
@@ -75,12 +76,13 @@ def main():
             line = line.strip()
             if not line:
                 break
-            ms = []
+            ms, cpu = [], []
             for _ in range(int(line)):
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 model(px)
                 ms.append((time.perf_counter() - t) * 1000)
-            print(json.dumps({"ms": ms}), flush=True)
+                cpu.append(time.process_time() - c)
+            print(json.dumps({"ms": ms, "cpu_s": cpu}), flush=True)
 
 
 if __name__ == "__main__":
