@@ -57,7 +57,7 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--image", description = "Image for the preprocessing figure (default: a synthetic 640x427 JPEG).")
   Path image;
 
-  @Option(names = "--matmul-repeats", defaultValue = "5", description = "GEMMs per matmul-peak shape (default "
+  @Option(names = "--matmul-repeats", defaultValue = "3", description = "GEMMs per kernel and shape in each round (default "
       + "${DEFAULT-VALUE}; the best counts).")
   int matmulRepeats;
 
@@ -101,14 +101,15 @@ public final class BenchCommand implements Callable<Integer> {
   private static void summary(ObjectNode r, PrintWriter out) {
     ObjectNode f = (ObjectNode) r.get("forward");
     out.printf("forward float32: %s img/s (median of %d), model %s GFLOP/s, matmul peak %s GFLOP/s, "
-        + "efficiency %s; peer: %s%n", f.path("img_per_s"), f.path("ms").size(), f.path("model_gflops"),
-        f.path("matmul_peak_gflops"), f.path("efficiency"), f.path("peer").isObject()
-            ? f.path("peer").path("img_per_s") + " img/s (ratio " + f.path("ratio_vs_peer") + ")"
-            : "not available");
+        + "efficiency %s (best forward / best peak %s); peer: %s%n", f.path("img_per_s"), f.path("ms").size(),
+        f.path("model_gflops"), f.path("matmul_peak_gflops"), f.path("efficiency"), f.path("efficiency_best"),
+        f.path("peer").isObject() ? f.path("peer").path("img_per_s") + " img/s (ratio " + f.path("ratio_vs_peer")
+            + ", per CPU second " + f.path("cpu_ratio_vs_peer") + ")" : "not available");
     if (r.has("forward_bf16")) {
       ObjectNode b = (ObjectNode) r.get("forward_bf16");
-      out.printf("forward bfloat16: %s img/s, %sx float32, %sx peer float32, summary cosine vs float32 %s%n",
-          b.path("img_per_s"), b.path("speedup_vs_float32"), b.path("ratio_vs_peer_float32").asText("n/a"),
+      out.printf("forward bfloat16: %s img/s, %sx float32, %sx peer float32 (per CPU second %s), summary cosine "
+          + "vs float32 %s%n", b.path("img_per_s"), b.path("speedup_vs_float32"),
+          b.path("ratio_vs_peer_float32").asText("n/a"), b.path("cpu_ratio_vs_peer_float32").asText("n/a"),
           b.path("cosine_vs_float32"));
     }
     ObjectNode p = (ObjectNode) r.get("preprocess");
