@@ -170,7 +170,7 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
       }
     }
 
-    private PixelSource.Pixels pixels(Row row, long i) throws IOException {
+    private PixelSource.Pixels pixels(Row row, long i) {
       int c = cfg.inputIndex();
       if (row.isNullAt(c)) {
         throw new RadioException("The input column is null in this row. Filter out rows without images, or "
@@ -190,19 +190,24 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
       }
     }
 
-    private byte[] readFile(String path) throws IOException {
-      Path p = new Path(path);
-      FileSystem fs = p.getFileSystem(hadoopConf.get());
-      long len = fs.getFileStatus(p).getLen();
-      if (len > Integer.MAX_VALUE - 16) {
-        throw new RadioException("Cannot read " + path + ": it is " + len + " bytes, more than an image can be "
-            + "(2 GB). Is this an image?");
+    private byte[] readFile(String path) {
+      try {
+        Path p = new Path(path);
+        FileSystem fs = p.getFileSystem(hadoopConf.get());
+        long len = fs.getFileStatus(p).getLen();
+        if (len > Integer.MAX_VALUE - 16) {
+          throw new RadioException("Cannot read " + path + ": it is " + len + " bytes, more than an image can be "
+              + "(2 GB). Is this an image?");
+        }
+        byte[] out = new byte[(int) len];
+        try (FSDataInputStream in = fs.open(p)) {
+          in.readFully(0, out);
+        }
+        return out;
+      } catch (IOException | IllegalArgumentException e) {
+        throw new RadioException("Cannot read image file " + path + ": " + e.getClass().getSimpleName() + ": "
+            + e.getMessage() + ". Check the path, and that executors can reach its file system.", e);
       }
-      byte[] out = new byte[(int) len];
-      try (FSDataInputStream in = fs.open(p)) {
-        in.readFully(0, out);
-      }
-      return out;
     }
 
     /** The row's name for messages: its path (or origin), else its position. */
