@@ -1,6 +1,7 @@
 package ai.radiospark.ml;
 
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.not;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -255,6 +256,47 @@ class RadioEmbedderTest {
     String err = rows.get(1).getAs("error");
     System.out.println("missing path error: " + err);
     assertTrue(err.contains("no-such.png"), err);
+  }
+
+  /**
+   * The Spark image source's struct (BGR(A)/gray pixels, decoded by Spark with ImageIO) gives the
+   * embeddings of binary input: near-exactly for lossless PNG/BMP, within JPEG decoder tolerance.
+   */
+  @Test
+  void imageSourceMatchesBinaryInput() {
+    String dir = SparkTestSupport.goldenImages().toString();
+    Dataset<Row> structs = spark.read().format("image").option("dropInvalid", true).load(dir)
+        .filter(not(col("image.origin").endsWith("gray16.png")));
+    assertEquals("struct<origin:string,height:int,width:int,nChannels:int,mode:int,data:binary>",
+        structs.schema().apply("image").dataType().simpleString());
+    RadioEmbedder e = SparkTestSupport.embedder().setPixelSourceFactory(StandInPixelSource.AWT).setInputCol("image");
+    Map<String, float[]> fromStruct = new HashMap<>();
+    for (Row r : e.transform(structs).collectAsList()) {
+      Row img = r.getAs("image");
+      assertNull(r.getAs("error"), () -> img.getString(0) + ": " + r.getAs("error"));
+      fromStruct.put(base(img.getString(0)), SparkTestSupport.floats(r, "summary"));
+    }
+    Map<String, float[]> fromBinary = new HashMap<>();
+    for (Row r : SparkTestSupport.embedder().setPixelSourceFactory(StandInPixelSource.AWT)
+        .transform(goldenBinary()).collectAsList()) {
+      fromBinary.put(base(r.getAs("path")), SparkTestSupport.floats(r, "summary"));
+    }
+    int lossless = 0;
+    for (Map.Entry<String, float[]> en : fromStruct.entrySet()) {
+      String name = en.getKey();
+      float[] b = fromBinary.get(name);
+      double cos = Golden.cosine(b, en.getValue());
+      double max = maxAbs(b, en.getValue());
+      System.out.printf("image source vs binary %-16s cosine %.7f max abs %.3g%n", name, cos, max);
+      if (name.endsWith(".png") || name.endsWith(".bmp")) {
+        lossless++;
+        assertTrue(max <= 1e-4, name + " max abs " + max);
+      } else {
+        assertTrue(cos >= 0.999, name + " cosine " + cos);
+      }
+    }
+    assertEquals(5, lossless); // chelsea, camera, rgba, palette, tiny.bmp
+    assertTrue(fromStruct.size() >= 8, fromStruct.keySet().toString());
   }
 
   /** Summary works with array_to_vector. */
