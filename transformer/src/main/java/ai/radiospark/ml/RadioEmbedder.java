@@ -489,8 +489,9 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
         && schema.apply("path").dataType() instanceof StringType) {
       nameIndex = schema.fieldIndex("path");
     }
-    EmbedPartition.Config cfg = new EmbedPartition.Config(kind, inputIndex, nameIndex,
-        new PixelSource.Spec(size[0], size[1], getResizeMode(), state.patchSize), getBatchSize(), threads,
+    PixelSource.Spec spec = new PixelSource.Spec(size[0], size[1], getResizeMode(), state.patchSize);
+    pixelSourceFactory.create(spec); // validates the size against the model's patch size, on the driver
+    EmbedPartition.Config cfg = new EmbedPartition.Config(kind, inputIndex, nameIndex, spec, getBatchSize(), threads,
         getDevice(), ModelDType.parse(getDtype()), FeaturesMode.parse(getFeaturesMode()),
         getFeaturesType().equals("float16"), getFailOnError(), state.sha256);
     SerializableHadoopConf conf = kind == InputKind.PATH

@@ -20,9 +20,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * One partition of 2,000 small PNGs at batch size 16: heap (used after GC, sampled during the job)
- * and native memory (VmRSS) stay bounded, far below what holding the partition's decoded pixels
- * (2,000 x 3 x 224 x 224 floats = 1.2 GB) would take.
+ * One partition of 2,000 small PNGs (32x32, resized to 160x160 to keep the test short on two
+ * shared cores) at batch size 16: heap (used after GC, sampled during the job) and native memory
+ * (VmRSS) stay bounded, far below what holding the partition's decoded pixels (2,000 x 3 x 160 x
+ * 160 floats = 614 MB) would take.
  */
 class RadioEmbedderMemoryTest {
   static SparkSession spark;
@@ -46,7 +47,7 @@ class RadioEmbedderMemoryTest {
     List<Row> rows = SparkTestSupport.pngRows(N, 32);
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Dataset<Row> in = spark.createDataFrame(jsc.parallelize(rows, 1), SparkTestSupport.ID_CONTENT);
-    RadioEmbedder e = SparkTestSupport.embedder().setBatchSize(16).setFeaturesMode("full");
+    RadioEmbedder e = SparkTestSupport.embedder().setBatchSize(16).setImageSize(160).setFeaturesMode("full");
 
     // Warm up: model built, PyTorch and JIT initialised, so the baseline includes them.
     consume(e.transform(in.limit(64)), spark.sparkContext().longAccumulator());
@@ -72,7 +73,7 @@ class RadioEmbedderMemoryTest {
     long endHeapGrowthMb = (heap1 - heap0) >> 20;
     long peakRssGrowthMb = (sampler.maxRssKb.get() - rss0) >> 10;
     long endRssGrowthMb = (rss1 - rss0) >> 10;
-    System.out.printf("memory: %d images in one partition, batch 16, full features: %d ms (%.0f images/s; "
+    System.out.printf("memory: %d images in one partition, 160x160, batch 16, full features: %d ms (%.0f images/s; "
             + "forward %d ms, decode %d ms); heap after GC: baseline %d MB, peak +%d MB (%d samples), end +%d MB; "
             + "VmRSS: baseline %d MB, peak +%d MB, end +%d MB%n",
         N, ms, N * 1000.0 / ms, m.forwardMs(), m.decodeMs(), heap0 >> 20, peakHeapGrowthMb, sampler.samples,

@@ -48,7 +48,14 @@ final class StandInPixelSource implements PixelSource {
     if (img == null) {
       throw new RadioException("Cannot decode " + name + ": not an image ImageIO knows.");
     }
-    return resize(img);
+    // Drop alpha without compositing, as Pillow's convert("RGB") does.
+    BufferedImage rgb = new BufferedImage(img.getWidth(), img.getHeight(), BufferedImage.TYPE_INT_RGB);
+    for (int y = 0; y < img.getHeight(); y++) {
+      for (int x = 0; x < img.getWidth(); x++) {
+        rgb.setRGB(x, y, img.getRGB(x, y) & 0xffffff);
+      }
+    }
+    return resize(rgb);
   }
 
   @Override
