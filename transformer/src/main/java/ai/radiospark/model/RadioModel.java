@@ -11,6 +11,8 @@ import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 import ai.radiospark.RadioException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumSet;
@@ -199,17 +201,19 @@ public final class RadioModel implements AutoCloseable {
     boolean wantHidden = outputs.contains(Output.HIDDEN_STATES);
     List<float[]> hidden = wantHidden ? new ArrayList<>() : Collections.emptyList();
 
+    ByteBuffer input = NativeBuffers.of(pixels);
+    ByteBuffer pos = NativeBuffers.of(positions.forGrid(rows, cols));
     try (NDManager scope = manager.newSubManager()) {
-      NDArray x = scope.create(pixels, new Shape(batch, ch, height, width));
+      NDArray x = scope.create(input, new Shape(batch, ch, height, width), DataType.FLOAT32);
       x = x.sub(mean).div(std);
       // Patches, row-major over the grid, each flattened channel-major (c, py, px).
       x = x.reshape(batch, ch, rows, p, cols, p).transpose(0, 2, 4, 1, 3, 5).reshape(batch, n, (long) ch * p * p);
       x = Linear.linear(x, patch).singletonOrThrow();
-      x = x.add(scope.create(positions.forGrid(rows, cols), new Shape(n, d)));
+      x = x.add(scope.create(pos, new Shape(n, d), DataType.FLOAT32));
       NDArray prefixTokens = scope.zeros(new Shape(batch, prefix, d)).add(cls);
       NDArray t = NDArrays.concat(new NDList(prefixTokens, x), 1);
       if (wantHidden) {
-        hidden.add(t.toFloatArray());
+        hidden.add(floats(t));
       }
       for (Block blk : blocks) {
         NDArray y = LayerNorm.layerNorm(t, normShape, blk.norm1W, blk.norm1B, eps).singletonOrThrow();
@@ -243,7 +247,7 @@ public final class RadioModel implements AutoCloseable {
         }
         t = t.add(y);
         if (wantHidden) {
-          hidden.add(t.toFloatArray());
+          hidden.add(floats(t));
         }
       }
       float[] summary = null;
@@ -252,12 +256,24 @@ public final class RadioModel implements AutoCloseable {
         for (int idx : c.summaryIdxs()) {
           parts.add(t.get(":, " + idx + ", :"));
         }
-        summary = NDArrays.concat(parts, 1).toFloatArray();
+        summary = floats(NDArrays.concat(parts, 1));
       }
-      float[] features = outputs.contains(Output.FEATURES) ? t.get(":, " + prefix + ":, :").toFloatArray() : null;
-      float[] last = outputs.contains(Output.LAST_HIDDEN_STATE) ? t.toFloatArray() : null;
+      float[] features = outputs.contains(Output.FEATURES) ? floats(t.get(":, " + prefix + ":, :")) : null;
+      float[] last = outputs.contains(Output.LAST_HIDDEN_STATE) ? floats(t) : null;
       return new RadioOutput(batch, rows, cols, d, summary, features, last, hidden);
+    } finally {
+      // The tensors made over these buffers died with the scope.
+      NativeBuffers.free(input);
+      NativeBuffers.free(pos);
     }
+  }
+
+  /** Copies a float32 tensor out through a view of its memory, allocating nothing native. */
+  private static float[] floats(NDArray a) {
+    ByteBuffer b = a.toByteBuffer(true).order(ByteOrder.nativeOrder());
+    float[] out = new float[Math.toIntExact(a.size())];
+    b.asFloatBuffer().get(out);
+    return out;
   }
 
   /** Convenience: summary and features. */

@@ -136,6 +136,7 @@ public final class RadioWeights implements Serializable {
         out.put(b + "ls2", r.take(b + "ls2", d));
       }
     }
+    out.replaceAll((key, tensor) -> tensor.renamed(key));
     List<String> skipped = new ArrayList<>(new TreeSet<>(ckpt.tensorInfos().keySet()));
     skipped.removeAll(r.used);
     if (!skipped.isEmpty()) {

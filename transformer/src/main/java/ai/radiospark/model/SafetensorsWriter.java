@@ -15,6 +15,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Writes safetensors files, streaming each tensor's bytes so that a large checkpoint needs no
@@ -28,7 +29,18 @@ import java.util.Map;
 public final class SafetensorsWriter {
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private final List<Tensor> tensors = new ArrayList<>();
+  /** A tensor whose bytes are produced when the file is written. */
+  private record Entry(String name, TensorType type, long[] shape, Supplier<ByteBuffer> data) {
+    long byteLength() {
+      long n = type.bytes();
+      for (long s : shape) {
+        n *= s;
+      }
+      return n;
+    }
+  }
+
+  private final List<Entry> tensors = new ArrayList<>();
   private final Map<String, String> metadata;
 
   public SafetensorsWriter() {
@@ -74,7 +86,17 @@ public final class SafetensorsWriter {
           + java.util.Arrays.toString(tensor.shape()) + " needs " + expected + " bytes, but has "
           + tensor.data().remaining());
     }
-    tensors.add(tensor);
+    ByteBuffer data = tensor.data();
+    tensors.add(new Entry(tensor.name(), tensor.type(), tensor.shape(), data::duplicate));
+    return this;
+  }
+
+  /**
+   * Adds a tensor whose little-endian bytes are produced only when the file is written, so that
+   * large files are written one tensor at a time.
+   */
+  public SafetensorsWriter add(String name, TensorType type, long[] shape, Supplier<ByteBuffer> data) {
+    tensors.add(new Entry(name, type, shape, data));
     return this;
   }
 
@@ -86,14 +108,14 @@ public final class SafetensorsWriter {
       metadata.forEach(meta::put);
     }
     long offset = 0;
-    for (Tensor t : tensors) {
+    for (Entry t : tensors) {
       ObjectNode e = root.putObject(t.name());
       e.put("dtype", t.type().name());
       var shape = e.putArray("shape");
       for (long s : t.shape()) {
         shape.add(s);
       }
-      long len = t.data().remaining();
+      long len = t.byteLength();
       e.putArray("data_offsets").add(offset).add(offset + len);
       offset += len;
     }
@@ -126,8 +148,8 @@ public final class SafetensorsWriter {
         len.flip();
         writeFully(ch, len);
         writeFully(ch, ByteBuffer.wrap(header));
-        for (Tensor t : tensors) {
-          writeFully(ch, t.data().duplicate());
+        for (Entry t : tensors) {
+          writeFully(ch, checked(t));
         }
       }
       Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
@@ -146,15 +168,24 @@ public final class SafetensorsWriter {
   public byte[] toBytes() {
     byte[] header = header();
     long size = 8 + header.length;
-    for (Tensor t : tensors) {
-      size += t.data().remaining();
+    for (Entry t : tensors) {
+      size += t.byteLength();
     }
     ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(size)).order(ByteOrder.LITTLE_ENDIAN);
     out.putLong(header.length).put(header);
-    for (Tensor t : tensors) {
-      out.put(t.data().duplicate());
+    for (Entry t : tensors) {
+      out.put(checked(t));
     }
     return out.array();
+  }
+
+  private static ByteBuffer checked(Entry t) {
+    ByteBuffer b = t.data().get();
+    if (b.remaining() != t.byteLength()) {
+      throw new IllegalStateException("Tensor '" + t.name() + "' produced " + b.remaining() + " bytes, not "
+          + t.byteLength());
+    }
+    return b;
   }
 
   private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {

@@ -66,6 +66,21 @@ public final class Golden {
     return max;
   }
 
+  /** Asserts |a−b| ≤ atol + rtol·|b| elementwise, as numpy's allclose; returns the max abs error. */
+  public static double assertAllClose(float[] expected, float[] actual, double atol, double rtol, String what) {
+    assertEquals(expected.length, actual.length, what + ": length");
+    double max = 0;
+    for (int i = 0; i < expected.length; i++) {
+      double e = Math.abs((double) expected[i] - actual[i]);
+      double bound = atol + rtol * Math.abs(expected[i]);
+      int at = i;
+      assertTrue(e <= bound, () -> what + ": |" + actual[at] + " - " + expected[at] + "| = " + e + " > " + bound
+          + " at " + at);
+      max = Math.max(max, e);
+    }
+    return max;
+  }
+
   public static double cosine(float[] a, float[] b) {
     double dot = 0;
     double na = 0;

@@ -1,0 +1,174 @@
+package ai.radiospark.jobs;
+
+import ai.radiospark.RadioException;
+import ai.radiospark.image.ImagePreprocessor;
+import ai.radiospark.image.PreprocessedImage;
+import ai.radiospark.image.ResizeMode;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code radio preprocess}: decodes and preprocesses images exactly as the model pipeline does and
+ * writes their pixel values to a safetensors file, one float32 (3, H, W) tensor per image keyed by
+ * file name (the layout of the golden {@code images-pixel-values-224.safetensors}).
+ *
+ * <pre>{@code
+ * radio preprocess --size 224x224 --output pixels.safetensors cat.jpg dog.png
+ * radio preprocess --mode native --size 512 -o pixels.safetensors photos/*.jpg
+ * }</pre>
+ *
+ * <p>Refused files (unreadable, not an image, truncated, too large) each get one error line on
+ * stderr and are left out. Exit code: 0 when at least one image was written, 1 when every image was
+ * refused (no file is written), 2 for invalid options. All pixel values are kept in memory until
+ * the file is written (about 600 KB per 224x224 image): meant for checks and small sets, not for
+ * bulk jobs (use the Spark transformer for those).
+ */
+@Command(
+    name = "preprocess",
+    mixinStandardHelpOptions = true,
+    description = "Write the model's input pixel values (float32 (3,H,W) in [0,1], not normalised) "
+        + "of each image to a safetensors file, keyed by file name.")
+public final class PreprocessCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(names = "--size", paramLabel = "SIZE",
+      description = "fixed: HxW or N for NxN (default 224x224); shortest-edge: the shorter side "
+          + "(default 224); native: the cap on the longer side (default 512).")
+  String size;
+
+  @Option(names = "--mode", paramLabel = "MODE", defaultValue = "fixed",
+      description = "fixed | shortest-edge | native (default: ${DEFAULT-VALUE}).")
+  String mode;
+
+  @Option(names = "--patch-size", defaultValue = "16",
+      description = "The model's patch size; output sides are multiples of it (default: "
+          + "${DEFAULT-VALUE}).")
+  int patchSize;
+
+  @Option(names = "--max-pixels", defaultValue = "100000000",
+      description = "Refuse images whose header declares more pixels (default: ${DEFAULT-VALUE}).")
+  long maxPixels;
+
+  @Option(names = "--exif-orientation",
+      description = "Apply the JPEG EXIF orientation (off by default, like the reference).")
+  boolean exifOrientation;
+
+  @Option(names = "--decode-scale",
+      description = "Subsample large images while decoding: faster, but not bit-exact.")
+  boolean decodeScale;
+
+  @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT.safetensors",
+      description = "The safetensors file to write.")
+  Path output;
+
+  @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "Image files.")
+  List<Path> images;
+
+  @Override
+  public Integer call() {
+    PrintWriter err = spec.commandLine().getErr();
+    PrintWriter out = spec.commandLine().getOut();
+    ImagePreprocessor preprocessor;
+    try {
+      preprocessor = buildPreprocessor();
+    } catch (RadioException e) {
+      err.println("radio preprocess: " + e.getMessage());
+      err.flush();
+      return 2;
+    }
+    TreeMap<String, SafetensorsF32Writer.Tensor> tensors = new TreeMap<>();
+    int refused = 0;
+    for (Path image : images) {
+      String key = image.getFileName().toString();
+      try {
+        if (tensors.containsKey(key)) {
+          throw new RadioException("Cannot write image " + image + ": another input already used "
+              + "the key '" + key + "' (keys are file names). Rename one of the files.");
+        }
+        byte[] bytes;
+        try {
+          bytes = Files.readAllBytes(image);
+        } catch (IOException e) {
+          throw new RadioException("Cannot read image " + image + ": " + e + ". Check the path "
+              + "and permissions.", e);
+        }
+        PreprocessedImage p = preprocessor.preprocess(bytes, image.toString());
+        tensors.put(key, new SafetensorsF32Writer.Tensor(
+            new long[] {3, p.height(), p.width()}, p.pixelValues(), p.offset()));
+      } catch (RadioException e) {
+        refused++;
+        err.println("error: " + image + ": " + e.getMessage());
+      }
+    }
+    err.flush();
+    if (tensors.isEmpty()) {
+      err.println("radio preprocess: all " + images.size() + " image(s) were refused; "
+          + output + " was not written.");
+      err.flush();
+      return 1;
+    }
+    Map<String, String> metadata = new LinkedHashMap<>();
+    metadata.put("producer", "radio-spark preprocess");
+    metadata.put("preprocessor", preprocessor.toString());
+    try {
+      SafetensorsF32Writer.write(output, tensors, metadata);
+    } catch (IOException e) {
+      err.println("radio preprocess: cannot write " + output + ": " + e + ". Check that the "
+          + "directory exists and is writable.");
+      err.flush();
+      return 1;
+    }
+    out.println("Wrote " + tensors.size() + " image(s) to " + output
+        + (refused > 0 ? " (" + refused + " refused)" : ""));
+    out.flush();
+    return 0;
+  }
+
+  ImagePreprocessor buildPreprocessor() {
+    ResizeMode m = ResizeMode.parse(mode);
+    ImagePreprocessor.Builder b = ImagePreprocessor.builder().optResizeMode(m)
+        .optPatchSize(patchSize).optMaxPixels(maxPixels).optExifOrientation(exifOrientation)
+        .optDecodeScale(decodeScale);
+    if (size != null) {
+      String s = size.trim().toLowerCase(java.util.Locale.ROOT);
+      try {
+        int x = s.indexOf('x');
+        if (m == ResizeMode.FIXED) {
+          int h = Integer.parseInt(x < 0 ? s : s.substring(0, x));
+          int w = Integer.parseInt(x < 0 ? s : s.substring(x + 1));
+          b.optSize(h, w);
+        } else if (x >= 0) {
+          throw new RadioException("--size " + size + " is HxW, but mode " + m + " takes a single "
+              + "number (" + (m == ResizeMode.NATIVE ? "the longer side's cap, e.g. 512"
+              : "the shorter side, e.g. 224") + ").");
+        } else if (m == ResizeMode.NATIVE) {
+          b.optMaxEdge(Integer.parseInt(s));
+        } else {
+          b.optShortestEdge(Integer.parseInt(s));
+        }
+      } catch (NumberFormatException e) {
+        throw new RadioException("--size " + size + " is not a size. Use HxW (e.g. 224x224) or a "
+            + "single number.");
+      }
+    }
+    return b.build();
+  }
+
+  /** Runs the command on its own (the top-level {@code radio} CLI registers it as a subcommand). */
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new PreprocessCommand()).execute(args));
+  }
+}
