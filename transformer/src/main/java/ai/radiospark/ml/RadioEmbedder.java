@@ -40,7 +40,7 @@ import scala.runtime.AbstractFunction1;
  * <pre>{@code
  * Dataset<Row> images = spark.read().format("binaryFile").load("s3a://bucket/photos/");
  * RadioEmbedder embedder = new RadioEmbedder()
- *     .setModel("/models/C-RADIOv4-H")        // checkpoint directory on the driver
+ *     .setModel("nvidia/C-RADIOv4-H")         // hub id or checkpoint directory, read on the driver
  *     .setInputCol("content")                  // binary, image struct or string path
  *     .setImageSize("224x224").setBatchSize(16)
  *     .setFeaturesMode("pooled:2x2");
@@ -134,8 +134,9 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
         + "struct<rows:int, cols:int, dim:int, values:array<float> (or binary for float16)>", nonEmpty());
     errorCol = new Param<>(this, "errorCol", "output column for per-row errors, string (null when fine)",
         nonEmpty());
-    model = new Param<>(this, "model", "RADIO checkpoint directory (config.json plus model.safetensors), "
-        + "read on the driver only", nonEmpty());
+    model = new Param<>(this, "model", "RADIO checkpoint directory (config.json plus model.safetensors) or "
+        + "Hugging Face hub id org/name[@revision]; read on the driver only, executors get the weights by broadcast",
+        nonEmpty());
     imageSize = new Param<>(this, "imageSize", "image size \"HxW\" (or \"S\" for SxS): the output size in fixed "
         + "mode, the shortest edge (min of H, W) in shortest-edge mode, the maximum edge (max of H, W) in native "
         + "mode", new Validator(RadioEmbedder::isValidImageSize));

@@ -69,8 +69,7 @@ class RadioEmbedderLocalClusterTest {
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.executor.extraClassPath", System.getProperty("radio.test.classpath"))
-        .config("spark.executor.extraJavaOptions", System.getProperty("radio.test.executorJavaOptions")
-            + " -Dradio.golden.dir=" + Golden.dir().toAbsolutePath())
+        .config("spark.executor.extraJavaOptions", System.getProperty("radio.test.executorJavaOptions"))
         .getOrCreate();
     try {
       long deadline = System.currentTimeMillis() + 120_000;

@@ -91,13 +91,17 @@ class RadioEmbedderTest {
       System.out.printf("golden %-16s summary cosine %.7f max abs %.3g, features max abs %.3g%n", name, cos, maxS,
           maxF);
       assertTrue(cos >= (lossy ? 0.999 : 0.9999), name + " summary cosine " + cos);
+      assertTrue(maxS <= 2e-3, name + " summary max abs " + maxS);
+      assertTrue(maxF <= 3e-2, name + " features max abs " + maxF);
       checked++;
     }
     assertEquals(9, checked);
     EmbedderMetrics m = e.getLastMetrics();
     assertEquals(12, m.imagesProcessed());
-    long errorRows = rows.stream().filter(r -> r.getAs("error") != null).count();
-    assertEquals(errorRows, m.imagesFailed());
+    List<String> failed = rows.stream().filter(r -> r.getAs("error") != null).map(r -> base(r.getAs("path")))
+        .sorted().toList();
+    assertEquals(List.of("not-an-image.jpg", "truncated.jpg"), failed);
+    assertEquals(2, m.imagesFailed());
     assertTrue(m.forwardMs() > 0 && m.decodeMs() > 0, m.toString());
   }
 
@@ -138,7 +142,7 @@ class RadioEmbedderTest {
     assertTrue(ex.getMessage().contains("failOnError"), ex.getMessage());
   }
 
-  static final String[] BAD_FILES = {"not-an-image.jpg", "empty.jpg"};
+  static final String[] BAD_FILES = {"not-an-image.jpg", "truncated.jpg", "empty.jpg"};
 
   /** Input columns are kept, rows come out in input order, nulls become error rows. */
   @Test
@@ -251,8 +255,8 @@ class RadioEmbedderTest {
         new StructType().add("file", DataTypes.StringType));
     List<Row> rows = SparkTestSupport.embedder().setInputCol("file").transform(in).collectAsList();
     assertNull(rows.get(0).getAs("error"));
-    Golden.assertClose(reference.floats("chelsea.png.summary"), SparkTestSupport.floats(rows.get(0), "summary"),
-        1e-4, "chelsea by path");
+    assertDecodedLike(reference.floats("chelsea.png.summary"), SparkTestSupport.floats(rows.get(0), "summary"),
+        "chelsea by path");
     String err = rows.get(1).getAs("error");
     System.out.println("missing path error: " + err);
     assertTrue(err.contains("no-such.png"), err);
@@ -269,7 +273,7 @@ class RadioEmbedderTest {
         .filter(not(col("image.origin").endsWith("gray16.png")));
     assertEquals("struct<origin:string,height:int,width:int,nChannels:int,mode:int,data:binary>",
         structs.schema().apply("image").dataType().simpleString());
-    RadioEmbedder e = SparkTestSupport.embedder().setPixelSourceFactory(StandInPixelSource.AWT).setInputCol("image");
+    RadioEmbedder e = SparkTestSupport.embedder().setInputCol("image");
     Map<String, float[]> fromStruct = new HashMap<>();
     for (Row r : e.transform(structs).collectAsList()) {
       Row img = r.getAs("image");
@@ -277,14 +281,18 @@ class RadioEmbedderTest {
       fromStruct.put(base(img.getString(0)), SparkTestSupport.floats(r, "summary"));
     }
     Map<String, float[]> fromBinary = new HashMap<>();
-    for (Row r : SparkTestSupport.embedder().setPixelSourceFactory(StandInPixelSource.AWT)
-        .transform(goldenBinary()).collectAsList()) {
+    for (Row r : SparkTestSupport.embedder().transform(goldenBinary()).collectAsList()) {
       fromBinary.put(base(r.getAs("path")), SparkTestSupport.floats(r, "summary"));
     }
     int lossless = 0;
     for (Map.Entry<String, float[]> en : fromStruct.entrySet()) {
       String name = en.getKey();
       float[] b = fromBinary.get(name);
+      if (b == null) {
+        // Spark's image source (plain ImageIO) accepts the truncated JPEG; the preprocessor refuses it.
+        assertEquals("truncated.jpg", name);
+        continue;
+      }
       double cos = Golden.cosine(b, en.getValue());
       double max = maxAbs(b, en.getValue());
       System.out.printf("image source vs binary %-16s cosine %.7f max abs %.3g%n", name, cos, max);
@@ -307,7 +315,7 @@ class RadioEmbedderTest {
         .select(functions.array_to_vector(col("summary")).as("v")).first();
     Vector v = r.getAs("v");
     assertEquals(128, v.size());
-    assertEquals(reference.floats("camera.png.summary")[3], v.apply(3), 1e-4);
+    assertEquals(reference.floats("camera.png.summary")[3], v.apply(3), 2e-3);
   }
 
   @Test
@@ -343,9 +351,8 @@ class RadioEmbedderTest {
   void modelThatIsNotADirectoryFailsClearly() {
     Dataset<Row> in = spark.createDataFrame(SparkTestSupport.pngRows(1, 8), SparkTestSupport.ID_CONTENT);
     Exception e = assertThrows(RuntimeException.class,
-        () -> SparkTestSupport.embedder().setModel("nvidia/C-RADIOv4-H").transform(in));
-    assertTrue(e.getMessage().startsWith("Cannot load model \"nvidia/C-RADIOv4-H\": it is not a directory"),
-        e.getMessage());
+        () -> SparkTestSupport.embedder().setModel("/no/such/checkpoint").transform(in));
+    assertTrue(e.getMessage().startsWith("Model '/no/such/checkpoint': no such directory"), e.getMessage());
   }
 
   /** Like Spark's DefaultReadWriteTest: save, save again fails, overwrite works, load has every param. */
@@ -402,14 +409,21 @@ class RadioEmbedderTest {
     assertEquals(1, loaded.stages().length);
     RadioEmbedder le = (RadioEmbedder) loaded.stages()[0];
     assertParamsEqual(e, le);
-    le.setPixelSourceFactory(StandInPixelSource.GOLDEN_FIRST); // until the image package is merged
     Row r = loaded.transform(in).first();
-    Golden.assertClose(reference.floats("chelsea.png.summary"), SparkTestSupport.floats(r, "summary"), 1e-4,
-        "pipeline");
+    assertDecodedLike(reference.floats("chelsea.png.summary"), SparkTestSupport.floats(r, "summary"), "pipeline");
     for (ParamPair<?> pp : le.extractParamMap().toList()) {
       assertNotNull(pp.value());
     }
     assertFalse(le.getFailOnError());
+  }
+
+  /**
+   * Through the real decoder, summaries are within 2e-3 of the reference: the preprocessor's
+   * pixels are within 2/255 of Pillow's (golden README), measured max 1.2e-3 on the golden images.
+   */
+  static void assertDecodedLike(float[] expected, float[] actual, String what) {
+    Golden.assertClose(expected, actual, 2e-3, what);
+    assertTrue(Golden.cosine(expected, actual) >= 0.9999, what);
   }
 
   static float[] toFloats(List<Object> list) {

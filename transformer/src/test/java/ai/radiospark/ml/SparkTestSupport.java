@@ -41,9 +41,9 @@ final class SparkTestSupport {
     return Golden.checkpoint("tiny-vit").toAbsolutePath().toString();
   }
 
-  /** A new embedder on tiny-vit, with the test stand-in decoder until the image package lands. */
+  /** A new embedder on tiny-vit (the real image preprocessor). */
   static RadioEmbedder embedder() {
-    return new RadioEmbedder().setModel(tinyVit()).setPixelSourceFactory(StandInPixelSource.GOLDEN_FIRST);
+    return new RadioEmbedder().setModel(tinyVit());
   }
 
   static final StructType ID_CONTENT = new StructType()
