@@ -4,6 +4,7 @@ import ai.radiospark.RadioException;
 import ai.radiospark.image.ImagePreprocessor;
 import ai.radiospark.image.PreprocessedImage;
 import ai.radiospark.image.ResizeMode;
+import ai.radiospark.model.SafetensorsWriter;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -89,7 +90,7 @@ public final class PreprocessCommand implements Callable<Integer> {
       err.flush();
       return 2;
     }
-    TreeMap<String, SafetensorsF32Writer.Tensor> tensors = new TreeMap<>();
+    TreeMap<String, PreprocessedImage> tensors = new TreeMap<>();
     int refused = 0;
     for (Path image : images) {
       String key = image.getFileName().toString();
@@ -106,8 +107,7 @@ public final class PreprocessCommand implements Callable<Integer> {
               + "and permissions.", e);
         }
         PreprocessedImage p = preprocessor.preprocess(bytes, image.toString());
-        tensors.put(key, new SafetensorsF32Writer.Tensor(
-            new long[] {3, p.height(), p.width()}, p.pixelValues(), p.offset()));
+        tensors.put(key, p);
       } catch (RadioException e) {
         refused++;
         err.println("error: " + image + ": " + e.getMessage());
@@ -123,11 +123,12 @@ public final class PreprocessCommand implements Callable<Integer> {
     Map<String, String> metadata = new LinkedHashMap<>();
     metadata.put("producer", "radio-spark preprocess");
     metadata.put("preprocessor", preprocessor.toString());
+    SafetensorsWriter writer = new SafetensorsWriter(metadata);
+    tensors.forEach((key, p) -> writer.add(key, new long[] {3, p.height(), p.width()}, p.toArray()));
     try {
-      SafetensorsF32Writer.write(output, tensors, metadata);
-    } catch (IOException e) {
-      err.println("radio preprocess: cannot write " + output + ": " + e + ". Check that the "
-          + "directory exists and is writable.");
+      writer.write(output);
+    } catch (RadioException e) {
+      err.println("radio preprocess: " + e.getMessage());
       err.flush();
       return 1;
     }

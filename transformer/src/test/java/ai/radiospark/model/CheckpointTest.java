@@ -24,13 +24,17 @@ import org.junit.jupiter.api.io.TempDir;
 /** Loading checkpoints: dtypes, shards, bytes in memory, and every way a checkpoint can be broken. */
 class CheckpointTest {
   /**
-   * BF16 weights keep 8 significant bits (relative rounding 2⁻⁹): through the tiny models the
-   * outputs move by up to 0.017 on values near 0.8, so the bound is 1e-2 + 1e-2·|reference|.
-   * F16 (11 bits) stays far inside it.
+   * BF16 weights keep 8 significant bits (relative rounding 2⁻⁹). Rounding the golden weights
+   * alone moves tiny-vit's outputs by up to 0.017 on summary values near 0.8 and 0.027 on
+   * features near 3 (the float32 path is within 3e-6 of the reference, so this is the weights,
+   * not the forward pass), and the error does not scale with the value: a flat 1e-2 is out of
+   * reach (tiny-swiglu's features move by 0.062, eight times its F16 error, as 3 fewer mantissa
+   * bits predict), so BF16 is held to 0.1 and a summary cosine above 0.9999. F16 keeps 11 bits and
+   * stays within 1e-2.
    */
-  static final double LOSSY_ATOL = 1e-2;
+  static final double BF16_ATOL = 0.1;
 
-  static final double LOSSY_RTOL = 1e-2;
+  static final double F16_ATOL = 1e-2;
 
   @TempDir Path tmp;
 
@@ -68,11 +72,11 @@ class CheckpointTest {
       RadioOutput exact = run(Checkpoint.open(sharded).weights(), golden);
       Golden.assertClose(golden.floats("summary"), exact.summary(), 1e-4, model + " sharded summary");
       Golden.assertClose(golden.floats("features"), exact.features(), 1e-4, model + " sharded features");
-      for (Path dir : new Path[] {bf16, bf16Sharded, f16}) {
+      for (Path dir : new Path[] {f16, bf16, bf16Sharded}) {
         RadioOutput out = run(Checkpoint.open(dir).weights(), golden);
-        double s = Golden.assertAllClose(golden.floats("summary"), out.summary(), LOSSY_ATOL, LOSSY_RTOL, dir + " summary");
-        double f = Golden.assertAllClose(golden.floats("features"), out.features(), LOSSY_ATOL, LOSSY_RTOL,
-            dir + " features");
+        double atol = dir.equals(f16) ? F16_ATOL : BF16_ATOL;
+        double s = Golden.assertClose(golden.floats("summary"), out.summary(), atol, dir + " summary");
+        double f = Golden.assertClose(golden.floats("features"), out.features(), atol, dir + " features");
         double cos = Golden.cosine(golden.floats("summary"), out.summary());
         assertTrue(cos > 0.9999, dir + " summary cosine " + cos);
         System.out.printf("%s: summary max err %.4f, features max err %.4f, summary cosine %.6f%n", dir.getFileName(),
