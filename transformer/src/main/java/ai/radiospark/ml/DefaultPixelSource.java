@@ -43,6 +43,6 @@ final class DefaultPixelSource implements PixelSource {
     if (p.offset() != 0 || v.length != p.length()) {
       v = p.toArray();
     }
-    return new Pixels(p.height(), p.width(), v);
+    return new Pixels(p.height(), p.width(), v, p.originalHeight(), p.originalWidth());
   }
 }

@@ -53,7 +53,7 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
   /** Everything a task needs, decided on the driver. */
   record Config(RadioEmbedder.InputKind kind, int inputIndex, int nameIndex, PixelSource.Spec spec, int batchSize,
       int decodeThreads, String device, ModelDType dtype, FeaturesMode featuresMode, boolean float16,
-      boolean failOnError, String checkpointSha256) implements Serializable {}
+      boolean failOnError, String checkpointSha256, boolean imageInfo) implements Serializable {}
 
   private final Config cfg;
   private final Broadcast<RadioWeights> weights;
@@ -250,6 +250,7 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
 
       Object[] summary = new Object[n];
       Object[] features = new Object[n];
+      Object[] info = new Object[n];
       String[] errors = new String[n];
       // One forward pass per distinct size in the batch (fixed mode: one).
       Map<Long, List<Integer>> bySize = new LinkedHashMap<>();
@@ -271,19 +272,29 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
           bySize.computeIfAbsent(key, k -> new ArrayList<>()).add(i);
         }
       }
+      for (int i = 0; i < n; i++) {
+        PixelSource.Pixels px = decoded[i].pixels();
+        if (cfg.imageInfo() && px != null) {
+          info[i] = RowFactory.create(px.originalWidth(), px.originalHeight(), px.height(), px.width());
+        }
+      }
       for (List<Integer> group : bySize.values()) {
         forward(group, decoded, summary, features);
       }
       long bad = 0;
       for (int i = 0; i < n; i++) {
         Row row = batch.get(i).row();
-        Object[] values = new Object[row.length() + 3];
-        for (int c = 0; c < row.length(); c++) {
+        int w = row.length();
+        Object[] values = new Object[w + (cfg.imageInfo() ? 4 : 3)];
+        for (int c = 0; c < w; c++) {
           values[c] = row.get(c);
         }
-        values[row.length()] = summary[i];
-        values[row.length() + 1] = features[i];
-        values[row.length() + 2] = errors[i];
+        values[w++] = summary[i];
+        values[w++] = features[i];
+        if (cfg.imageInfo()) {
+          values[w++] = info[i];
+        }
+        values[w] = errors[i];
         if (errors[i] != null) {
           bad++;
         }

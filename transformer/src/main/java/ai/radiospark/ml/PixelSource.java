@@ -17,8 +17,11 @@ interface PixelSource {
    */
   Pixels fromRgb(byte[] rgb, int width, int height, String name);
 
-  /** One image's (3, height, width) float32 values in [0, 1], channel-major, not normalised. */
-  record Pixels(int height, int width, float[] chw) {}
+  /**
+   * One image's (3, height, width) float32 values in [0, 1], channel-major, not normalised, and
+   * the size of the image before resizing.
+   */
+  record Pixels(int height, int width, float[] chw, int originalHeight, int originalWidth) {}
 
   /** How to size images: the stage's imageSize, resizeMode and the model's patch size. */
   record Spec(int height, int width, String resizeMode, int patchSize) implements Serializable {}

@@ -2,6 +2,7 @@ package ai.radiospark.ml;
 
 import ai.radiospark.RadioException;
 import ai.radiospark.model.ModelDType;
+import ai.radiospark.model.RadioConfig;
 import ai.radiospark.model.RadioWeights;
 import java.io.Serializable;
 import java.util.Arrays;
@@ -71,6 +72,9 @@ import scala.runtime.AbstractFunction1;
  *       or {@code values: binary} (little-endian IEEE 754 half floats, 2 bytes each) with
  *       featuresType float16. values is (rows, cols, dim) row-major: the patch grid, or the pooled
  *       grid with featuresMode pooled:RxC. Null when featuresMode is none;
+ *   <li>{@code imageInfoCol} (only when set; default "" = no column),
+ *       {@code struct<width:int, height:int, inputHeight:int, inputWidth:int>}: the original image
+ *       size and the model input size after resizing; null for failed rows;
  *   <li>{@code errorCol} (default {@code error}), {@code string}: null when the image was embedded;
  *       otherwise why not (summary and features are then null). With failOnError=true a bad image
  *       fails the task instead, naming the file.
@@ -96,8 +100,9 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
       | column (default name) | type | content |
       |---|---|---|
       | *every input column* | unchanged | rows in input order |
-      | `summary` (`summaryCol`) | `array<float>` | summary embedding: the cls tokens at the model's summary indices, concatenated (C-RADIOv4-H: 3 × 1280 = 3840 floats; use `array_to_vector` for an ML vector). Null when the row failed. |
+      | `summary` (`summaryCol`) | `array<float>` | summary embedding: the cls tokens at the model's summary indices, concatenated (len(summary_idxs) × hidden size; C-RADIOv4-H: 2 × 1280 = 2560 floats; use `array_to_vector` for an ML vector). Null when the row failed. |
       | `features` (`featuresCol`) | `struct<rows:int, cols:int, dim:int, values:array<float>>` | patch features, `values` (rows, cols, dim) row-major. featuresMode `full`: the patch grid (224×224 at patch 16: 14×14); `pooled:RxC`: the grid average-pooled to R×C (adaptive, as torch's `adaptive_avg_pool2d`); `none`: null. With featuresType `float16`, `values` is `binary`: little-endian IEEE 754 half floats, 2 bytes per value. Null when the row failed. |
+      | `imageInfo` (`imageInfoCol`, only when set; default unset) | `struct<width:int, height:int, inputHeight:int, inputWidth:int>` | the original image size (as decoded, before resizing) and the model input size after resizing. Null when the row failed. |
       | `error` (`errorCol`) | `string` | null when the image was embedded; else what went wrong with it (a bad or truncated file, an unreadable path, a null input). With failOnError=true the task fails instead, naming the file. |
       """;
 
@@ -107,6 +112,7 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
   private final Param<String> summaryCol;
   private final Param<String> featuresCol;
   private final Param<String> errorCol;
+  private final Param<String> imageInfoCol;
   private final Param<String> model;
   private final Param<String> imageSize;
   private final Param<String> resizeMode;
@@ -134,6 +140,9 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
         + "struct<rows:int, cols:int, dim:int, values:array<float> (or binary for float16)>", nonEmpty());
     errorCol = new Param<>(this, "errorCol", "output column for per-row errors, string (null when fine)",
         nonEmpty());
+    imageInfoCol = new Param<>(this, "imageInfoCol", "optional output column (\"\" = none, the default) for "
+        + "struct<width:int, height:int, inputHeight:int, inputWidth:int>: the original image size and the model "
+        + "input size after resizing", new Validator(v -> v != null));
     model = new Param<>(this, "model", "RADIO checkpoint directory (config.json plus model.safetensors) or "
         + "Hugging Face hub id org/name[@revision]; read on the driver only, executors get the weights by broadcast",
         nonEmpty());
@@ -164,6 +173,7 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     setDefault(summaryCol, "summary");
     setDefault(featuresCol, "features");
     setDefault(errorCol, "error");
+    setDefault(imageInfoCol, "");
     setDefault(imageSize, "224x224");
     setDefault(resizeMode, "fixed");
     setDefault(batchSize, 16);
@@ -200,6 +210,10 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
 
   public Param<String> errorCol() {
     return errorCol;
+  }
+
+  public Param<String> imageInfoCol() {
+    return imageInfoCol;
   }
 
   public Param<String> model() {
@@ -256,6 +270,10 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
 
   public String getErrorCol() {
     return $(errorCol);
+  }
+
+  public String getImageInfoCol() {
+    return $(imageInfoCol);
   }
 
   public String getModel() {
@@ -315,6 +333,12 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
 
   public RadioEmbedder setErrorCol(String value) {
     set(errorCol, value);
+    return this;
+  }
+
+  /** Also output the original and model-input image sizes in this column ("" = don't). */
+  public RadioEmbedder setImageInfoCol(String value) {
+    set(imageInfoCol, value);
     return this;
   }
 
@@ -443,16 +467,19 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
           + Arrays.toString(schema.fieldNames()) + ". Set inputCol to the column holding the images.");
     }
     inputKind(in, schema.apply(in).dataType());
-    String[] outs = {getSummaryCol(), getFeaturesCol(), getErrorCol()};
+    boolean info = !getImageInfoCol().isEmpty();
+    String[] outs = info ? new String[] {getSummaryCol(), getFeaturesCol(), getImageInfoCol(), getErrorCol()}
+        : new String[] {getSummaryCol(), getFeaturesCol(), getErrorCol()};
+    String[] names = info ? new String[] {"summaryCol", "featuresCol", "imageInfoCol", "errorCol"}
+        : new String[] {"summaryCol", "featuresCol", "errorCol"};
     for (int i = 0; i < outs.length; i++) {
       for (int j = 0; j < i; j++) {
         if (outs[i].equals(outs[j])) {
-          throw new IllegalArgumentException("Output columns must differ, but summaryCol, featuresCol and "
-              + "errorCol include `" + outs[i] + "` twice. Give each its own name.");
+          throw new IllegalArgumentException("Output columns must differ, but " + names[j] + " and " + names[i]
+              + " are both `" + outs[i] + "`. Give each its own name.");
         }
       }
     }
-    String[] names = {"summaryCol", "featuresCol", "errorCol"};
     for (int i = 0; i < outs.length; i++) {
       if (Arrays.asList(schema.fieldNames()).contains(outs[i])) {
         throw new IllegalArgumentException("Output column `" + outs[i] + "` (" + names[i] + ") already exists in "
@@ -461,12 +488,23 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
       }
     }
     parseImageSize(getImageSize());
-    return schema
+    StructType out = schema
         .add(DataTypes.createStructField(getSummaryCol(), DataTypes.createArrayType(DataTypes.FloatType, false),
             true))
-        .add(DataTypes.createStructField(getFeaturesCol(), featuresType(getFeaturesType().equals("float16")), true))
-        .add(DataTypes.createStructField(getErrorCol(), DataTypes.StringType, true));
+        .add(DataTypes.createStructField(getFeaturesCol(), featuresType(getFeaturesType().equals("float16")),
+            true));
+    if (info) {
+      out = out.add(DataTypes.createStructField(getImageInfoCol(), IMAGE_INFO, true));
+    }
+    return out.add(DataTypes.createStructField(getErrorCol(), DataTypes.StringType, true));
   }
+
+  /** The imageInfoCol type: original size, then the model input size. */
+  static final StructType IMAGE_INFO = new StructType(new StructField[] {
+      DataTypes.createStructField("width", DataTypes.IntegerType, false),
+      DataTypes.createStructField("height", DataTypes.IntegerType, false),
+      DataTypes.createStructField("inputHeight", DataTypes.IntegerType, false),
+      DataTypes.createStructField("inputWidth", DataTypes.IntegerType, false)});
 
   // ---- transform ----
 
@@ -490,15 +528,33 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
         && schema.apply("path").dataType() instanceof StringType) {
       nameIndex = schema.fieldIndex("path");
     }
-    PixelSource.Spec spec = new PixelSource.Spec(size[0], size[1], getResizeMode(), state.patchSize);
+    PixelSource.Spec spec = new PixelSource.Spec(size[0], size[1], getResizeMode(),
+        state.info.config().patchSize());
     pixelSourceFactory.create(spec); // validates the size against the model's patch size, on the driver
     EmbedPartition.Config cfg = new EmbedPartition.Config(kind, inputIndex, nameIndex, spec, getBatchSize(), threads,
         getDevice(), ModelDType.parse(getDtype()), FeaturesMode.parse(getFeaturesMode()),
-        getFeaturesType().equals("float16"), getFailOnError(), state.sha256);
+        getFeaturesType().equals("float16"), getFailOnError(), state.info.checkpointSha256(),
+        !getImageInfoCol().isEmpty());
     SerializableHadoopConf conf = kind == InputKind.PATH
         ? new SerializableHadoopConf(sc.hadoopConfiguration()) : null;
     EmbedPartition fn = new EmbedPartition(cfg, state.broadcast, pixelSourceFactory, conf, acc);
     return df.mapPartitions(fn, Encoders.row(out));
+  }
+
+  /** What the model parameter resolved to, on the driver. */
+  public record ModelInfo(String checkpointSha256, String source, RadioConfig config) {}
+
+  /**
+   * The model's identity (checkpoint SHA-256, where it was loaded from, its configuration), from
+   * the same driver-side load {@link #transform} uses: loaded and broadcast once per SparkContext
+   * and model value, then reused. Uses the active SparkSession.
+   */
+  public ModelInfo modelInfo() {
+    return modelInfo(SparkSession.active());
+  }
+
+  public ModelInfo modelInfo(SparkSession spark) {
+    return driverState(spark.sparkContext()).info;
   }
 
   /** Loads and broadcasts the weights once per (SparkContext, model) for this instance. */
@@ -511,13 +567,12 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     RadioWeights weights = ModelSource.load(m);
     String sha = weights.checkpointSha256();
     Broadcast<RadioWeights> bc = JavaSparkContext.fromSparkContext(sc).broadcast(weights);
-    s = new DriverState(m, sc, bc, sha, weights.config().patchSize());
+    s = new DriverState(m, sc, bc, new ModelInfo(sha, weights.source(), weights.config()));
     driverState = s;
     return s;
   }
 
-  private record DriverState(String model, SparkContext sc, Broadcast<RadioWeights> broadcast, String sha256,
-      int patchSize) {}
+  private record DriverState(String model, SparkContext sc, Broadcast<RadioWeights> broadcast, ModelInfo info) {}
 
   private static final Pattern SIZE = Pattern.compile("(\\d{1,5})(?:\\s*[x,]\\s*(\\d{1,5}))?");
 

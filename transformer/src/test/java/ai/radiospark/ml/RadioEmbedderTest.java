@@ -7,9 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.radiospark.model.Checkpoint;
 import ai.radiospark.model.Golden;
 import ai.radiospark.model.SafetensorsFile;
 import java.nio.file.Files;
@@ -66,9 +68,33 @@ class RadioEmbedderTest {
 
   @Test
   void goldenImagesThroughBinaryFileMatchReference() {
-    RadioEmbedder e = SparkTestSupport.embedder().setFeaturesMode("full").setBatchSize(4);
-    List<Row> rows = e.transform(goldenBinary()).collectAsList();
+    RadioEmbedder e = SparkTestSupport.embedder().setFeaturesMode("full").setBatchSize(4).setImageInfoCol("info");
+    RadioEmbedder.ModelInfo info = e.modelInfo();
+    assertSame(info, e.modelInfo(), "loaded once");
+    assertEquals(Checkpoint.open(Golden.checkpoint("tiny-vit")).sha256(), info.checkpointSha256());
+    assertEquals(64, info.config().hiddenSize());
+    Dataset<Row> out = e.transform(goldenBinary());
+    assertSame(info, e.modelInfo(), "transform reuses the driver-side load");
+    // every binaryFile column is kept
+    assertEquals(List.of("path", "modificationTime", "length", "content", "summary", "features", "info", "error"),
+        List.of(out.columns()));
+    List<Row> rows = out.collectAsList();
     assertEquals(12, rows.size());
+    for (Row r : rows) {
+      Row ii = r.getAs("info");
+      if (r.getAs("error") != null) {
+        assertNull(ii);
+        continue;
+      }
+      java.awt.image.BufferedImage img = readImage(r.getAs("content"));
+      if (img != null) {
+        assertEquals(img.getWidth(), ii.getInt(0), "original width of " + r.getAs("path"));
+        assertEquals(img.getHeight(), ii.getInt(1), "original height of " + r.getAs("path"));
+      }
+      assertEquals(224, ii.getInt(2));
+      assertEquals(224, ii.getInt(3));
+      assertEquals((long) r.getAs("length"), ((byte[]) r.getAs("content")).length);
+    }
     int checked = 0;
     for (Row r : rows) {
       String name = base(r.getAs("path"));
@@ -184,7 +210,7 @@ class RadioEmbedderTest {
     }
     Dataset<Row> in = spark.createDataFrame(data, SparkTestSupport.ID_CONTENT).repartition(1);
     RadioEmbedder batched = SparkTestSupport.embedder().setResizeMode("native").setImageSize(224)
-        .setBatchSize(6).setFeaturesMode("full");
+        .setBatchSize(6).setFeaturesMode("full").setImageInfoCol("info");
     RadioEmbedder single = SparkTestSupport.embedder().setResizeMode("native").setImageSize(224)
         .setBatchSize(1).setFeaturesMode("full");
     List<Row> a = batched.transform(in).collectAsList();
@@ -205,6 +231,8 @@ class RadioEmbedderTest {
     Row f1 = a.get(1).getAs("features");
     assertEquals(5, f1.getInt(0));
     assertEquals(3, f1.getInt(1));
+    Row i1 = a.get(1).getAs("info");
+    assertEquals(List.of(48, 80, 80, 48), List.of(i1.getInt(0), i1.getInt(1), i1.getInt(2), i1.getInt(3)));
   }
 
   /** pooled:RxC averages the full grid; float16 stores little-endian halves of the same values. */
@@ -361,7 +389,7 @@ class RadioEmbedderTest {
     RadioEmbedder e = new RadioEmbedder().setModel(SparkTestSupport.tinyVit()).setInputCol("img")
         .setSummaryCol("s").setFeaturesCol("f").setErrorCol("err").setImageSize(256, 192).setResizeMode("native")
         .setBatchSize(3).setDevice("cpu").setDtype("bfloat16").setFeaturesMode("pooled:2x2")
-        .setFeaturesType("float16").setFailOnError(true).setDecodeThreads(2);
+        .setFeaturesType("float16").setFailOnError(true).setDecodeThreads(2).setImageInfoCol("info");
     String path = tmp.resolve("embedder").toString();
     e.save(path);
     assertThrows(java.io.IOException.class, () -> e.save(path));
@@ -424,6 +452,14 @@ class RadioEmbedderTest {
   static void assertDecodedLike(float[] expected, float[] actual, String what) {
     Golden.assertClose(expected, actual, 2e-3, what);
     assertTrue(Golden.cosine(expected, actual) >= 0.9999, what);
+  }
+
+  static java.awt.image.BufferedImage readImage(byte[] bytes) {
+    try {
+      return javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(bytes));
+    } catch (java.io.IOException | RuntimeException e) {
+      return null;
+    }
   }
 
   static float[] toFloats(List<Object> list) {
