@@ -235,6 +235,9 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
 
     /** Takes the next batch off the queue, runs it, and queues its output rows in order. */
     private void runBatch() {
+      if (ctx != null) {
+        ctx.killTaskIfInterrupted(); // a killed task stops between batches even without thread interrupts
+      }
       int n = Math.min(cfg.batchSize(), pending.size());
       List<Pending> batch = new ArrayList<>(n);
       for (int i = 0; i < n; i++) {

@@ -54,6 +54,7 @@ class RadioEmbedderMemoryTest {
 
     long heap0 = heapAfterGc();
     long rss0 = rssKb();
+    long native0 = nonHeapRssKb();
     Sampler sampler = new Sampler();
     sampler.start();
     LongAccumulator seen = spark.sparkContext().longAccumulator("seen");
@@ -64,6 +65,7 @@ class RadioEmbedderMemoryTest {
     sampler.join();
     long heap1 = heapAfterGc();
     long rss1 = rssKb();
+    long native1 = nonHeapRssKb();
     assertEquals(N, seen.value());
     EmbedderMetrics m = e.getLastMetrics();
     assertEquals(N, m.imagesProcessed());
@@ -73,15 +75,21 @@ class RadioEmbedderMemoryTest {
     long endHeapGrowthMb = (heap1 - heap0) >> 20;
     long peakRssGrowthMb = (sampler.maxRssKb.get() - rss0) >> 10;
     long endRssGrowthMb = (rss1 - rss0) >> 10;
+    long peakNativeGrowthMb = (sampler.maxNativeKb.get() - native0) >> 10;
+    long endNativeGrowthMb = (native1 - native0) >> 10;
     System.out.printf("memory: %d images in one partition, 160x160, batch 16, full features: %d ms (%.0f images/s; "
             + "forward %d ms, decode %d ms); heap after GC: baseline %d MB, peak +%d MB (%d samples), end +%d MB; "
-            + "VmRSS: baseline %d MB, peak +%d MB, end +%d MB%n",
+            + "VmRSS: baseline %d MB, peak %+d MB, end %+d MB; VmRSS minus committed heap (native memory): "
+            + "baseline %d MB, peak %+d MB, end %+d MB%n",
         N, ms, N * 1000.0 / ms, m.forwardMs(), m.decodeMs(), heap0 >> 20, peakHeapGrowthMb, sampler.samples,
-        endHeapGrowthMb, rss0 >> 10, peakRssGrowthMb, endRssGrowthMb);
+        endHeapGrowthMb, rss0 >> 10, peakRssGrowthMb, endRssGrowthMb, native0 >> 10, peakNativeGrowthMb,
+        endNativeGrowthMb);
     assertTrue(sampler.samples >= 3, "too few samples: " + sampler.samples);
     assertTrue(peakHeapGrowthMb < 200, "peak heap growth " + peakHeapGrowthMb + " MB");
     assertTrue(endHeapGrowthMb < 50, "heap growth after the job " + endHeapGrowthMb + " MB");
     assertTrue(peakRssGrowthMb < 300, "peak VmRSS growth " + peakRssGrowthMb + " MB");
+    assertTrue(peakNativeGrowthMb < 300, "peak native (VmRSS - committed heap) growth " + peakNativeGrowthMb + " MB");
+    assertTrue(endNativeGrowthMb < 100, "native memory growth after the job " + endNativeGrowthMb + " MB");
   }
 
   /** Streams the output, checking order, without keeping it. */
@@ -103,6 +111,11 @@ class RadioEmbedderMemoryTest {
     return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
   }
 
+  /** VmRSS minus the committed Java heap: PyTorch's and the JVM's native memory. */
+  static long nonHeapRssKb() throws IOException {
+    return rssKb() - (ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getCommitted() >> 10);
+  }
+
   static long rssKb() throws IOException {
     for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
       if (line.startsWith("VmRSS:")) {
@@ -116,6 +129,7 @@ class RadioEmbedderMemoryTest {
   static final class Sampler extends Thread {
     final AtomicLong maxHeap = new AtomicLong();
     final AtomicLong maxRssKb = new AtomicLong();
+    final AtomicLong maxNativeKb = new AtomicLong(Long.MIN_VALUE);
     volatile boolean stop;
     int samples;
 
@@ -130,6 +144,7 @@ class RadioEmbedderMemoryTest {
           Thread.sleep(2000);
           maxHeap.accumulateAndGet(heapAfterGc(), Math::max);
           maxRssKb.accumulateAndGet(rssKb(), Math::max);
+          maxNativeKb.accumulateAndGet(nonHeapRssKb(), Math::max);
           samples++;
         } catch (Exception e) {
           return;

@@ -21,6 +21,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.SparkException;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.ml.Pipeline;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.PipelineStage;
@@ -199,6 +200,40 @@ class RadioEmbedderTest {
       }
       assertNull(r.getAs("features"));
     }
+  }
+
+  /** Cancelling the job stops the task and its decoder threads. */
+  @Test
+  void cancellationStopsDecoderThreads() throws Exception {
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    Dataset<Row> in = spark.createDataFrame(jsc.parallelize(SparkTestSupport.pngRows(3000, 48), 1),
+        SparkTestSupport.ID_CONTENT);
+    Dataset<Row> out = SparkTestSupport.embedder().setBatchSize(4).setDecodeThreads(2).transform(in);
+    java.util.concurrent.CompletableFuture<Object> job = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      spark.sparkContext().setJobGroup("cancel-me", "cancellation test", true);
+      return out.select("summary").collectAsList();
+    });
+    long deadline = System.currentTimeMillis() + 60_000;
+    while (decoderThreads() == 0) {
+      assertTrue(System.currentTimeMillis() < deadline, "decoders never started");
+      Thread.sleep(50);
+    }
+    Thread.sleep(500);
+    spark.sparkContext().cancelJobGroup("cancel-me");
+    java.util.concurrent.ExecutionException ex = assertThrows(java.util.concurrent.ExecutionException.class,
+        () -> job.get(60, java.util.concurrent.TimeUnit.SECONDS));
+    assertTrue(ex.getCause() instanceof SparkException, String.valueOf(ex.getCause()));
+    System.out.println("cancelled: " + ex.getCause().getMessage().lines().findFirst().orElse(""));
+    deadline = System.currentTimeMillis() + 20_000;
+    while (decoderThreads() > 0) {
+      assertTrue(System.currentTimeMillis() < deadline, decoderThreads() + " decoder threads still alive");
+      Thread.sleep(100);
+    }
+  }
+
+  static long decoderThreads() {
+    return Thread.getAllStackTraces().keySet().stream()
+        .filter(t -> t.isAlive() && t.getName().startsWith("radio-decode-")).count();
   }
 
   /** Native mode: mixed sizes in one batch, one forward per size; same values as one image at a time. */
