@@ -14,6 +14,7 @@ echo "radio-spark: embedding $ROOT/samples/images with the bundled tiny model (r
   --features pooled:2x2 \
   --master "local[*]" \
   --progress-seconds 5 \
+  --max-failed-fraction 0.5 \
   "$@"
 echo
 echo "The table ($OUT/embeddings):"
