@@ -95,6 +95,15 @@ final class ExtractJob {
 
     ImageListing listing = ImageListing.of(spark, o.input(), o.extensions(), o.pathColumn(), o.contentColumn());
     Dataset<Row> files = listing.files().cache();
+    try {
+      return run(embedder, sha, listing, files, start);
+    } finally {
+      // Cached plans are matched by shape: a stale listing must not serve the next run.
+      files.unpersist();
+    }
+  }
+
+  private Summary run(RadioEmbedder embedder, String sha, ImageListing listing, Dataset<Row> files, long start) {
     EmbeddingTable table = EmbeddingTable.of(spark, o.output());
     boolean exists = table.exists();
     Dataset<Row> candidates = files;
@@ -159,12 +168,16 @@ final class ExtractJob {
         }
         Dataset<Row> embedded = toTableRows(embedder.transform(source), sha);
         Dataset<Row> rows = reuse == null ? embedded : embedded.unionByName(reuse);
-        write(table, rows, first && !exists);
         if (reuse != null) {
+          // Counted (and cached) before the write: afterwards the table itself would be a donor.
           reused += reuse.count();
+        }
+        write(table, rows, first, exists);
+        if (reuse != null) {
           reuse.unpersist();
         }
         progress.chunkDone(embedder.getLastMetrics());
+        pauseForCrashTests();
         if (o.quarantine() != null) {
           Dataset<Row> bad = table.read().where(col("error").isNotNull().and(col("path").isin(chunk.toArray())))
               .select("path", "content_sha256", "error", "processed_at");
@@ -200,17 +213,17 @@ final class ExtractJob {
         table.exists() ? table.version() : null, false);
   }
 
-  private void write(EmbeddingTable table, Dataset<Row> rows, boolean create) {
+  private void write(EmbeddingTable table, Dataset<Row> rows, boolean firstChunk, boolean exists) {
     switch (o.mode()) {
       case MERGE -> {
-        if (create) {
+        if (!exists) {
           table.write(rows, SaveMode.ErrorIfExists, o.partitionBy());
         } else {
           table.merge(rows);
         }
       }
       case APPEND -> table.write(rows, SaveMode.Append, o.partitionBy());
-      case OVERWRITE -> table.write(rows, create ? SaveMode.Overwrite : SaveMode.Append, o.partitionBy());
+      case OVERWRITE -> table.write(rows, firstChunk ? SaveMode.Overwrite : SaveMode.Append, o.partitionBy());
     }
   }
 
@@ -267,6 +280,21 @@ final class ExtractJob {
       }
     }
     return joined.select(cols.toArray(new Column[0]));
+  }
+
+  /**
+   * Crash tests kill the driver between two commits; {@code -Dradio.extract.pauseAfterCommitMs}
+   * holds it there. Unset, this does nothing.
+   */
+  private static void pauseForCrashTests() {
+    long ms = Long.getLong("radio.extract.pauseAfterCommitMs", 0L);
+    if (ms > 0) {
+      try {
+        Thread.sleep(ms);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
   }
 
   private static double seconds(long start) {
