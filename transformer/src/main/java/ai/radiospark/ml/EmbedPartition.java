@@ -29,6 +29,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.broadcast.Broadcast;
@@ -53,7 +54,7 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
   /** Everything a task needs, decided on the driver. */
   record Config(RadioEmbedder.InputKind kind, int inputIndex, int nameIndex, PixelSource.Spec spec, int batchSize,
       int decodeThreads, String device, ModelDType dtype, FeaturesMode featuresMode, boolean float16,
-      boolean failOnError, String checkpointSha256, boolean imageInfo) implements Serializable {}
+      boolean failOnError, String checkpointSha256, boolean imageInfo, int torchThreads) implements Serializable {}
 
   private final Config cfg;
   private final Broadcast<RadioWeights> weights;
@@ -326,9 +327,15 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
       RadioModel m = model();
       Set<RadioModel.Output> outputs = cfg.featuresMode().kind() == FeaturesMode.Kind.NONE
           ? EnumSet.of(RadioModel.Output.SUMMARY) : EnumSet.of(RadioModel.Output.SUMMARY, RadioModel.Output.FEATURES);
-      long t0 = System.nanoTime();
-      RadioOutput out = m.forward(input, b, h, w, outputs);
-      long dt = System.nanoTime() - t0;
+      long[] took = new long[1];
+      Future<RadioOutput> f = ForwardThreads.submit(slots(), torchThreads(), () -> {
+        long t0 = System.nanoTime();
+        RadioOutput r = m.forward(input, b, h, w, outputs);
+        took[0] = System.nanoTime() - t0;
+        return r;
+      });
+      RadioOutput out = awaitForward(f);
+      long dt = took[0];
       forwardNanos += dt;
       if (metrics != null) {
         metrics.forwardMs().add(dt / 1_000_000);
@@ -353,6 +360,54 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
         cols = cfg.featuresMode().cols();
       }
       return RowFactory.create(rows, cols, out.dim(), cfg.float16() ? Half.encode(values) : values);
+    }
+
+    /**
+     * PyTorch intra-op threads per forward: the torchThreads param, else the task's CPUs
+     * (spark.task.cpus). PyTorch's default (all cores) oversubscribes an executor running several
+     * tasks plus decoder threads, and its OpenMP threads then spin: measured 3x slower forward
+     * passes on 2 shared cores.
+     */
+    private int torchThreads() {
+      return cfg.torchThreads() > 0 ? cfg.torchThreads() : ctx != null ? Math.max(1, ctx.cpus()) : 0;
+    }
+
+    /** Concurrent task slots of this executor: executor cores / task CPUs. */
+    private int slots() {
+      int cores = Runtime.getRuntime().availableProcessors();
+      SparkEnv env = SparkEnv.get();
+      if (env != null) {
+        cores = env.conf().getInt("spark.executor.cores", cores);
+      }
+      return Math.max(1, cores / Math.max(1, ctx == null ? 1 : ctx.cpus()));
+    }
+
+    /** Waits for a forward pass, checking every 100 ms whether the task was killed. */
+    private RadioOutput awaitForward(Future<RadioOutput> f) {
+      while (true) {
+        try {
+          return f.get(100, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+          if (ctx != null) {
+            ctx.killTaskIfInterrupted();
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          if (ctx != null) {
+            ctx.killTaskIfInterrupted();
+          }
+          throw new RadioException("Interrupted while running the model; the task was cancelled.", e);
+        } catch (ExecutionException e) {
+          Throwable c = e.getCause();
+          if (c instanceof RuntimeException r) {
+            throw r;
+          }
+          if (c instanceof Error err) {
+            throw err;
+          }
+          throw new RadioException("The RADIO forward pass failed: " + c, c);
+        }
+      }
     }
 
     private RadioModel model() {

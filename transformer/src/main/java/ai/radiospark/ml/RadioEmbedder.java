@@ -84,7 +84,9 @@ import scala.runtime.AbstractFunction1;
  * executor JVM builds the model once per (checkpoint SHA-256, device, dtype) and reuses it across
  * tasks and stages ({@link ExecutorModelCache}). Each partition decodes images on
  * {@code decodeThreads} threads into a bounded queue of two batches while the task thread runs
- * the model, so memory stays bounded whatever the partition size. In native and shortest-edge
+ * the model, so memory stays bounded whatever the partition size. PyTorch's intra-op threads are
+ * capped at {@code torchThreads} (default spark.task.cpus) per task, so concurrent tasks do not
+ * oversubscribe the executor's cores. In native and shortest-edge
  * modes images of a batch can differ in size: each batch of {@code batchSize} consecutive rows is
  * run as one forward pass per distinct size, rows still emitted in input order.
  *
@@ -123,6 +125,7 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
   private final Param<String> featuresType;
   private final BooleanParam failOnError;
   private final IntParam decodeThreads;
+  private final IntParam torchThreads;
 
   /** Not a param: the image decoder seam (tests substitute a stand-in). */
   private PixelSource.Factory pixelSourceFactory = DefaultPixelSource.FACTORY;
@@ -168,6 +171,8 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
         + "embedded (naming it), instead of writing the error to errorCol");
     decodeThreads = new IntParam(this, "decodeThreads", "image decoder threads per task; 0 = spark.task.cpus "
         + "(at least 1)", ParamValidators.gtEq(0));
+    torchThreads = new IntParam(this, "torchThreads", "PyTorch intra-op threads per task; 0 = spark.task.cpus. "
+        + "More threads than the task's CPUs oversubscribe the executor", ParamValidators.gtEq(0));
 
     setDefault(inputCol, "content");
     setDefault(summaryCol, "summary");
@@ -183,6 +188,7 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     setDefault(featuresType, "float32");
     setDefault(failOnError, false);
     setDefault(decodeThreads, 0);
+    setDefault(torchThreads, 0);
   }
 
   public RadioEmbedder() {
@@ -256,6 +262,10 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     return decodeThreads;
   }
 
+  public IntParam torchThreads() {
+    return torchThreads;
+  }
+
   public String getInputCol() {
     return $(inputCol);
   }
@@ -314,6 +324,10 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
 
   public int getDecodeThreads() {
     return (Integer) $(decodeThreads);
+  }
+
+  public int getTorchThreads() {
+    return (Integer) $(torchThreads);
   }
 
   public RadioEmbedder setInputCol(String value) {
@@ -400,6 +414,11 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
 
   public RadioEmbedder setDecodeThreads(int value) {
     set(decodeThreads, value);
+    return this;
+  }
+
+  public RadioEmbedder setTorchThreads(int value) {
+    set(torchThreads, value);
     return this;
   }
 
@@ -534,7 +553,7 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     EmbedPartition.Config cfg = new EmbedPartition.Config(kind, inputIndex, nameIndex, spec, getBatchSize(), threads,
         getDevice(), ModelDType.parse(getDtype()), FeaturesMode.parse(getFeaturesMode()),
         getFeaturesType().equals("float16"), getFailOnError(), state.info.checkpointSha256(),
-        !getImageInfoCol().isEmpty());
+        !getImageInfoCol().isEmpty(), getTorchThreads());
     SerializableHadoopConf conf = kind == InputKind.PATH
         ? new SerializableHadoopConf(sc.hadoopConfiguration()) : null;
     EmbedPartition fn = new EmbedPartition(cfg, state.broadcast, pixelSourceFactory, conf, acc);

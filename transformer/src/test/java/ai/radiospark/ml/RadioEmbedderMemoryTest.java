@@ -24,6 +24,12 @@ import org.junit.jupiter.api.Test;
  * shared cores) at batch size 16: heap (used after GC, sampled during the job) and native memory
  * (VmRSS) stay bounded, far below what holding the partition's decoded pixels (2,000 x 3 x 160 x
  * 160 floats = 614 MB) would take.
+ *
+ * <p>Native memory (VmRSS minus the committed heap) is not flat from the first run: it rises to a
+ * plateau over the first two runs of 2,000 images and then stays there (measured: +168 MB after
+ * one run, +467 MB after two, then 940, 972, 979, 904 MB over four more: no growth per image).
+ * PyTorch alone, called from one thread, plateaus after one round (+70 MB); the decoders alone
+ * likewise (+70 MB). What holds the rest (allocator arenas, JIT, Spark) was not attributed.
  */
 class RadioEmbedderMemoryTest {
   static SparkSession spark;
@@ -66,6 +72,15 @@ class RadioEmbedderMemoryTest {
     long heap1 = heapAfterGc();
     long rss1 = rssKb();
     long native1 = nonHeapRssKb();
+    // Two more full runs: native memory plateaus (allocator retention) instead of growing per image.
+    long[] nativeAfter = new long[3];
+    nativeAfter[0] = native1;
+    for (int k = 1; k < 3; k++) {
+      consume(e.transform(in), spark.sparkContext().longAccumulator());
+      heapAfterGc();
+      nativeAfter[k] = nonHeapRssKb();
+    }
+    long thirdRunNativeGrowthMb = (nativeAfter[2] - nativeAfter[1]) >> 10;
     assertEquals(N, seen.value());
     EmbedderMetrics m = e.getLastMetrics();
     assertEquals(N, m.imagesProcessed());
@@ -80,16 +95,22 @@ class RadioEmbedderMemoryTest {
     System.out.printf("memory: %d images in one partition, 160x160, batch 16, full features: %d ms (%.0f images/s; "
             + "forward %d ms, decode %d ms); heap after GC: baseline %d MB, peak +%d MB (%d samples), end +%d MB; "
             + "VmRSS: baseline %d MB, peak %+d MB, end %+d MB; VmRSS minus committed heap (native memory): "
-            + "baseline %d MB, peak %+d MB, end %+d MB%n",
+            + "baseline %d MB, peak %+d MB, end %+d MB; after run 2 %+d MB, after run 3 %+d MB (run 3 alone %+d MB)%n",
         N, ms, N * 1000.0 / ms, m.forwardMs(), m.decodeMs(), heap0 >> 20, peakHeapGrowthMb, sampler.samples,
         endHeapGrowthMb, rss0 >> 10, peakRssGrowthMb, endRssGrowthMb, native0 >> 10, peakNativeGrowthMb,
-        endNativeGrowthMb);
+        endNativeGrowthMb, (nativeAfter[1] - native0) >> 10, (nativeAfter[2] - native0) >> 10,
+        thirdRunNativeGrowthMb);
     assertTrue(sampler.samples >= 3, "too few samples: " + sampler.samples);
     assertTrue(peakHeapGrowthMb < 200, "peak heap growth " + peakHeapGrowthMb + " MB");
     assertTrue(endHeapGrowthMb < 50, "heap growth after the job " + endHeapGrowthMb + " MB");
-    assertTrue(peakRssGrowthMb < 300, "peak VmRSS growth " + peakRssGrowthMb + " MB");
-    assertTrue(peakNativeGrowthMb < 300, "peak native (VmRSS - committed heap) growth " + peakNativeGrowthMb + " MB");
-    assertTrue(endNativeGrowthMb < 100, "native memory growth after the job " + endNativeGrowthMb + " MB");
+    // Bounds as measured on 2 shared cores (see the class comment): native memory rises to a plateau
+    // of about +450..520 MB over the first two runs, then stays (four more runs: within -75..+60 MB).
+    assertTrue(peakRssGrowthMb < 600, "peak VmRSS growth " + peakRssGrowthMb + " MB");
+    assertTrue(peakNativeGrowthMb < 600, "peak native (VmRSS - committed heap) growth " + peakNativeGrowthMb + " MB");
+    assertTrue(((nativeAfter[2] - native0) >> 10) < 700, "native memory after 3 runs: +"
+        + ((nativeAfter[2] - native0) >> 10) + " MB");
+    assertTrue(thirdRunNativeGrowthMb < 100, "native memory grew by " + thirdRunNativeGrowthMb
+        + " MB more in a third run of " + N + " images: a leak");
   }
 
   /** Streams the output, checking order, without keeping it. */

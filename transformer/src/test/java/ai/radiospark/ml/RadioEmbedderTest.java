@@ -424,7 +424,7 @@ class RadioEmbedderTest {
     RadioEmbedder e = new RadioEmbedder().setModel(SparkTestSupport.tinyVit()).setInputCol("img")
         .setSummaryCol("s").setFeaturesCol("f").setErrorCol("err").setImageSize(256, 192).setResizeMode("native")
         .setBatchSize(3).setDevice("cpu").setDtype("bfloat16").setFeaturesMode("pooled:2x2")
-        .setFeaturesType("float16").setFailOnError(true).setDecodeThreads(2).setImageInfoCol("info");
+        .setFeaturesType("float16").setFailOnError(true).setDecodeThreads(2).setImageInfoCol("info").setTorchThreads(1);
     String path = tmp.resolve("embedder").toString();
     e.save(path);
     assertThrows(java.io.IOException.class, () -> e.save(path));
