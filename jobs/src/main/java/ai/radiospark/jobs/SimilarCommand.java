@@ -85,11 +85,7 @@ public final class SimilarCommand implements Callable<Integer> {
   }
 
   static float[] toFloats(Seq<Float> s) {
-    float[] v = new float[s.size()];
-    for (int i = 0; i < v.length; i++) {
-      v[i] = s.apply(i);
-    }
-    return v;
+    return toFloats(scala.jdk.javaapi.CollectionConverters.asJava(s));
   }
 
   private static float[] lookUp(EmbeddingTable t, String path) {
@@ -101,7 +97,10 @@ public final class SimilarCommand implements Callable<Integer> {
     if (rows.get(0).isNullAt(0)) {
       throw new RadioException("The image " + path + " has no embedding in " + t.name() + ": " + rows.get(0).getString(1));
     }
-    List<Float> s = rows.get(0).getList(0);
+    return toFloats(rows.get(0).<Float>getList(0));
+  }
+
+  static float[] toFloats(List<Float> s) {
     float[] v = new float[s.size()];
     for (int i = 0; i < v.length; i++) {
       v[i] = s.get(i);
@@ -129,12 +128,6 @@ public final class SimilarCommand implements Callable<Integer> {
         .setImageSize(props.getOrDefault("radio.resolution", "224x224"))
         .setResizeMode(props.getOrDefault("radio.resize_mode", "fixed"))
         .setDtype(props.getOrDefault("radio.dtype", "float32")).setFeaturesMode("none").setFailOnError(true);
-    Row r = embedder.transform(one).select("summary").head();
-    List<Float> s = r.getList(0);
-    float[] v = new float[s.size()];
-    for (int i = 0; i < v.length; i++) {
-      v[i] = s.get(i);
-    }
-    return v;
+    return toFloats(embedder.transform(one).select("summary").head().<Float>getList(0));
   }
 }
