@@ -92,8 +92,13 @@ public final class RadioFunctions {
    * @throws IllegalArgumentException for a missing model, an unknown option or a bad value
    */
   public static void register(SparkSession spark, Map<String, String> options) {
+    if (!(spark instanceof org.apache.spark.sql.classic.SparkSession classic)) {
+      throw new IllegalArgumentException("RadioFunctions.register needs a classic SparkSession (the driver's own), but "
+          + "got a " + spark.getClass().getName() + " (Spark Connect?). With Spark Connect, configure the server with "
+          + "spark.sql.extensions=ai.radiospark.sql.RadioSqlExtensions and spark.radio.model instead.");
+    }
     RowEmbedder embedder = embedder(spark, options);
-    var registry = ((org.apache.spark.sql.classic.SparkSession) spark).sessionState().functionRegistry();
+    var registry = classic.sessionState().functionRegistry();
     for (Function f : functions(() -> embedder)) {
       registry.registerFunction(FunctionIdentifier.apply(f.name), f.info(), f.builder);
     }

@@ -207,6 +207,16 @@ class RadioFunctionsTest {
   }
 
   @Test
+  void rowsReuseTheExecutorModel() {
+    spark.sql("SELECT radio_summary(content) FROM images").collect(); // the model exists in this JVM now
+    long builds = ai.radiospark.ml.ExecutorModelCache.builds();
+    long rows = spark.sql("SELECT radio_summary(content) AS s FROM images UNION ALL "
+        + "SELECT radio_summary(content) AS s FROM images").where("s IS NOT NULL").count();
+    assertEquals(2 * 10, rows); // 12 golden files, 2 of them bad
+    assertEquals(builds, ai.radiospark.ml.ExecutorModelCache.builds(), "no model built per row or per task");
+  }
+
+  @Test
   void describeFunctionShowsUsage() {
     String usage = spark.sql("DESCRIBE FUNCTION radio_summary").collectAsList().toString();
     assertTrue(usage.contains("radio_summary(content) - RADIO summary embedding"), usage);
