@@ -62,9 +62,9 @@ import scala.runtime.AbstractFunction1;
  * <p><b>Execution.</b> Registering loads the model on the driver once and broadcasts its weights;
  * each executor JVM builds the model once ({@code ExecutorModelCache}) and reuses it and one image
  * preprocessor per setting for every row of every task. Spark calls a scalar SQL function once per
- * row, so rows are embedded one at a time (a batch of one per forward pass): fine for ad-hoc
- * queries and modest tables, and about as fast as batches on CPU for small models; for bulk
- * embedding use {@code RadioEmbedder} or {@code radio extract}, which batch.
+ * row (a scalar function sees no other rows), so each row is one forward pass of batch size one:
+ * fine for ad-hoc queries and modest tables; for bulk embedding use {@code RadioEmbedder} or
+ * {@code radio extract}, which decode in parallel and run batches.
  */
 public final class RadioFunctions {
   private static final Logger LOG = LoggerFactory.getLogger(RadioFunctions.class);
@@ -139,9 +139,8 @@ public final class RadioFunctions {
     Map<String, String> o = new TreeMap<>(options == null ? Map.of() : options);
     for (String k : o.keySet()) {
       if (!OPTIONS.contains(k)) {
-        throw new IllegalArgumentException("Unknown RADIO SQL option \"" + k + "\". Options: " + new TreeMap<>(
-            Map.of("model", "", "imageSize", "", "resizeMode", "", "batchSize", "", "device", "", "dtype", "",
-                "featuresMode", "", "featuresType", "")).keySet() + " (named like RadioEmbedder's params).");
+        throw new IllegalArgumentException("Unknown RADIO SQL option \"" + k + "\". Options: "
+            + new java.util.TreeSet<>(OPTIONS) + " (named like RadioEmbedder's params).");
       }
     }
     String model = o.get("model");
