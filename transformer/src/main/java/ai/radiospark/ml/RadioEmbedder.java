@@ -560,6 +560,28 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     return df.mapPartitions(fn, Encoders.row(out));
   }
 
+  /**
+   * A one-image-at-a-time embedder with this stage's model, imageSize, resizeMode, device, dtype,
+   * featuresMode and featuresType (inputCol, batchSize, decodeThreads and failOnError do not
+   * apply), for callers that get one row at a time, such as SQL functions. Checks the settings
+   * and loads and broadcasts the weights on the driver now (once per SparkContext and model for
+   * this instance, shared with {@link #transform}).
+   */
+  public RowEmbedder rowEmbedder(SparkSession spark) {
+    if (getModel() == null) {
+      throw new IllegalArgumentException("RadioEmbedder needs a model: set model to a RADIO checkpoint directory or "
+          + "a hub id such as nvidia/C-RADIOv4-H.");
+    }
+    int[] size = parseImageSize(getImageSize());
+    FeaturesMode fm = FeaturesMode.parse(getFeaturesMode());
+    DriverState state = driverState(spark.sparkContext());
+    PixelSource.Spec spec = new PixelSource.Spec(size[0], size[1], getResizeMode(),
+        state.info.config().patchSize());
+    pixelSourceFactory.create(spec); // validates the size against the model's patch size, on the driver
+    return new RowEmbedder(state.broadcast, state.info, spec, getDevice(), ModelDType.parse(getDtype()), fm,
+        getFeaturesType().equals("float16"), pixelSourceFactory);
+  }
+
   /** What the model parameter resolved to, on the driver. */
   public record ModelInfo(String checkpointSha256, String source, RadioConfig config) {}
 
