@@ -2,6 +2,11 @@ package ai.radiospark.ml;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
+import ai.djl.engine.StandardCapabilities;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.radiospark.RadioException;
 import ai.radiospark.model.ModelDType;
 import java.util.Arrays;
@@ -139,10 +144,44 @@ final class DeviceSelector {
         + "scripts/get-gpus-resources.sh does, not UUIDs.");
   }
 
-  /** GPUs PyTorch can use: 0 with the CPU-only libtorch (no CUDA capability), never throws. */
+  private static volatile Integer gpuCount;
+
+  /**
+   * GPUs PyTorch can use, once per JVM; never throws. 0 with the CPU-only libtorch (no CUDA
+   * capability: nothing is probed). DJL counts GPUs through the CUDA runtime (libcudart loaded by
+   * JNA from the library path), which a host with only the NVIDIA driver and DJL's CUDA libtorch
+   * (whose bundled runtime has another file name) may lack: then libtorch itself is asked, by
+   * placing a one-element tensor on gpu(0), gpu(1), ... until that fails.
+   */
   static int pytorchGpus() {
+    Integer n = gpuCount;
+    if (n == null) {
+      n = countGpus();
+      gpuCount = n;
+    }
+    return n;
+  }
+
+  private static int countGpus() {
     try {
-      return Engine.getEngine("PyTorch").getGpuCount();
+      Engine engine = Engine.getEngine("PyTorch");
+      int n = engine.getGpuCount();
+      if (n > 0 || !engine.hasCapability(StandardCapabilities.CUDA)) {
+        return n;
+      }
+      int probed = 0;
+      try (NDManager m = engine.newBaseManager()) {
+        for (; probed < 64; probed++) {
+          try (NDArray a = m.zeros(new Shape(1), DataType.FLOAT32, Device.gpu(probed))) {
+            a.getDevice();
+          } catch (RuntimeException e) {
+            break;
+          }
+        }
+      }
+      LOG.info("PyTorch has CUDA but DJL found no CUDA runtime library (libcudart) to count GPUs; libtorch placed "
+          + "tensors on {} GPU(s).", probed);
+      return probed;
     } catch (RuntimeException | UnsatisfiedLinkError | NoClassDefFoundError e) {
       LOG.warn("Cannot ask PyTorch for GPUs ({}); assuming none.", e.toString());
       return 0;
