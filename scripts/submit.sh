@@ -7,7 +7,8 @@
 #
 # GPU clusters: GPU=1 adds the resource settings of conf/spark-defaults-gpu.conf (one GPU per
 # executor, 4 concurrent tasks sharing it) and the discovery script; build the jar with
-# `mvn -Pcuda -DskipTests package` so that it carries CUDA libtorch (see README, GPU clusters).
+# `mvn -Pcuda -DskipTests package` so that it leaves out the CPU libtorch: executors then load the
+# CUDA 12.8 libtorch 2.7.1 that DJL downloads (PYTORCH_FLAVOR=cu128; see README, GPU clusters).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MASTER="${MASTER:-yarn}"                          # yarn | k8s://https://HOST:443 | spark://HOST:7077

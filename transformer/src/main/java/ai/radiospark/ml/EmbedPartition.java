@@ -18,13 +18,9 @@ import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileSystem;
@@ -42,10 +38,13 @@ import org.slf4j.LoggerFactory;
  * The per-partition work of {@link RadioEmbedder}: rows in, the same rows with summary, features
  * and error appended out, in input order.
  *
- * <p>The task thread reads input rows and hands each to a small decoder pool; at most two batches
- * beyond the one being run are in flight, so memory is bounded by about three batches of pixels
- * whatever the partition size, and the next batches decode while the model runs the current one.
- * The input iterator is only touched by the task thread (Spark's readers are not thread-safe).
+ * <p>The task thread reads input rows and hands each to a pool of decoder threads
+ * ({@link DecodeAhead}); at most {@link #BATCHES_AHEAD} batches beyond the one being run are
+ * queued, so memory is bounded by about three batches of pixels whatever the partition size, and
+ * the next batches decode while the model runs the current one. The input iterator is only
+ * touched by the task thread (Spark's readers are not thread-safe). The device comes from
+ * {@link DeviceSelector} (the task's Spark GPU, if any) and is checked, with the dtype, before the
+ * first decode.
  */
 final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
   private static final long serialVersionUID = 1L;
@@ -76,27 +75,23 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
     return new Embedder(input);
   }
 
-  /** One decoded input, or why it could not be decoded. */
-  private record Decoded(PixelSource.Pixels pixels, Throwable error) {}
-
-  /** An input row waiting for its pixels. */
-  private record Pending(Row row, long index, Future<Decoded> pixels) {}
+  /** Batches decoded ahead of the one being computed (K): memory is about (K + 1) batches of pixels. */
+  static final int BATCHES_AHEAD = 2;
 
   private final class Embedder implements Iterator<Row> {
     private final Iterator<Row> input;
     private final TaskContext ctx;
-    private final ArrayDeque<Pending> pending = new ArrayDeque<>();
     private final ArrayDeque<Row> ready = new ArrayDeque<>();
-    private final int maxPending = 2 * cfg.batchSize();
     private final AtomicLong decodeNanos = new AtomicLong();
-    private ThreadPoolExecutor pool;
+    private final long startNanos = System.nanoTime();
+    private DecodeAhead<Row, PixelSource.Pixels> queue;
     private PixelSource source;
+    private Device device;
     private RadioModel model;
-    private long index;
     private long images;
     private long failed;
     private long forwardNanos;
-    private long waitNanos;
+    private long modelNanos;
     private int batches;
     private boolean finished;
 
@@ -116,12 +111,15 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
       if (finished) {
         return false;
       }
-      fill();
-      if (pending.isEmpty()) {
+      if (ctx != null) {
+        ctx.killTaskIfInterrupted(); // a killed task stops between batches even without thread interrupts
+      }
+      List<DecodeAhead.Item<Row, PixelSource.Pixels>> batch = queue().next();
+      if (batch.isEmpty()) {
         finish();
         return false;
       }
-      runBatch();
+      runBatch(batch);
       return true;
     }
 
@@ -133,39 +131,42 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
       return ready.poll();
     }
 
-    /** Submits input rows for decoding until two batches are in flight or the input ends. */
-    private void fill() {
-      while (pending.size() < maxPending && input.hasNext()) {
-        Row row = input.next();
-        long i = index++;
-        pending.add(new Pending(row, i, pool().submit(() -> decode(row, i))));
-      }
-    }
-
-    private ExecutorService pool() {
-      if (pool == null) {
+    /**
+     * The decode queue, started on first use: the device and dtype are checked before any decode
+     * (a wrong setup fails at once), then the first batches start decoding while this thread
+     * builds (or fetches) the model, unless the partition is empty.
+     */
+    private DecodeAhead<Row, PixelSource.Pixels> queue() {
+      if (queue == null) {
+        device = DeviceSelector.forTask(cfg.device());
+        DeviceSelector.checkDType(device, cfg.dtype());
         source = pixelSources.create(cfg.spec());
         String tag = ctx == null ? "driver" : ctx.stageId() + "." + ctx.partitionId();
-        AtomicInteger n = new AtomicInteger();
-        pool = new ThreadPoolExecutor(cfg.decodeThreads(), cfg.decodeThreads(), 30, TimeUnit.SECONDS,
-            new LinkedBlockingQueue<>(), r -> {
-              Thread t = new Thread(r, "radio-decode-" + tag + "-" + n.incrementAndGet());
-              t.setDaemon(true);
-              return t;
+        queue = new DecodeAhead<>(input, cfg.batchSize(), BATCHES_AHEAD, decodeThreads(), tag, this::decode,
+            () -> {
+              if (ctx != null) {
+                ctx.killTaskIfInterrupted();
+              }
             });
+        if (!queue.isDone()) {
+          long t0 = System.nanoTime();
+          model();
+          modelNanos = System.nanoTime() - t0;
+        }
       }
-      return pool;
+      return queue;
     }
 
-    private Decoded decode(Row row, long i) {
+    private PixelSource.Pixels decode(Row row, long i) {
       long t0 = System.nanoTime();
       try {
         if (Thread.currentThread().isInterrupted()) {
-          return new Decoded(null, new InterruptedException("cancelled"));
+          throw new InterruptedException("cancelled");
         }
-        return new Decoded(pixels(row, i), null);
-      } catch (Throwable t) {
-        return new Decoded(null, t);
+        return pixels(row, i);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new RadioException("Decoding was cancelled.", e);
       } finally {
         decodeNanos.addAndGet(System.nanoTime() - t0);
       }
@@ -234,23 +235,13 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
       return "row " + i + " of partition " + (ctx == null ? 0 : ctx.partitionId());
     }
 
-    /** Takes the next batch off the queue, runs it, and queues its output rows in order. */
-    private void runBatch() {
-      if (ctx != null) {
-        ctx.killTaskIfInterrupted(); // a killed task stops between batches even without thread interrupts
-      }
-      int n = Math.min(cfg.batchSize(), pending.size());
-      List<Pending> batch = new ArrayList<>(n);
-      for (int i = 0; i < n; i++) {
-        batch.add(pending.poll());
-      }
-      fill(); // keep the decoders busy while this batch runs
+    /** Runs a batch and queues its output rows in input order. */
+    private void runBatch(List<DecodeAhead.Item<Row, PixelSource.Pixels>> batch) {
+      int n = batch.size();
       Decoded[] decoded = new Decoded[n];
-      long w0 = System.nanoTime();
       for (int i = 0; i < n; i++) {
-        decoded[i] = await(batch.get(i).pixels());
+        decoded[i] = new Decoded(batch.get(i).value(), batch.get(i).error());
       }
-      waitNanos += System.nanoTime() - w0;
 
       Object[] summary = new Object[n];
       Object[] features = new Object[n];
@@ -266,8 +257,8 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
           }
           errors[i] = message(d.error());
           if (cfg.failOnError()) {
-            Pending p = batch.get(i);
-            throw new RadioException("Cannot embed image " + name(p.row(), p.index()) + ": " + errors[i]
+            DecodeAhead.Item<Row, PixelSource.Pixels> p = batch.get(i);
+            throw new RadioException("Cannot embed image " + name(p.input(), p.index()) + ": " + errors[i]
                 + " (failOnError=true; set failOnError=false to record such errors in the error column and go on)",
                 d.error());
           }
@@ -287,7 +278,7 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
       }
       long bad = 0;
       for (int i = 0; i < n; i++) {
-        Row row = batch.get(i).row();
+        Row row = batch.get(i).input();
         int w = row.length();
         Object[] values = new Object[w + (cfg.imageInfo() ? 4 : 3)];
         for (int c = 0; c < w; c++) {
@@ -362,6 +353,11 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
       return RowFactory.create(rows, cols, out.dim(), cfg.float16() ? Half.encode(values) : values);
     }
 
+    /** Decoder threads: the decodeThreads param, else the task's CPUs (spark.task.cpus, as this task got them). */
+    private int decodeThreads() {
+      return cfg.decodeThreads() > 0 ? cfg.decodeThreads() : ctx != null ? Math.max(1, ctx.cpus()) : 1;
+    }
+
     /**
      * PyTorch intra-op threads per forward: the torchThreads param, else the task's CPUs
      * (spark.task.cpus). PyTorch's default (all cores) oversubscribes an executor running several
@@ -410,33 +406,14 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
       }
     }
 
+    /** One decoded input, or why it could not be decoded. */
+    private record Decoded(PixelSource.Pixels pixels, Throwable error) {}
+
     private RadioModel model() {
       if (model == null) {
-        Device device = ExecutorModelCache.resolveDevice(cfg.device());
         model = ExecutorModelCache.get(cfg.checkpointSha256(), device, cfg.dtype(), weights::value).model();
       }
       return model;
-    }
-
-    /** Waits for a decode, checking every 100 ms whether the task was killed. */
-    private Decoded await(Future<Decoded> f) {
-      while (true) {
-        try {
-          return f.get(100, TimeUnit.MILLISECONDS);
-        } catch (TimeoutException e) {
-          if (ctx != null) {
-            ctx.killTaskIfInterrupted();
-          }
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          if (ctx != null) {
-            ctx.killTaskIfInterrupted();
-          }
-          throw new RadioException("Interrupted while decoding images; the task was cancelled.", e);
-        } catch (ExecutionException e) {
-          return new Decoded(null, e.getCause());
-        }
-      }
     }
 
     private void finish() {
@@ -445,19 +422,22 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
       if (metrics != null) {
         metrics.decodeMs().add(decodeMs);
       }
-      LOG.info("RadioEmbedder partition {} (stage {}): {} images, {} failed, {} batches, decode {} ms "
-          + "({} threads), forward {} ms, wait-for-input {} ms", ctx == null ? 0 : ctx.partitionId(),
-          ctx == null ? -1 : ctx.stageId(), images, failed, batches, decodeMs, cfg.decodeThreads(),
-          forwardNanos / 1_000_000, waitNanos / 1_000_000);
+      // wait-for-input: the task thread waiting for a batch's decodes (the device idle for want of
+      // input, as far as this task goes); forward: time inside forward passes; decode: summed over
+      // decoder threads (it overlaps the forwards); model: building or fetching the cached model.
+      LOG.info("RadioEmbedder partition {} (stage {}) on {}: {} images, {} failed, {} batches, wall {} ms, "
+          + "forward {} ms, wait-for-input {} ms, decode {} ms on {} threads, model {} ms",
+          ctx == null ? 0 : ctx.partitionId(), ctx == null ? -1 : ctx.stageId(), device, images, failed, batches,
+          (System.nanoTime() - startNanos) / 1_000_000, forwardNanos / 1_000_000,
+          queue == null ? 0 : queue.waitNanos() / 1_000_000, decodeMs, decodeThreads(), modelNanos / 1_000_000);
       close();
     }
 
     private void close() {
-      ThreadPoolExecutor p = pool;
-      if (p != null) {
-        p.shutdownNow();
+      DecodeAhead<Row, PixelSource.Pixels> q = queue;
+      if (q != null) {
+        q.close();
       }
-      pending.clear();
     }
   }
 

@@ -1,12 +1,10 @@
 package ai.radiospark.ml;
 
 import ai.djl.Device;
-import ai.djl.engine.Engine;
 import ai.radiospark.RadioException;
 import ai.radiospark.model.ModelDType;
 import ai.radiospark.model.RadioModel;
 import ai.radiospark.model.RadioWeights;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -14,13 +12,13 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
-import org.apache.spark.TaskContext;
-import org.apache.spark.resource.ResourceInformation;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One {@link RadioModel} per (checkpoint SHA-256, device, dtype) per JVM, built by the first task
+ * One {@link RadioModel} per (checkpoint SHA-256, device, dtype) per JVM (so one per GPU: tasks
+ * sharing a GPU through a fractional spark.task.resource.gpu.amount share its model; the device
+ * comes from {@link DeviceSelector}), built by the first task
  * that needs it and shared by every later task and stage. Concurrent tasks wait for the one build
  * (a map of futures). Models are never closed while the JVM runs, so no task can see a closed
  * model; a shutdown hook closes them at exit.
@@ -62,13 +60,32 @@ public final class ExecutorModelCache {
    * @return the model and whether this call built it
    */
   static Lease get(String checkpointSha256, Device device, ModelDType dtype, Supplier<RadioWeights> weights) {
-    String key = checkpointSha256 + "|" + device + "|" + dtype.label();
+    return get(checkpointSha256, device, dtype, weights, DEFAULT_BUILDER);
+  }
+
+  /** Builds a model (a seam: tests check which devices get models without a GPU). */
+  interface Builder {
+    RadioModel build(RadioWeights weights, Device device, ModelDType dtype);
+  }
+
+  static final Builder DEFAULT_BUILDER = (w, device, dtype) ->
+      RadioModel.builder().optDevice(device).optDType(dtype).build(w);
+
+  /** The cache key: one model per checkpoint, device (so per GPU: gpu(0), gpu(1)) and dtype. */
+  static String key(String checkpointSha256, Device device, ModelDType dtype) {
+    return checkpointSha256 + "|" + device + "|" + dtype.label();
+  }
+
+  /** As {@link #get(String, Device, ModelDType, Supplier)}, building with {@code builder}. */
+  static Lease get(String checkpointSha256, Device device, ModelDType dtype, Supplier<RadioWeights> weights,
+      Builder builder) {
+    String key = key(checkpointSha256, device, dtype);
     CompletableFuture<RadioModel> mine = new CompletableFuture<>();
     CompletableFuture<RadioModel> existing = MODELS.putIfAbsent(key, mine);
     if (existing == null) {
       try {
         long t0 = System.nanoTime();
-        RadioModel m = RadioModel.builder().optDevice(device).optDType(dtype).build(weights.get());
+        RadioModel m = builder.build(weights.get(), device, dtype);
         BUILDS.incrementAndGet();
         LOG.info("Built RADIO model {} on {} ({}) in {} ms; {} model(s) cached in this JVM", key, device, dtype,
             (System.nanoTime() - t0) / 1_000_000, MODELS.size());
@@ -97,43 +114,4 @@ public final class ExecutorModelCache {
 
   /** A cached model; {@code built} is true for the one call that built it. */
   record Lease(RadioModel model, boolean built) {}
-
-  /**
-   * Resolves the device parameter on the executor: {@code cpu}; {@code gpu} (the task's GPU from
-   * Spark's resource scheduling when assigned, else GPU 0; fails when the JVM sees no GPU);
-   * {@code auto} (as gpu when a GPU is visible, else cpu).
-   */
-  static Device resolveDevice(String device) {
-    String d = device == null ? "auto" : device.trim().toLowerCase(Locale.ROOT);
-    if (d.equals("cpu")) {
-      return Device.cpu();
-    }
-    int gpus = Engine.getEngine("PyTorch").getGpuCount();
-    if (gpus == 0) {
-      if (d.equals("auto")) {
-        return Device.cpu();
-      }
-      throw new RadioException("device=gpu, but this executor's PyTorch sees no GPU (the CPU-only native library, "
-          + "or no CUDA device visible). Run on GPU executors (spark.executor.resource.gpu.amount=1 and "
-          + "spark.task.resource.gpu.amount, e.g. 1 or 0.5, with a CUDA build of the PyTorch native library), "
-          + "or set device=auto or cpu.");
-    }
-    int index = 0;
-    TaskContext ctx = TaskContext.get();
-    if (ctx != null) {
-      ResourceInformation gpu = ctx.resourcesJMap().get("gpu");
-      if (gpu != null && gpu.addresses().length > 0) {
-        try {
-          index = Integer.parseInt(gpu.addresses()[0].trim());
-        } catch (NumberFormatException e) {
-          index = 0;
-        }
-      }
-    }
-    if (index >= gpus) {
-      throw new RadioException("Spark assigned GPU " + index + " to this task, but PyTorch sees only " + gpus
-          + " GPU(s). Check spark.executor.resource.gpu.discoveryScript and CUDA_VISIBLE_DEVICES.");
-    }
-    return Device.gpu(index);
-  }
 }

@@ -157,9 +157,11 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
         + "longer side capped, snapped to the patch size)",
         ParamValidators.inArray(new String[] {"fixed", "shortest-edge", "native"}));
     batchSize = new IntParam(this, "batchSize", "images per forward pass (> 0)", ParamValidators.gt(0));
-    device = new Param<>(this, "device", "auto (a GPU when the executor sees one, else CPU), cpu or gpu",
+    device = new Param<>(this, "device", "auto (the task's GPU from Spark's resource "
+        + "scheduling, else a GPU PyTorch sees, else the CPU), cpu, or gpu (as auto, but failing without a GPU)",
         ParamValidators.inArray(new String[] {"auto", "cpu", "gpu"}));
-    dtype = new Param<>(this, "dtype", "the model's compute type: float32, bfloat16 or float16",
+    dtype = new Param<>(this, "dtype", "the model's compute type: float32, bfloat16 or float16 (GPU only: refused "
+        + "on the CPU, where it is ~200x slower than float32); outputs are float32",
         ParamValidators.inArray(new String[] {"float32", "bfloat16", "float16"}));
     featuresMode = new Param<>(this, "featuresMode", "patch features to output: none, full (the whole patch "
         + "grid) or pooled:RxC (the grid average-pooled to R x C, e.g. pooled:2x2)",
@@ -169,8 +171,9 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
         ParamValidators.inArray(new String[] {"float32", "float16"}));
     failOnError = new BooleanParam(this, "failOnError", "fail the task on the first image that cannot be "
         + "embedded (naming it), instead of writing the error to errorCol");
-    decodeThreads = new IntParam(this, "decodeThreads", "image decoder threads per task; 0 = spark.task.cpus "
-        + "(at least 1)", ParamValidators.gtEq(0));
+    decodeThreads = new IntParam(this, "decodeThreads", "image decoder threads per task; 0 = the task's CPUs, "
+        + "spark.task.cpus (at least 1). On GPU executors give each GPU 8-10 decode cores in all",
+        ParamValidators.gtEq(0));
     torchThreads = new IntParam(this, "torchThreads", "PyTorch intra-op threads per task; 0 = spark.task.cpus. "
         + "More threads than the task's CPUs oversubscribe the executor", ParamValidators.gtEq(0));
 
@@ -535,7 +538,10 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     SparkContext sc = spark.sparkContext();
     DriverState state = driverState(sc);
     int[] size = parseImageSize(getImageSize());
-    int threads = getDecodeThreads() > 0 ? getDecodeThreads() : Math.max(1, sc.getConf().getInt("spark.task.cpus", 1));
+    ModelDType dtype = ModelDType.parse(getDtype());
+    if (getDevice().equals("cpu")) {
+      DeviceSelector.checkDType(ai.djl.Device.cpu(), dtype); // float16 on CPU: refused before any job starts
+    }
     EmbedderMetrics.Accumulators acc = EmbedderMetrics.register(sc, "RadioEmbedder(" + uid + ")");
     lastMetrics = acc;
     String in = getInputCol();
@@ -550,8 +556,8 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     PixelSource.Spec spec = new PixelSource.Spec(size[0], size[1], getResizeMode(),
         state.info.config().patchSize());
     pixelSourceFactory.create(spec); // validates the size against the model's patch size, on the driver
-    EmbedPartition.Config cfg = new EmbedPartition.Config(kind, inputIndex, nameIndex, spec, getBatchSize(), threads,
-        getDevice(), ModelDType.parse(getDtype()), FeaturesMode.parse(getFeaturesMode()),
+    EmbedPartition.Config cfg = new EmbedPartition.Config(kind, inputIndex, nameIndex, spec, getBatchSize(), getDecodeThreads(),
+        getDevice(), dtype, FeaturesMode.parse(getFeaturesMode()),
         getFeaturesType().equals("float16"), getFailOnError(), state.info.checkpointSha256(),
         !getImageInfoCol().isEmpty(), getTorchThreads());
     SerializableHadoopConf conf = kind == InputKind.PATH
