@@ -147,7 +147,8 @@ public final class RowEmbedder implements Serializable {
   private RadioModel model() {
     RadioModel m = model;
     if (m == null) {
-      Device d = ExecutorModelCache.resolveDevice(device);
+      Device d = DeviceSelector.forTask(device);
+      DeviceSelector.checkDType(d, dtype);
       m = ExecutorModelCache.get(checkpointSha256, d, dtype, weights::value).model();
       model = m;
     }
