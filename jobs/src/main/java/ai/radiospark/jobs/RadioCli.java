@@ -18,7 +18,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "radio-spark 0.1.0",
     description = "RADIO image embeddings at Spark scale.",
-    subcommands = {InitCommand.class, ForwardCommand.class, PreprocessCommand.class, BenchCommand.class})
+    subcommands = {ExtractCommand.class, ShowCommand.class, SimilarCommand.class, InitCommand.class,
+        ForwardCommand.class, PreprocessCommand.class, BenchCommand.class})
 public final class RadioCli {
 
   /** Runs the CLI and returns its exit code. */

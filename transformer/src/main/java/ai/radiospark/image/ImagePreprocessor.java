@@ -117,8 +117,32 @@ public final class ImagePreprocessor {
     return (int) Math.min(snapped, (long) maxEdge / patchSize * patchSize);
   }
 
+  /**
+   * Preprocesses pixels that are already decoded: packed 8-bit RGB, row-major, 3 bytes per pixel
+   * (e.g. Spark's image data source, converted from BGR). The same resize and rescale as
+   * {@link #preprocess}, without decoding or re-encoding; EXIF orientation and decodeScale do not
+   * apply. Images over maxPixels are refused.
+   */
+  public PreprocessedImage preprocessRgb(byte[] rgb, int width, int height, String name) {
+    if (width < 1 || height < 1 || rgb == null || 3L * width * height != rgb.length) {
+      throw new RadioException("Cannot preprocess image " + name + ": " + width + "x" + height
+          + " RGB pixels need " + (3L * Math.max(0, width) * Math.max(0, height)) + " bytes, but "
+          + (rgb == null ? "none were" : rgb.length + " were") + " given.");
+    }
+    if ((long) width * height > maxPixels) {
+      throw new RadioException("Image " + name + " has " + width + "x" + height + " = "
+          + (long) width * height + " pixels, more than the limit of " + maxPixels
+          + ". Raise maxPixels if the image is trusted, or downscale it first.");
+    }
+    return resize(new DecodedImage(width, height, rgb, width, height), name, null, 0);
+  }
+
   private PreprocessedImage run(byte[] bytes, String name, float[] dest, int offset) {
     DecodedImage img = decoder.decode(bytes, name, decodeScale ? this::subsampling : null);
+    return resize(img, name, dest, offset);
+  }
+
+  private PreprocessedImage resize(DecodedImage img, String name, float[] dest, int offset) {
     int[] size = outputSize(img.originalHeight(), img.originalWidth());
     int outH = size[0];
     int outW = size[1];

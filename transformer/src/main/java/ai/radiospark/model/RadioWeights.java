@@ -327,8 +327,10 @@ public final class RadioWeights implements Serializable {
     out.writeUTF(layout);
     out.writeInt(tensors.size());
     byte[] buf = new byte[1 << 20];
-    for (Tensor t : tensors.values()) {
-      out.writeUTF(t.name());
+    for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+      Tensor t = e.getValue();
+      out.writeUTF(e.getKey()); // the canonical name the forward pass looks up
+      out.writeUTF(t.name()); // the checkpoint's name, for messages
       out.writeUTF(t.type().name());
       out.writeInt(t.shape().length);
       for (long s : t.shape()) {
@@ -353,6 +355,7 @@ public final class RadioWeights implements Serializable {
     int n = in.readInt();
     Map<String, Tensor> map = new LinkedHashMap<>();
     for (int i = 0; i < n; i++) {
+      String key = in.readUTF();
       String name = in.readUTF();
       TensorType type = TensorType.valueOf(in.readUTF());
       long[] shape = new long[in.readInt()];
@@ -361,7 +364,7 @@ public final class RadioWeights implements Serializable {
       }
       byte[] data = new byte[in.readInt()];
       in.readFully(data);
-      map.put(name, new Tensor(name, type, shape, ByteBuffer.wrap(data)));
+      map.put(key, new Tensor(name, type, shape, ByteBuffer.wrap(data)));
     }
     tensors = Collections.unmodifiableMap(map);
   }

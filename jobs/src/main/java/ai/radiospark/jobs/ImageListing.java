@@ -1,0 +1,160 @@
+package ai.radiospark.jobs;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
+
+import ai.radiospark.RadioException;
+import io.delta.tables.DeltaTable;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.BinaryType;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.StringType;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * The images a job reads: every file under a folder or glob (recursively, filtered by extension),
+ * or the rows of a table with a path column and optionally a binary column of image bytes.
+ *
+ * <p>{@link #files()} lists metadata only ({@code path}, {@code byte_size},
+ * {@code modification_time}); {@link #withContent} reads the bytes of a chunk of paths.
+ */
+final class ImageListing {
+  static final List<String> DEFAULT_EXTENSIONS = List.of("jpg", "jpeg", "png", "bmp", "gif", "webp", "tif", "tiff");
+
+  private enum Kind { FILES, TABLE_PATHS, TABLE_CONTENT }
+
+  private final SparkSession spark;
+  private final String input;
+  private final Kind kind;
+  private final String globFilter;
+  private final Dataset<Row> table;
+  private final String pathColumn;
+  private final String contentColumn;
+
+  private ImageListing(SparkSession spark, String input, Kind kind, String globFilter, Dataset<Row> table,
+      String pathColumn, String contentColumn) {
+    this.spark = spark;
+    this.input = input;
+    this.kind = kind;
+    this.globFilter = globFilter;
+    this.table = table;
+    this.pathColumn = pathColumn;
+    this.contentColumn = contentColumn;
+  }
+
+  static ImageListing of(SparkSession spark, String input, List<String> extensions, String pathColumn,
+      String contentColumn) {
+    String glob = globFilter(extensions);
+    Dataset<Row> table = null;
+    if (EmbeddingTable.looksLikePath(input)) {
+      if (DeltaTable.isDeltaTable(spark, input)) {
+        table = spark.read().format("delta").load(input);
+      }
+    } else if (spark.catalog().tableExists(input)) {
+      table = spark.table(input);
+    } else {
+      throw new RadioException("--input " + input + " is neither a folder or glob of images (a path needs a '/') "
+          + "nor an existing table. Give a folder such as ./photos, a glob such as 's3a://bucket/img/*/*.jpg', "
+          + "or the name of a table with a path column.");
+    }
+    if (table == null) {
+      return new ImageListing(spark, input, Kind.FILES, glob, null, "path", null);
+    }
+    StructType schema = table.schema();
+    if (!Arrays.asList(schema.fieldNames()).contains(pathColumn)) {
+      throw new RadioException("The input table " + input + " has no column `" + pathColumn + "` (it has "
+          + String.join(", ", schema.fieldNames()) + "). Every image needs a path to identify it: set "
+          + "--path-column.");
+    }
+    DataType pt = schema.apply(pathColumn).dataType();
+    if (!(pt instanceof StringType)) {
+      throw new RadioException("Column `" + pathColumn + "` of " + input + " must be a string path, but is "
+          + pt.simpleString() + ". Set --path-column to a string column.");
+    }
+    String content = contentColumn;
+    if (content == null && Arrays.asList(schema.fieldNames()).contains("content")) {
+      content = "content";
+    }
+    if (content != null) {
+      if (!Arrays.asList(schema.fieldNames()).contains(content)) {
+        throw new RadioException("The input table " + input + " has no column `" + content + "` (--content-column).");
+      }
+      DataType ct = schema.apply(content).dataType();
+      if (!(ct instanceof BinaryType)) {
+        throw new RadioException("Column `" + content + "` of " + input + " must be binary image bytes, but is "
+            + ct.simpleString() + ". Set --content-column to a binary column, or leave it out to read the paths.");
+      }
+      return new ImageListing(spark, input, Kind.TABLE_CONTENT, glob, table, pathColumn, content);
+    }
+    return new ImageListing(spark, input, Kind.TABLE_PATHS, glob, table, pathColumn, null);
+  }
+
+  /** A binaryFile glob filter matching the extensions in lower and upper case. */
+  static String globFilter(List<String> extensions) {
+    Set<String> all = new LinkedHashSet<>();
+    for (String e : extensions) {
+      String x = e.trim().replaceFirst("^\\*?\\.", "");
+      if (x.isEmpty() || !x.matches("[A-Za-z0-9]+")) {
+        throw new RadioException("Invalid extension \"" + e + "\" in --extensions. Give a comma-separated list "
+            + "such as jpg,jpeg,png.");
+      }
+      all.add(x.toLowerCase(Locale.ROOT));
+      all.add(x.toUpperCase(Locale.ROOT));
+    }
+    return "*.{" + String.join(",", all) + "}";
+  }
+
+  /** Path, byte size and modification time of every image; no bytes are read. */
+  Dataset<Row> files() {
+    return switch (kind) {
+      case FILES -> binaryFiles(new String[] {input}, true).select(col("path"), col("length").as("byte_size"),
+          col("modificationTime").as("modification_time"));
+      case TABLE_PATHS -> {
+        String[] paths = table.select(pathColumn).distinct().as(Encoders.STRING()).collectAsList().stream()
+            .map(ImageListing::escapeGlob).toArray(String[]::new);
+        yield binaryFiles(paths, false).select(col("path"), col("length").as("byte_size"),
+            col("modificationTime").as("modification_time"));
+      }
+      case TABLE_CONTENT -> table.select(col(pathColumn).as("path"),
+              org.apache.spark.sql.functions.octet_length(col(contentColumn)).cast("long").as("byte_size"),
+              lit(null).cast("timestamp").as("modification_time"))
+          .dropDuplicates("path");
+    };
+  }
+
+  /** The rows of these paths with their bytes, as {@code path, byte_size, modification_time, content}. */
+  Dataset<Row> withContent(List<String> paths) {
+    if (kind == Kind.TABLE_CONTENT) {
+      return table.where(col(pathColumn).isin(paths.toArray())).select(col(pathColumn).as("path"),
+              org.apache.spark.sql.functions.octet_length(col(contentColumn)).cast("long").as("byte_size"),
+              lit(null).cast("timestamp").as("modification_time"), col(contentColumn).as("content"))
+          .dropDuplicates("path");
+    }
+    String[] escaped = paths.stream().map(ImageListing::escapeGlob).toArray(String[]::new);
+    return binaryFiles(escaped, false).select(col("path"), col("length").as("byte_size"),
+        col("modificationTime").as("modification_time"), col("content"));
+  }
+
+  private Dataset<Row> binaryFiles(String[] paths, boolean recursive) {
+    var reader = spark.read().format("binaryFile").option("pathGlobFilter", globFilter);
+    if (recursive) {
+      reader = reader.option("recursiveFileLookup", "true");
+    }
+    return paths.length == 0 ? reader.load(paths).limit(0) : reader.load(paths);
+  }
+
+  /** Paths are read as globs: escape Hadoop's glob characters so that a file name is taken literally. */
+  static String escapeGlob(String path) {
+    return path.chars().mapToObj(c -> "\\*?[]{}".indexOf(c) >= 0 ? "\\" + (char) c : String.valueOf((char) c))
+        .collect(Collectors.joining());
+  }
+}

@@ -1,0 +1,133 @@
+package ai.radiospark.jobs;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
+
+import ai.radiospark.Cosine;
+import ai.radiospark.RadioException;
+import ai.radiospark.ml.RadioEmbedder;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.expressions.UserDefinedFunction;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import scala.collection.Seq;
+
+/**
+ * {@code radio similar}: the images of a table nearest to a query image, by cosine similarity of
+ * their summaries. A query file is embedded with the model and settings the table records.
+ */
+@Command(name = "similar", mixinStandardHelpOptions = true,
+    description = "List the images of an embedding table nearest to a query (an image file, or a path in the table) "
+        + "by cosine similarity of their summary embeddings.")
+public final class SimilarCommand implements Callable<Integer> {
+  @Option(names = "--table", required = true, paramLabel = "PATH|TABLE", description = "The Delta table.")
+  String table;
+
+  @ArgGroup(exclusive = true, multiplicity = "1")
+  Query query;
+
+  static final class Query {
+    @Option(names = "--image", paramLabel = "FILE", description = "A query image file, embedded now.")
+    Path image;
+
+    @Option(names = "--path", paramLabel = "P", description = "The path of an image already in the table.")
+    String path;
+  }
+
+  @Option(names = "--k", defaultValue = "10", description = "How many neighbours (default ${DEFAULT-VALUE}).")
+  int k;
+
+  @Option(names = "--master", description = "Spark master; default local[*] outside spark-submit.")
+  String master;
+
+  PrintStream out = System.out;
+
+  @Override
+  public Integer call() {
+    if (k <= 0) {
+      throw new RadioException("--k must be positive, but is " + k + ".");
+    }
+    SparkSession spark = JobSpark.session("radio similar", master);
+    EmbeddingTable t = EmbeddingTable.of(spark, table);
+    if (!t.exists()) {
+      throw new RadioException("There is no Delta table at " + table + ". Run radio extract first, or check --table.");
+    }
+    float[] q = query.image != null ? embed(spark, t, query.image) : lookUp(t, query.path);
+    Dataset<Row> candidates = t.read().where(col("summary").isNotNull());
+    if (query.path != null) {
+      candidates = candidates.where(col("path").notEqual(lit(query.path)));
+    }
+    UserDefinedFunction cosine = org.apache.spark.sql.functions.udf(
+        (UDF1<Seq<Float>, Double>) s -> Cosine.similarity(q, toFloats(s)), DataTypes.DoubleType);
+    List<Row> top = candidates.select(col("path"), cosine.apply(col("summary")).as("similarity"))
+        .orderBy(col("similarity").desc(), col("path")).limit(k).collectAsList();
+    out.printf("Nearest %d of %s to %s:%n", top.size(), table, query.image != null ? query.image : query.path);
+    int rank = 1;
+    for (Row r : top) {
+      out.printf("%3d  %.6f  %s%n", rank++, r.getDouble(1), r.getString(0));
+    }
+    out.flush();
+    return 0;
+  }
+
+  static float[] toFloats(Seq<Float> s) {
+    return toFloats(scala.jdk.javaapi.CollectionConverters.asJava(s));
+  }
+
+  private static float[] lookUp(EmbeddingTable t, String path) {
+    List<Row> rows = t.read().where(col("path").equalTo(lit(path))).select("summary", "error").collectAsList();
+    if (rows.isEmpty()) {
+      throw new RadioException("The table " + t.name() + " has no row with path " + path
+          + ". Give the path as the table stores it (radio show lists them), or query by --image.");
+    }
+    if (rows.get(0).isNullAt(0)) {
+      throw new RadioException("The image " + path + " has no embedding in " + t.name() + ": " + rows.get(0).getString(1));
+    }
+    return toFloats(rows.get(0).<Float>getList(0));
+  }
+
+  static float[] toFloats(List<Float> s) {
+    float[] v = new float[s.size()];
+    for (int i = 0; i < v.length; i++) {
+      v[i] = s.get(i);
+    }
+    return v;
+  }
+
+  /** Embeds the query file with the model, size, resize mode and dtype the table was written with. */
+  private static float[] embed(SparkSession spark, EmbeddingTable t, Path image) {
+    Map<String, String> props = t.properties();
+    String model = props.get("radio.model");
+    if (model == null) {
+      throw new RadioException("The table " + t.name() + " does not record its model (table property radio.model): "
+          + "query it by --path, or re-run radio extract to record it.");
+    }
+    byte[] bytes;
+    try {
+      bytes = Files.readAllBytes(image);
+    } catch (IOException e) {
+      throw new RadioException("Cannot read the query image " + image + ": " + e.getMessage(), e);
+    }
+    StructType schema = new StructType().add("path", DataTypes.StringType).add("content", DataTypes.BinaryType);
+    Dataset<Row> one = spark.createDataFrame(List.of(RowFactory.create(image.toString(), bytes)), schema);
+    RadioEmbedder embedder = new RadioEmbedder().setInputCol("content").setModel(model)
+        .setImageSize(props.getOrDefault("radio.resolution", "224x224"))
+        .setResizeMode(props.getOrDefault("radio.resize_mode", "fixed"))
+        .setDtype(props.getOrDefault("radio.dtype", "float32")).setFeaturesMode("none").setFailOnError(true);
+    return toFloats(embedder.transform(one).select("summary").head().<Float>getList(0));
+  }
+}

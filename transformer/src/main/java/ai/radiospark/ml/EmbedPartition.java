@@ -1,0 +1,451 @@
+package ai.radiospark.ml;
+
+import ai.djl.Device;
+import ai.radiospark.RadioException;
+import ai.radiospark.model.ModelDType;
+import ai.radiospark.model.RadioModel;
+import ai.radiospark.model.RadioOutput;
+import ai.radiospark.model.RadioWeights;
+import java.io.IOException;
+import java.io.Serializable;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.SparkEnv;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The per-partition work of {@link RadioEmbedder}: rows in, the same rows with summary, features
+ * and error appended out, in input order.
+ *
+ * <p>The task thread reads input rows and hands each to a pool of decoder threads
+ * ({@link DecodeAhead}); at most {@link #BATCHES_AHEAD} batches beyond the one being run are
+ * queued, so memory is bounded by about three batches of pixels whatever the partition size, and
+ * the next batches decode while the model runs the current one. The input iterator is only
+ * touched by the task thread (Spark's readers are not thread-safe). The device comes from
+ * {@link DeviceSelector} (the task's Spark GPU, if any) and is checked, with the dtype, before the
+ * first decode.
+ */
+final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
+  private static final long serialVersionUID = 1L;
+  private static final Logger LOG = LoggerFactory.getLogger(EmbedPartition.class);
+
+  /** Everything a task needs, decided on the driver. */
+  record Config(RadioEmbedder.InputKind kind, int inputIndex, int nameIndex, PixelSource.Spec spec, int batchSize,
+      int decodeThreads, String device, ModelDType dtype, FeaturesMode featuresMode, boolean float16,
+      boolean failOnError, String checkpointSha256, boolean imageInfo, int torchThreads) implements Serializable {}
+
+  private final Config cfg;
+  private final Broadcast<RadioWeights> weights;
+  private final PixelSource.Factory pixelSources;
+  private final SerializableHadoopConf hadoopConf;
+  private final EmbedderMetrics.Accumulators metrics;
+
+  EmbedPartition(Config cfg, Broadcast<RadioWeights> weights, PixelSource.Factory pixelSources,
+      SerializableHadoopConf hadoopConf, EmbedderMetrics.Accumulators metrics) {
+    this.cfg = cfg;
+    this.weights = weights;
+    this.pixelSources = pixelSources;
+    this.hadoopConf = hadoopConf;
+    this.metrics = metrics;
+  }
+
+  @Override
+  public Iterator<Row> call(Iterator<Row> input) {
+    return new Embedder(input);
+  }
+
+  /** Batches decoded ahead of the one being computed (K): memory is about (K + 1) batches of pixels. */
+  static final int BATCHES_AHEAD = 2;
+
+  private final class Embedder implements Iterator<Row> {
+    private final Iterator<Row> input;
+    private final TaskContext ctx;
+    private final ArrayDeque<Row> ready = new ArrayDeque<>();
+    private final AtomicLong decodeNanos = new AtomicLong();
+    private final long startNanos = System.nanoTime();
+    private DecodeAhead<Row, PixelSource.Pixels> queue;
+    private PixelSource source;
+    private Device device;
+    private RadioModel model;
+    private long images;
+    private long failed;
+    private long forwardNanos;
+    private long modelNanos;
+    private int batches;
+    private boolean finished;
+
+    Embedder(Iterator<Row> input) {
+      this.input = input;
+      this.ctx = TaskContext.get();
+      if (ctx != null) {
+        ctx.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) c -> close());
+      }
+    }
+
+    @Override
+    public boolean hasNext() {
+      if (!ready.isEmpty()) {
+        return true;
+      }
+      if (finished) {
+        return false;
+      }
+      if (ctx != null) {
+        ctx.killTaskIfInterrupted(); // a killed task stops between batches even without thread interrupts
+      }
+      List<DecodeAhead.Item<Row, PixelSource.Pixels>> batch = queue().next();
+      if (batch.isEmpty()) {
+        finish();
+        return false;
+      }
+      runBatch(batch);
+      return true;
+    }
+
+    @Override
+    public Row next() {
+      if (!hasNext()) {
+        throw new NoSuchElementException();
+      }
+      return ready.poll();
+    }
+
+    /**
+     * The decode queue, started on first use: the device and dtype are checked before any decode
+     * (a wrong setup fails at once), then the first batches start decoding while this thread
+     * builds (or fetches) the model, unless the partition is empty.
+     */
+    private DecodeAhead<Row, PixelSource.Pixels> queue() {
+      if (queue == null) {
+        device = DeviceSelector.forTask(cfg.device());
+        DeviceSelector.checkDType(device, cfg.dtype());
+        source = pixelSources.create(cfg.spec());
+        String tag = ctx == null ? "driver" : ctx.stageId() + "." + ctx.partitionId();
+        queue = new DecodeAhead<>(input, cfg.batchSize(), BATCHES_AHEAD, decodeThreads(), tag, this::decode,
+            () -> {
+              if (ctx != null) {
+                ctx.killTaskIfInterrupted();
+              }
+            });
+        if (!queue.isDone()) {
+          long t0 = System.nanoTime();
+          model();
+          modelNanos = System.nanoTime() - t0;
+        }
+      }
+      return queue;
+    }
+
+    private PixelSource.Pixels decode(Row row, long i) {
+      long t0 = System.nanoTime();
+      try {
+        if (Thread.currentThread().isInterrupted()) {
+          throw new InterruptedException("cancelled");
+        }
+        return pixels(row, i);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new RadioException("Decoding was cancelled.", e);
+      } finally {
+        decodeNanos.addAndGet(System.nanoTime() - t0);
+      }
+    }
+
+    private PixelSource.Pixels pixels(Row row, long i) {
+      int c = cfg.inputIndex();
+      if (row.isNullAt(c)) {
+        throw new RadioException("The input column is null in this row. Filter out rows without images, or "
+            + "fix the input.");
+      }
+      String name = name(row, i);
+      switch (cfg.kind()) {
+        case BINARY:
+          return source.decode((byte[]) row.get(c), name);
+        case PATH:
+          return source.decode(readFile(row.getString(c)), name);
+        case IMAGE_STRUCT:
+          Row img = row.getStruct(c);
+          return ImageStructs.toPixels(img, name, source);
+        default:
+          throw new AssertionError(cfg.kind());
+      }
+    }
+
+    private byte[] readFile(String path) {
+      try {
+        Path p = new Path(path);
+        FileSystem fs = p.getFileSystem(hadoopConf.get());
+        long len = fs.getFileStatus(p).getLen();
+        if (len > Integer.MAX_VALUE - 16) {
+          throw new RadioException("Cannot read " + path + ": it is " + len + " bytes, more than an image can be "
+              + "(2 GB). Is this an image?");
+        }
+        byte[] out = new byte[(int) len];
+        try (FSDataInputStream in = fs.open(p)) {
+          in.readFully(0, out);
+        }
+        return out;
+      } catch (IOException | IllegalArgumentException e) {
+        throw new RadioException("Cannot read image file " + path + ": " + e.getClass().getSimpleName() + ": "
+            + e.getMessage() + ". Check the path, and that executors can reach its file system.", e);
+      }
+    }
+
+    /** The row's name for messages: its path (or origin), else its position. */
+    private String name(Row row, long i) {
+      int c = cfg.inputIndex();
+      try {
+        if (cfg.kind() == RadioEmbedder.InputKind.PATH && !row.isNullAt(c)) {
+          return row.getString(c);
+        }
+        if (cfg.kind() == RadioEmbedder.InputKind.IMAGE_STRUCT && !row.isNullAt(c)) {
+          Row img = row.getStruct(c);
+          int o = ImageStructs.originIndex(img);
+          if (o >= 0 && !img.isNullAt(o)) {
+            return img.getString(o);
+          }
+        }
+        if (cfg.nameIndex() >= 0 && !row.isNullAt(cfg.nameIndex())) {
+          return row.getString(cfg.nameIndex());
+        }
+      } catch (RuntimeException e) {
+        // fall through to the position
+      }
+      return "row " + i + " of partition " + (ctx == null ? 0 : ctx.partitionId());
+    }
+
+    /** Runs a batch and queues its output rows in input order. */
+    private void runBatch(List<DecodeAhead.Item<Row, PixelSource.Pixels>> batch) {
+      int n = batch.size();
+      Decoded[] decoded = new Decoded[n];
+      for (int i = 0; i < n; i++) {
+        decoded[i] = new Decoded(batch.get(i).value(), batch.get(i).error());
+      }
+
+      Object[] summary = new Object[n];
+      Object[] features = new Object[n];
+      Object[] info = new Object[n];
+      String[] errors = new String[n];
+      // One forward pass per distinct size in the batch (fixed mode: one).
+      Map<Long, List<Integer>> bySize = new LinkedHashMap<>();
+      for (int i = 0; i < n; i++) {
+        Decoded d = decoded[i];
+        if (d.error() != null) {
+          if (d.error() instanceof VirtualMachineError fatal) {
+            throw fatal; // out of memory is not the image's fault: fail the task so Spark can retry it
+          }
+          errors[i] = message(d.error());
+          if (cfg.failOnError()) {
+            DecodeAhead.Item<Row, PixelSource.Pixels> p = batch.get(i);
+            throw new RadioException("Cannot embed image " + name(p.input(), p.index()) + ": " + errors[i]
+                + " (failOnError=true; set failOnError=false to record such errors in the error column and go on)",
+                d.error());
+          }
+        } else {
+          long key = ((long) d.pixels().height() << 32) | d.pixels().width();
+          bySize.computeIfAbsent(key, k -> new ArrayList<>()).add(i);
+        }
+      }
+      for (int i = 0; i < n; i++) {
+        PixelSource.Pixels px = decoded[i].pixels();
+        if (cfg.imageInfo() && px != null) {
+          info[i] = RowFactory.create(px.originalWidth(), px.originalHeight(), px.height(), px.width());
+        }
+      }
+      for (List<Integer> group : bySize.values()) {
+        forward(group, decoded, summary, features);
+      }
+      long bad = 0;
+      for (int i = 0; i < n; i++) {
+        Row row = batch.get(i).input();
+        int w = row.length();
+        Object[] values = new Object[w + (cfg.imageInfo() ? 4 : 3)];
+        for (int c = 0; c < w; c++) {
+          values[c] = row.get(c);
+        }
+        values[w++] = summary[i];
+        values[w++] = features[i];
+        if (cfg.imageInfo()) {
+          values[w++] = info[i];
+        }
+        values[w] = errors[i];
+        if (errors[i] != null) {
+          bad++;
+        }
+        ready.add(RowFactory.create(values));
+      }
+      images += n;
+      failed += bad;
+      batches++;
+      if (metrics != null) {
+        metrics.processed().add(n);
+        metrics.failed().add(bad);
+      }
+    }
+
+    private void forward(List<Integer> group, Decoded[] decoded, Object[] summary, Object[] features) {
+      PixelSource.Pixels first = decoded[group.get(0)].pixels();
+      int h = first.height();
+      int w = first.width();
+      int b = group.size();
+      int per = 3 * h * w;
+      float[] input = new float[b * per];
+      for (int j = 0; j < b; j++) {
+        System.arraycopy(decoded[group.get(j)].pixels().chw(), 0, input, j * per, per);
+        decoded[group.get(j)] = new Decoded(null, null); // drop the pixels early
+      }
+      RadioModel m = model();
+      Set<RadioModel.Output> outputs = cfg.featuresMode().kind() == FeaturesMode.Kind.NONE
+          ? EnumSet.of(RadioModel.Output.SUMMARY) : EnumSet.of(RadioModel.Output.SUMMARY, RadioModel.Output.FEATURES);
+      long[] took = new long[1];
+      Future<RadioOutput> f = ForwardThreads.submit(slots(), torchThreads(), () -> {
+        long t0 = System.nanoTime();
+        RadioOutput r = m.forward(input, b, h, w, outputs);
+        took[0] = System.nanoTime() - t0;
+        return r;
+      });
+      RadioOutput out = awaitForward(f);
+      long dt = took[0];
+      forwardNanos += dt;
+      if (metrics != null) {
+        metrics.forwardMs().add(dt / 1_000_000);
+      }
+      for (int j = 0; j < b; j++) {
+        int i = group.get(j);
+        summary[i] = out.summary(j);
+        if (cfg.featuresMode().kind() != FeaturesMode.Kind.NONE) {
+          features[i] = featuresRow(out, j);
+        }
+      }
+    }
+
+    private Row featuresRow(RadioOutput out, int j) {
+      int rows = out.rows();
+      int cols = out.cols();
+      float[] values = out.features(j);
+      if (cfg.featuresMode().kind() == FeaturesMode.Kind.POOLED) {
+        values = FeaturesMode.pool(values, rows, cols, out.dim(), cfg.featuresMode().rows(),
+            cfg.featuresMode().cols());
+        rows = cfg.featuresMode().rows();
+        cols = cfg.featuresMode().cols();
+      }
+      return RowFactory.create(rows, cols, out.dim(), cfg.float16() ? Half.encode(values) : values);
+    }
+
+    /** Decoder threads: the decodeThreads param, else the task's CPUs (spark.task.cpus, as this task got them). */
+    private int decodeThreads() {
+      return cfg.decodeThreads() > 0 ? cfg.decodeThreads() : ctx != null ? Math.max(1, ctx.cpus()) : 1;
+    }
+
+    /**
+     * PyTorch intra-op threads per forward: the torchThreads param, else the task's CPUs
+     * (spark.task.cpus). PyTorch's default (all cores) oversubscribes an executor running several
+     * tasks plus decoder threads, and its OpenMP threads then spin: measured 3x slower forward
+     * passes on 2 shared cores.
+     */
+    private int torchThreads() {
+      return cfg.torchThreads() > 0 ? cfg.torchThreads() : ctx != null ? Math.max(1, ctx.cpus()) : 0;
+    }
+
+    /** Concurrent task slots of this executor: executor cores / task CPUs. */
+    private int slots() {
+      int cores = Runtime.getRuntime().availableProcessors();
+      SparkEnv env = SparkEnv.get();
+      if (env != null) {
+        cores = env.conf().getInt("spark.executor.cores", cores);
+      }
+      return Math.max(1, cores / Math.max(1, ctx == null ? 1 : ctx.cpus()));
+    }
+
+    /** Waits for a forward pass, checking every 100 ms whether the task was killed. */
+    private RadioOutput awaitForward(Future<RadioOutput> f) {
+      while (true) {
+        try {
+          return f.get(100, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+          if (ctx != null) {
+            ctx.killTaskIfInterrupted();
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          if (ctx != null) {
+            ctx.killTaskIfInterrupted();
+          }
+          throw new RadioException("Interrupted while running the model; the task was cancelled.", e);
+        } catch (ExecutionException e) {
+          Throwable c = e.getCause();
+          if (c instanceof RuntimeException r) {
+            throw r;
+          }
+          if (c instanceof Error err) {
+            throw err;
+          }
+          throw new RadioException("The RADIO forward pass failed: " + c, c);
+        }
+      }
+    }
+
+    /** One decoded input, or why it could not be decoded. */
+    private record Decoded(PixelSource.Pixels pixels, Throwable error) {}
+
+    private RadioModel model() {
+      if (model == null) {
+        model = ExecutorModelCache.get(cfg.checkpointSha256(), device, cfg.dtype(), weights::value).model();
+      }
+      return model;
+    }
+
+    private void finish() {
+      finished = true;
+      long decodeMs = decodeNanos.get() / 1_000_000;
+      if (metrics != null) {
+        metrics.decodeMs().add(decodeMs);
+      }
+      // wait-for-input: the task thread waiting for a batch's decodes (the device idle for want of
+      // input, as far as this task goes); forward: time inside forward passes; decode: summed over
+      // decoder threads (it overlaps the forwards); model: building or fetching the cached model.
+      LOG.info("RadioEmbedder partition {} (stage {}) on {}: {} images, {} failed, {} batches, wall {} ms, "
+          + "forward {} ms, wait-for-input {} ms, decode {} ms on {} threads, model {} ms",
+          ctx == null ? 0 : ctx.partitionId(), ctx == null ? -1 : ctx.stageId(), device, images, failed, batches,
+          (System.nanoTime() - startNanos) / 1_000_000, forwardNanos / 1_000_000,
+          queue == null ? 0 : queue.waitNanos() / 1_000_000, decodeMs, decodeThreads(), modelNanos / 1_000_000);
+      close();
+    }
+
+    private void close() {
+      DecodeAhead<Row, PixelSource.Pixels> q = queue;
+      if (q != null) {
+        q.close();
+      }
+    }
+  }
+
+  /** What goes in the error column: RadioException's message, else the class and message. */
+  static String message(Throwable t) {
+    if (t instanceof RadioException) {
+      return t.getMessage();
+    }
+    return t.getClass().getName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
+  }
+}

@@ -1,0 +1,29 @@
+package ai.radiospark.ml;
+
+import ai.radiospark.hub.ModelResolver;
+import ai.radiospark.model.Checkpoint;
+import ai.radiospark.model.RadioWeights;
+import java.net.URI;
+import java.nio.file.Path;
+
+/**
+ * The one place where {@link RadioEmbedder}'s {@code model} parameter becomes weights, on the
+ * driver only: a local checkpoint directory (also as a {@code file:} URI) or a Hugging Face hub id
+ * {@code org/name[@revision]}, resolved by {@link ModelResolver} (the local HF cache, downloading
+ * when online). Executors never read the model: they receive the weights by broadcast.
+ */
+final class ModelSource {
+  private ModelSource() {}
+
+  static RadioWeights load(String model) {
+    String m = model;
+    if (m != null && m.startsWith("file:")) {
+      try {
+        m = Path.of(URI.create(m)).toString();
+      } catch (RuntimeException e) {
+        // leave it to the resolver's message
+      }
+    }
+    return Checkpoint.open(new ModelResolver().resolve(m)).weights();
+  }
+}

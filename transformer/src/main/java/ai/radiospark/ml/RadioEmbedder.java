@@ -1,0 +1,691 @@
+package ai.radiospark.ml;
+
+import ai.radiospark.RadioException;
+import ai.radiospark.model.ModelDType;
+import ai.radiospark.model.RadioConfig;
+import ai.radiospark.model.RadioWeights;
+import java.io.Serializable;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.spark.SparkContext;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.ml.Transformer;
+import org.apache.spark.ml.param.BooleanParam;
+import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.param.ParamValidators;
+import org.apache.spark.ml.util.DefaultParamsReader;
+import org.apache.spark.ml.util.DefaultParamsWritable;
+import org.apache.spark.ml.util.Identifiable$;
+import org.apache.spark.ml.util.MLReader;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.ArrayType;
+import org.apache.spark.sql.types.BinaryType;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StringType;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import scala.runtime.AbstractFunction1;
+
+/**
+ * A Spark ML {@link Transformer} that computes RADIO image embeddings.
+ *
+ * <pre>{@code
+ * Dataset<Row> images = spark.read().format("binaryFile").load("s3a://bucket/photos/");
+ * RadioEmbedder embedder = new RadioEmbedder()
+ *     .setModel("nvidia/C-RADIOv4-H")         // hub id or checkpoint directory, read on the driver
+ *     .setInputCol("content")                  // binary, image struct or string path
+ *     .setImageSize("224x224").setBatchSize(16)
+ *     .setFeaturesMode("pooled:2x2");
+ * Dataset<Row> out = embedder.transform(images);
+ * out.select(array_to_vector(col("summary")).as("vector"));
+ * }</pre>
+ *
+ * <p>{@link #DOCS} has the output schema as a markdown table.
+ *
+ * <p><b>Input column</b> ({@code inputCol}, default {@code content}) may be:
+ *
+ * <ul>
+ *   <li>binary: encoded image bytes, e.g. the {@code binaryFile} source's {@code content};
+ *   <li>the Spark {@code image} source's struct (origin, height, width, nChannels, mode, data with
+ *       8-bit BGR(A) or gray pixels, row-major): converted to RGB and resized without re-encoding;
+ *   <li>string: a path or URI, read through the Hadoop FileSystem with the session's Hadoop
+ *       configuration.
+ * </ul>
+ *
+ * <p><b>Output columns</b>, appended to every input column, rows in input order:
+ *
+ * <ul>
+ *   <li>{@code summaryCol} (default {@code summary}), {@code array<float>}: the summary embedding
+ *       (the cls tokens at the model's summary indices, concatenated), ready for
+ *       {@code org.apache.spark.ml.functions.array_to_vector};
+ *   <li>{@code featuresCol} (default {@code features}),
+ *       {@code struct<rows:int, cols:int, dim:int, values:array<float>>} with featuresType float32,
+ *       or {@code values: binary} (little-endian IEEE 754 half floats, 2 bytes each) with
+ *       featuresType float16. values is (rows, cols, dim) row-major: the patch grid, or the pooled
+ *       grid with featuresMode pooled:RxC. Null when featuresMode is none;
+ *   <li>{@code imageInfoCol} (only when set; default "" = no column),
+ *       {@code struct<width:int, height:int, inputHeight:int, inputWidth:int>}: the original image
+ *       size and the model input size after resizing; null for failed rows;
+ *   <li>{@code errorCol} (default {@code error}), {@code string}: null when the image was embedded;
+ *       otherwise why not (summary and features are then null). With failOnError=true a bad image
+ *       fails the task instead, naming the file.
+ * </ul>
+ *
+ * <p><b>Execution</b>: the driver loads the checkpoint once and broadcasts the weights; each
+ * executor JVM builds the model once per (checkpoint SHA-256, device, dtype) and reuses it across
+ * tasks and stages ({@link ExecutorModelCache}). Each partition decodes images on
+ * {@code decodeThreads} threads into a bounded queue of two batches while the task thread runs
+ * the model, so memory stays bounded whatever the partition size. PyTorch's intra-op threads are
+ * capped at {@code torchThreads} (default spark.task.cpus) per task, so concurrent tasks do not
+ * oversubscribe the executor's cores. In native and shortest-edge
+ * modes images of a batch can differ in size: each batch of {@code batchSize} consecutive rows is
+ * run as one forward pass per distinct size, rows still emitted in input order.
+ *
+ * <p><b>Metrics</b>: long accumulators named {@code RadioEmbedder(uid).imagesProcessed},
+ * {@code .imagesFailed}, {@code .decodeMs}, {@code .forwardMs} (visible in the Spark UI), read with
+ * {@link #getLastMetrics()} after an action; each partition also logs one line at INFO.
+ */
+public class RadioEmbedder extends Transformer implements DefaultParamsWritable {
+  private static final long serialVersionUID = 1L;
+
+  /** The output schema as a markdown table, for the README. */
+  public static final String DOCS = """
+      | column (default name) | type | content |
+      |---|---|---|
+      | *every input column* | unchanged | rows in input order |
+      | `summary` (`summaryCol`) | `array<float>` | summary embedding: the cls tokens at the model's summary indices, concatenated (len(summary_idxs) × hidden size; C-RADIOv4-H: 2 × 1280 = 2560 floats; use `array_to_vector` for an ML vector). Null when the row failed. |
+      | `features` (`featuresCol`) | `struct<rows:int, cols:int, dim:int, values:array<float>>` | patch features, `values` (rows, cols, dim) row-major. featuresMode `full`: the patch grid (224×224 at patch 16: 14×14); `pooled:RxC`: the grid average-pooled to R×C (adaptive, as torch's `adaptive_avg_pool2d`); `none`: null. With featuresType `float16`, `values` is `binary`: little-endian IEEE 754 half floats, 2 bytes per value. Null when the row failed. |
+      | `imageInfo` (`imageInfoCol`, only when set; default unset) | `struct<width:int, height:int, inputHeight:int, inputWidth:int>` | the original image size (as decoded, before resizing) and the model input size after resizing. Null when the row failed. |
+      | `error` (`errorCol`) | `string` | null when the image was embedded; else what went wrong with it (a bad or truncated file, an unreadable path, a null input). With failOnError=true the task fails instead, naming the file. |
+      """;
+
+  private final String uid;
+
+  private final Param<String> inputCol;
+  private final Param<String> summaryCol;
+  private final Param<String> featuresCol;
+  private final Param<String> errorCol;
+  private final Param<String> imageInfoCol;
+  private final Param<String> model;
+  private final Param<String> imageSize;
+  private final Param<String> resizeMode;
+  private final IntParam batchSize;
+  private final Param<String> device;
+  private final Param<String> dtype;
+  private final Param<String> featuresMode;
+  private final Param<String> featuresType;
+  private final BooleanParam failOnError;
+  private final IntParam decodeThreads;
+  private final IntParam torchThreads;
+
+  /** Not a param: the image decoder seam (tests substitute a stand-in). */
+  private PixelSource.Factory pixelSourceFactory = DefaultPixelSource.FACTORY;
+  private transient DriverState driverState;
+  private transient EmbedderMetrics.Accumulators lastMetrics;
+
+  public RadioEmbedder(String uid) {
+    this.uid = uid;
+    inputCol = new Param<>(this, "inputCol", "input column: binary (encoded image bytes, e.g. binaryFile's "
+        + "content), the image source's struct, or a string path read through the Hadoop FileSystem",
+        nonEmpty());
+    summaryCol = new Param<>(this, "summaryCol", "output column for the summary embedding, array<float>",
+        nonEmpty());
+    featuresCol = new Param<>(this, "featuresCol", "output column for the patch features, "
+        + "struct<rows:int, cols:int, dim:int, values:array<float> (or binary for float16)>", nonEmpty());
+    errorCol = new Param<>(this, "errorCol", "output column for per-row errors, string (null when fine)",
+        nonEmpty());
+    imageInfoCol = new Param<>(this, "imageInfoCol", "optional output column (\"\" = none, the default) for "
+        + "struct<width:int, height:int, inputHeight:int, inputWidth:int>: the original image size and the model "
+        + "input size after resizing", new Validator(v -> v != null));
+    model = new Param<>(this, "model", "RADIO checkpoint directory (config.json plus model.safetensors) or "
+        + "Hugging Face hub id org/name[@revision]; read on the driver only, executors get the weights by broadcast",
+        nonEmpty());
+    imageSize = new Param<>(this, "imageSize", "image size \"HxW\" (or \"S\" for SxS): the output size in fixed "
+        + "mode, the shortest edge (min of H, W) in shortest-edge mode, the maximum edge (max of H, W) in native "
+        + "mode", new Validator(RadioEmbedder::isValidImageSize));
+    resizeMode = new Param<>(this, "resizeMode", "how images are resized: fixed (exactly imageSize), "
+        + "shortest-edge (shorter side to S, aspect kept, snapped down to the patch size) or native (aspect kept, "
+        + "longer side capped, snapped to the patch size)",
+        ParamValidators.inArray(new String[] {"fixed", "shortest-edge", "native"}));
+    batchSize = new IntParam(this, "batchSize", "images per forward pass (> 0)", ParamValidators.gt(0));
+    device = new Param<>(this, "device", "auto (the task's GPU from Spark's resource "
+        + "scheduling, else a GPU PyTorch sees, else the CPU), cpu, or gpu (as auto, but failing without a GPU)",
+        ParamValidators.inArray(new String[] {"auto", "cpu", "gpu"}));
+    dtype = new Param<>(this, "dtype", "the model's compute type: float32, bfloat16 or float16 (GPU only: refused "
+        + "on the CPU, where it is ~200x slower than float32); outputs are float32",
+        ParamValidators.inArray(new String[] {"float32", "bfloat16", "float16"}));
+    featuresMode = new Param<>(this, "featuresMode", "patch features to output: none, full (the whole patch "
+        + "grid) or pooled:RxC (the grid average-pooled to R x C, e.g. pooled:2x2)",
+        new Validator(FeaturesMode::isValid));
+    featuresType = new Param<>(this, "featuresType", "element type of features.values: float32 (array<float>) "
+        + "or float16 (binary, little-endian IEEE half floats)",
+        ParamValidators.inArray(new String[] {"float32", "float16"}));
+    failOnError = new BooleanParam(this, "failOnError", "fail the task on the first image that cannot be "
+        + "embedded (naming it), instead of writing the error to errorCol");
+    decodeThreads = new IntParam(this, "decodeThreads", "image decoder threads per task; 0 = the task's CPUs, "
+        + "spark.task.cpus (at least 1). On GPU executors give each GPU 8-10 decode cores in all",
+        ParamValidators.gtEq(0));
+    torchThreads = new IntParam(this, "torchThreads", "PyTorch intra-op threads per task; 0 = spark.task.cpus. "
+        + "More threads than the task's CPUs oversubscribe the executor", ParamValidators.gtEq(0));
+
+    setDefault(inputCol, "content");
+    setDefault(summaryCol, "summary");
+    setDefault(featuresCol, "features");
+    setDefault(errorCol, "error");
+    setDefault(imageInfoCol, "");
+    setDefault(imageSize, "224x224");
+    setDefault(resizeMode, "fixed");
+    setDefault(batchSize, 16);
+    setDefault(device, "auto");
+    setDefault(dtype, "float32");
+    setDefault(featuresMode, "none");
+    setDefault(featuresType, "float32");
+    setDefault(failOnError, false);
+    setDefault(decodeThreads, 0);
+    setDefault(torchThreads, 0);
+  }
+
+  public RadioEmbedder() {
+    this(Identifiable$.MODULE$.randomUID("radioEmbedder"));
+  }
+
+  @Override
+  public String uid() {
+    return uid;
+  }
+
+  // ---- params (public no-arg accessors returning Param: Spark finds params by reflection) ----
+
+  public Param<String> inputCol() {
+    return inputCol;
+  }
+
+  public Param<String> summaryCol() {
+    return summaryCol;
+  }
+
+  public Param<String> featuresCol() {
+    return featuresCol;
+  }
+
+  public Param<String> errorCol() {
+    return errorCol;
+  }
+
+  public Param<String> imageInfoCol() {
+    return imageInfoCol;
+  }
+
+  public Param<String> model() {
+    return model;
+  }
+
+  public Param<String> imageSize() {
+    return imageSize;
+  }
+
+  public Param<String> resizeMode() {
+    return resizeMode;
+  }
+
+  public IntParam batchSize() {
+    return batchSize;
+  }
+
+  public Param<String> device() {
+    return device;
+  }
+
+  public Param<String> dtype() {
+    return dtype;
+  }
+
+  public Param<String> featuresMode() {
+    return featuresMode;
+  }
+
+  public Param<String> featuresType() {
+    return featuresType;
+  }
+
+  public BooleanParam failOnError() {
+    return failOnError;
+  }
+
+  public IntParam decodeThreads() {
+    return decodeThreads;
+  }
+
+  public IntParam torchThreads() {
+    return torchThreads;
+  }
+
+  public String getInputCol() {
+    return $(inputCol);
+  }
+
+  public String getSummaryCol() {
+    return $(summaryCol);
+  }
+
+  public String getFeaturesCol() {
+    return $(featuresCol);
+  }
+
+  public String getErrorCol() {
+    return $(errorCol);
+  }
+
+  public String getImageInfoCol() {
+    return $(imageInfoCol);
+  }
+
+  public String getModel() {
+    return isDefined(model) ? $(model) : null;
+  }
+
+  public String getImageSize() {
+    return $(imageSize);
+  }
+
+  public String getResizeMode() {
+    return $(resizeMode);
+  }
+
+  public int getBatchSize() {
+    return (Integer) $(batchSize);
+  }
+
+  public String getDevice() {
+    return $(device);
+  }
+
+  public String getDtype() {
+    return $(dtype);
+  }
+
+  public String getFeaturesMode() {
+    return $(featuresMode);
+  }
+
+  public String getFeaturesType() {
+    return $(featuresType);
+  }
+
+  public boolean getFailOnError() {
+    return (Boolean) $(failOnError);
+  }
+
+  public int getDecodeThreads() {
+    return (Integer) $(decodeThreads);
+  }
+
+  public int getTorchThreads() {
+    return (Integer) $(torchThreads);
+  }
+
+  public RadioEmbedder setInputCol(String value) {
+    set(inputCol, value);
+    return this;
+  }
+
+  public RadioEmbedder setSummaryCol(String value) {
+    set(summaryCol, value);
+    return this;
+  }
+
+  public RadioEmbedder setFeaturesCol(String value) {
+    set(featuresCol, value);
+    return this;
+  }
+
+  public RadioEmbedder setErrorCol(String value) {
+    set(errorCol, value);
+    return this;
+  }
+
+  /** Also output the original and model-input image sizes in this column ("" = don't). */
+  public RadioEmbedder setImageInfoCol(String value) {
+    set(imageInfoCol, value);
+    return this;
+  }
+
+  public RadioEmbedder setModel(String value) {
+    set(model, value);
+    return this;
+  }
+
+  /** "HxW" (e.g. "224x224") or "S" for SxS. */
+  public RadioEmbedder setImageSize(String value) {
+    set(imageSize, value);
+    return this;
+  }
+
+  /** {height, width}, or {size} for a square. */
+  public RadioEmbedder setImageSize(int... heightWidth) {
+    if (heightWidth == null || heightWidth.length < 1 || heightWidth.length > 2) {
+      throw new IllegalArgumentException("imageSize takes {height, width} or {size}, got "
+          + Arrays.toString(heightWidth));
+    }
+    return setImageSize(heightWidth.length == 1 ? String.valueOf(heightWidth[0])
+        : heightWidth[0] + "x" + heightWidth[1]);
+  }
+
+  public RadioEmbedder setResizeMode(String value) {
+    set(resizeMode, value);
+    return this;
+  }
+
+  public RadioEmbedder setBatchSize(int value) {
+    set(batchSize, value);
+    return this;
+  }
+
+  public RadioEmbedder setDevice(String value) {
+    set(device, value);
+    return this;
+  }
+
+  public RadioEmbedder setDtype(String value) {
+    set(dtype, value);
+    return this;
+  }
+
+  public RadioEmbedder setFeaturesMode(String value) {
+    set(featuresMode, value);
+    return this;
+  }
+
+  public RadioEmbedder setFeaturesType(String value) {
+    set(featuresType, value);
+    return this;
+  }
+
+  public RadioEmbedder setFailOnError(boolean value) {
+    set(failOnError, value);
+    return this;
+  }
+
+  public RadioEmbedder setDecodeThreads(int value) {
+    set(decodeThreads, value);
+    return this;
+  }
+
+  public RadioEmbedder setTorchThreads(int value) {
+    set(torchThreads, value);
+    return this;
+  }
+
+  /** For tests: substitute the image decoder (must be serializable; runs on executors). */
+  RadioEmbedder setPixelSourceFactory(PixelSource.Factory factory) {
+    this.pixelSourceFactory = factory;
+    return this;
+  }
+
+  /**
+   * The metrics of the last {@link #transform} of this instance: read them after an action. They
+   * count every evaluation of the returned Dataset (a second action, or a recomputed partition,
+   * counts again).
+   */
+  public EmbedderMetrics getLastMetrics() {
+    return lastMetrics == null ? EmbedderMetrics.EMPTY : lastMetrics.snapshot();
+  }
+
+  // ---- schema ----
+
+  /** The input kinds the stage accepts. */
+  enum InputKind { BINARY, IMAGE_STRUCT, PATH }
+
+  static InputKind inputKind(String column, DataType t) {
+    if (t instanceof BinaryType) {
+      return InputKind.BINARY;
+    }
+    if (t instanceof StringType) {
+      return InputKind.PATH;
+    }
+    if (t instanceof StructType s && isImageStruct(s)) {
+      return InputKind.IMAGE_STRUCT;
+    }
+    String extra = t instanceof StructType ? " (an image struct needs fields height:int, width:int, nChannels:int, "
+        + "mode:int and data:binary, as spark.read.format(\"image\") makes)" : "";
+    throw new IllegalArgumentException("Column `" + column + "` must be binary, an image struct or a string path, "
+        + "but is " + t.simpleString() + extra + ". Set inputCol to a column of encoded image bytes (e.g. "
+        + "binaryFile's content), the image source's image column, or file paths.");
+  }
+
+  private static boolean isImageStruct(StructType s) {
+    return hasField(s, "height", DataTypes.IntegerType) && hasField(s, "width", DataTypes.IntegerType)
+        && hasField(s, "nChannels", DataTypes.IntegerType) && hasField(s, "mode", DataTypes.IntegerType)
+        && hasField(s, "data", DataTypes.BinaryType);
+  }
+
+  private static boolean hasField(StructType s, String name, DataType t) {
+    return Arrays.stream(s.fields()).anyMatch(f -> f.name().equals(name) && f.dataType().equals(t));
+  }
+
+  static StructType featuresType(boolean half) {
+    return new StructType(new StructField[] {
+        DataTypes.createStructField("rows", DataTypes.IntegerType, false),
+        DataTypes.createStructField("cols", DataTypes.IntegerType, false),
+        DataTypes.createStructField("dim", DataTypes.IntegerType, false),
+        DataTypes.createStructField("values",
+            half ? DataTypes.BinaryType : DataTypes.createArrayType(DataTypes.FloatType, false), false)});
+  }
+
+  @Override
+  public StructType transformSchema(StructType schema) {
+    String in = getInputCol();
+    if (!Arrays.asList(schema.fieldNames()).contains(in)) {
+      throw new IllegalArgumentException("Column `" + in + "` does not exist; the input has columns "
+          + Arrays.toString(schema.fieldNames()) + ". Set inputCol to the column holding the images.");
+    }
+    inputKind(in, schema.apply(in).dataType());
+    boolean info = !getImageInfoCol().isEmpty();
+    String[] outs = info ? new String[] {getSummaryCol(), getFeaturesCol(), getImageInfoCol(), getErrorCol()}
+        : new String[] {getSummaryCol(), getFeaturesCol(), getErrorCol()};
+    String[] names = info ? new String[] {"summaryCol", "featuresCol", "imageInfoCol", "errorCol"}
+        : new String[] {"summaryCol", "featuresCol", "errorCol"};
+    for (int i = 0; i < outs.length; i++) {
+      for (int j = 0; j < i; j++) {
+        if (outs[i].equals(outs[j])) {
+          throw new IllegalArgumentException("Output columns must differ, but " + names[j] + " and " + names[i]
+              + " are both `" + outs[i] + "`. Give each its own name.");
+        }
+      }
+    }
+    for (int i = 0; i < outs.length; i++) {
+      if (Arrays.asList(schema.fieldNames()).contains(outs[i])) {
+        throw new IllegalArgumentException("Output column `" + outs[i] + "` (" + names[i] + ") already exists in "
+            + "the input, as " + schema.apply(outs[i]).dataType().simpleString() + ". Drop or rename it, or set "
+            + names[i] + " to another name.");
+      }
+    }
+    parseImageSize(getImageSize());
+    StructType out = schema
+        .add(DataTypes.createStructField(getSummaryCol(), DataTypes.createArrayType(DataTypes.FloatType, false),
+            true))
+        .add(DataTypes.createStructField(getFeaturesCol(), featuresType(getFeaturesType().equals("float16")),
+            true));
+    if (info) {
+      out = out.add(DataTypes.createStructField(getImageInfoCol(), IMAGE_INFO, true));
+    }
+    return out.add(DataTypes.createStructField(getErrorCol(), DataTypes.StringType, true));
+  }
+
+  /** The imageInfoCol type: original size, then the model input size. */
+  static final StructType IMAGE_INFO = new StructType(new StructField[] {
+      DataTypes.createStructField("width", DataTypes.IntegerType, false),
+      DataTypes.createStructField("height", DataTypes.IntegerType, false),
+      DataTypes.createStructField("inputHeight", DataTypes.IntegerType, false),
+      DataTypes.createStructField("inputWidth", DataTypes.IntegerType, false)});
+
+  // ---- transform ----
+
+  @Override
+  public Dataset<Row> transform(Dataset<?> dataset) {
+    StructType out = transformSchema(dataset.schema(), true);
+    Dataset<Row> df = dataset.toDF();
+    SparkSession spark = dataset.sparkSession();
+    SparkContext sc = spark.sparkContext();
+    DriverState state = driverState(sc);
+    int[] size = parseImageSize(getImageSize());
+    ModelDType dtype = ModelDType.parse(getDtype());
+    if (getDevice().equals("cpu")) {
+      DeviceSelector.checkDType(ai.djl.Device.cpu(), dtype); // float16 on CPU: refused before any job starts
+    }
+    EmbedderMetrics.Accumulators acc = EmbedderMetrics.register(sc, "RadioEmbedder(" + uid + ")");
+    lastMetrics = acc;
+    String in = getInputCol();
+    StructType schema = df.schema();
+    int inputIndex = schema.fieldIndex(in);
+    InputKind kind = inputKind(in, schema.apply(in).dataType());
+    int nameIndex = -1;
+    if (kind == InputKind.BINARY && Arrays.asList(schema.fieldNames()).contains("path")
+        && schema.apply("path").dataType() instanceof StringType) {
+      nameIndex = schema.fieldIndex("path");
+    }
+    PixelSource.Spec spec = new PixelSource.Spec(size[0], size[1], getResizeMode(),
+        state.info.config().patchSize());
+    pixelSourceFactory.create(spec); // validates the size against the model's patch size, on the driver
+    EmbedPartition.Config cfg = new EmbedPartition.Config(kind, inputIndex, nameIndex, spec, getBatchSize(), getDecodeThreads(),
+        getDevice(), dtype, FeaturesMode.parse(getFeaturesMode()),
+        getFeaturesType().equals("float16"), getFailOnError(), state.info.checkpointSha256(),
+        !getImageInfoCol().isEmpty(), getTorchThreads());
+    SerializableHadoopConf conf = kind == InputKind.PATH
+        ? new SerializableHadoopConf(sc.hadoopConfiguration()) : null;
+    EmbedPartition fn = new EmbedPartition(cfg, state.broadcast, pixelSourceFactory, conf, acc);
+    return df.mapPartitions(fn, Encoders.row(out));
+  }
+
+  /**
+   * A one-image-at-a-time embedder with this stage's model, imageSize, resizeMode, device, dtype,
+   * featuresMode and featuresType (inputCol, batchSize, decodeThreads and failOnError do not
+   * apply), for callers that get one row at a time, such as SQL functions. Checks the settings
+   * and loads and broadcasts the weights on the driver now (once per SparkContext and model for
+   * this instance, shared with {@link #transform}).
+   */
+  public RowEmbedder rowEmbedder(SparkSession spark) {
+    if (getModel() == null) {
+      throw new IllegalArgumentException("RadioEmbedder needs a model: set model to a RADIO checkpoint directory or "
+          + "a hub id such as nvidia/C-RADIOv4-H.");
+    }
+    int[] size = parseImageSize(getImageSize());
+    FeaturesMode fm = FeaturesMode.parse(getFeaturesMode());
+    DriverState state = driverState(spark.sparkContext());
+    PixelSource.Spec spec = new PixelSource.Spec(size[0], size[1], getResizeMode(),
+        state.info.config().patchSize());
+    pixelSourceFactory.create(spec); // validates the size against the model's patch size, on the driver
+    return new RowEmbedder(state.broadcast, state.info, spec, getDevice(), ModelDType.parse(getDtype()), fm,
+        getFeaturesType().equals("float16"), pixelSourceFactory);
+  }
+
+  /** What the model parameter resolved to, on the driver. */
+  public record ModelInfo(String checkpointSha256, String source, RadioConfig config) {}
+
+  /**
+   * The model's identity (checkpoint SHA-256, where it was loaded from, its configuration), from
+   * the same driver-side load {@link #transform} uses: loaded and broadcast once per SparkContext
+   * and model value, then reused. Uses the active SparkSession.
+   */
+  public ModelInfo modelInfo() {
+    return modelInfo(SparkSession.active());
+  }
+
+  public ModelInfo modelInfo(SparkSession spark) {
+    return driverState(spark.sparkContext()).info;
+  }
+
+  /** Loads and broadcasts the weights once per (SparkContext, model) for this instance. */
+  private synchronized DriverState driverState(SparkContext sc) {
+    String m = getModel();
+    DriverState s = driverState;
+    if (s != null && s.model.equals(m) && s.sc == sc && !sc.isStopped()) {
+      return s;
+    }
+    RadioWeights weights = ModelSource.load(m);
+    String sha = weights.checkpointSha256();
+    Broadcast<RadioWeights> bc = JavaSparkContext.fromSparkContext(sc).broadcast(weights);
+    s = new DriverState(m, sc, bc, new ModelInfo(sha, weights.source(), weights.config()));
+    driverState = s;
+    return s;
+  }
+
+  private record DriverState(String model, SparkContext sc, Broadcast<RadioWeights> broadcast, ModelInfo info) {}
+
+  private static final Pattern SIZE = Pattern.compile("(\\d{1,5})(?:\\s*[x,]\\s*(\\d{1,5}))?");
+
+  /** Parses "HxW" or "S" into {H, W}. */
+  static int[] parseImageSize(String text) {
+    Matcher m = SIZE.matcher(text == null ? "" : text.trim().toLowerCase(Locale.ROOT));
+    if (m.matches()) {
+      int h = Integer.parseInt(m.group(1));
+      int w = m.group(2) == null ? h : Integer.parseInt(m.group(2));
+      if (h > 0 && w > 0 && h <= 16384 && w <= 16384) {
+        return new int[] {h, w};
+      }
+    }
+    throw new RadioException("Invalid imageSize \"" + text + "\". Use \"HxW\" such as \"224x224\" or \"512x384\", "
+        + "or a single size \"S\" for SxS, with sides between 1 and 16384.");
+  }
+
+  static boolean isValidImageSize(String text) {
+    try {
+      parseImageSize(text);
+      return true;
+    } catch (RadioException e) {
+      return false;
+    }
+  }
+
+  @Override
+  public RadioEmbedder copy(ParamMap extra) {
+    RadioEmbedder c = defaultCopy(extra);
+    c.pixelSourceFactory = pixelSourceFactory;
+    return c;
+  }
+
+  @Override
+  public String toString() {
+    return "RadioEmbedder: uid=" + uid + ", model=" + getModel() + ", inputCol=" + getInputCol();
+  }
+
+  public static MLReader<RadioEmbedder> read() {
+    return new DefaultParamsReader<>();
+  }
+
+  public static RadioEmbedder load(String path) {
+    return read().load(path);
+  }
+
+  private static scala.Function1<String, Object> nonEmpty() {
+    return new Validator(s -> s != null && !s.isBlank());
+  }
+
+  /** A serializable param validator. */
+  private static final class Validator extends AbstractFunction1<String, Object> implements Serializable {
+    private static final long serialVersionUID = 1L;
+    private final SerializablePredicate test;
+
+    Validator(SerializablePredicate test) {
+      this.test = test;
+    }
+
+    @Override
+    public Object apply(String v) {
+      return test.test(v);
+    }
+  }
+
+  private interface SerializablePredicate extends Serializable {
+    boolean test(String s);
+  }
+}

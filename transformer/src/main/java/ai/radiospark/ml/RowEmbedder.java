@@ -1,0 +1,157 @@
+package ai.radiospark.ml;
+
+import ai.djl.Device;
+import ai.radiospark.RadioException;
+import ai.radiospark.model.ModelDType;
+import ai.radiospark.model.RadioModel;
+import ai.radiospark.model.RadioOutput;
+import ai.radiospark.model.RadioWeights;
+import java.io.Serializable;
+import java.util.EnumSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.ArrayType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * Embeds one image per call with the executor's cached model: the per-row path behind the SQL
+ * functions ({@code ai.radiospark.sql.RadioFunctions}), where Spark hands a function one row at a
+ * time and batching across rows is not possible.
+ *
+ * <p>Made on the driver by {@link RadioEmbedder#rowEmbedder}, which loads and broadcasts the
+ * weights once; the instance is serializable and small (settings plus the broadcast handle), so it
+ * travels inside UDF closures. On an executor the model comes from {@link ExecutorModelCache} (one
+ * per JVM, checkpoint, device and dtype) and the image preprocessor from a per-JVM cache keyed by
+ * its settings, so a row costs a decode, a resize and a batch-of-one forward pass, nothing more.
+ * Thread-safe: concurrent tasks share the model and the preprocessor.
+ */
+public final class RowEmbedder implements Serializable {
+  private static final long serialVersionUID = 1L;
+  private static final Map<PixelSource.Spec, PixelSource> SOURCES = new ConcurrentHashMap<>();
+
+  private final Broadcast<RadioWeights> weights;
+  private final transient RadioEmbedder.ModelInfo modelInfo; // driver only (RadioConfig is not serializable)
+  private final String checkpointSha256;
+  private final PixelSource.Spec spec;
+  private final String device;
+  private final ModelDType dtype;
+  private final FeaturesMode featuresMode;
+  private final boolean float16;
+  private final PixelSource.Factory pixelSources;
+  private transient volatile RadioModel model;
+
+  RowEmbedder(Broadcast<RadioWeights> weights, RadioEmbedder.ModelInfo modelInfo, PixelSource.Spec spec,
+      String device, ModelDType dtype, FeaturesMode featuresMode, boolean float16, PixelSource.Factory pixelSources) {
+    this.weights = weights;
+    this.modelInfo = modelInfo;
+    this.checkpointSha256 = modelInfo.checkpointSha256();
+    this.spec = spec;
+    this.device = device;
+    this.dtype = dtype;
+    this.featuresMode = featuresMode;
+    this.float16 = float16;
+    this.pixelSources = pixelSources;
+  }
+
+  /**
+   * What the model resolved to on the driver (checkpoint SHA-256, source, configuration); null in
+   * a deserialized copy (on executors).
+   */
+  public RadioEmbedder.ModelInfo modelInfo() {
+    return modelInfo;
+  }
+
+  /** {@code array<float>}, as RadioEmbedder's summary column. */
+  public static ArrayType summaryType() {
+    return DataTypes.createArrayType(DataTypes.FloatType, false);
+  }
+
+  /** The features struct type for this embedder's featuresType (values array<float> or binary). */
+  public StructType featuresType() {
+    return RadioEmbedder.featuresType(float16);
+  }
+
+  /** {@code struct<summary, features, error>}: what {@link #embedRow} returns. */
+  public StructType resultType() {
+    return new StructType()
+        .add("summary", summaryType(), true)
+        .add("features", featuresType(), true)
+        .add("error", DataTypes.StringType, true);
+  }
+
+  /**
+   * One image's embedding, or why it could not be embedded.
+   *
+   * @param summary null when {@code error} is set
+   * @param features (rows, cols, dim, values) as a Row, null with featuresMode none or on error
+   * @param error null when the image was embedded
+   */
+  public record Result(float[] summary, Row features, String error) {}
+
+  /**
+   * Decodes, resizes and embeds {@code image}. A bad image (null, truncated, not an image) gives a
+   * Result with {@code error} set; a failure of the model itself (out of memory, a device error)
+   * throws, so Spark fails the task as with RadioEmbedder.
+   *
+   * @param name what error messages call the image (a path, or e.g. "the argument")
+   */
+  public Result embed(byte[] image, String name) {
+    PixelSource.Pixels px;
+    try {
+      if (image == null) {
+        throw new RadioException("The image is null (no bytes in this row). Filter out rows without images.");
+      }
+      px = source().decode(image, name);
+    } catch (VirtualMachineError fatal) {
+      throw fatal;
+    } catch (Throwable t) {
+      return new Result(null, null, EmbedPartition.message(t));
+    }
+    boolean withFeatures = featuresMode.kind() != FeaturesMode.Kind.NONE;
+    Set<RadioModel.Output> outputs = withFeatures
+        ? EnumSet.of(RadioModel.Output.SUMMARY, RadioModel.Output.FEATURES) : EnumSet.of(RadioModel.Output.SUMMARY);
+    RadioOutput out = model().forward(px.chw(), 1, px.height(), px.width(), outputs);
+    return new Result(out.summary(0), withFeatures ? featuresRow(out) : null, null);
+  }
+
+  /** {@link #embed} as a Row of {@link #resultType()}. */
+  public Row embedRow(byte[] image, String name) {
+    Result r = embed(image, name);
+    return RowFactory.create(r.summary(), r.features(), r.error());
+  }
+
+  private Row featuresRow(RadioOutput out) {
+    int rows = out.rows();
+    int cols = out.cols();
+    float[] values = out.features(0);
+    if (featuresMode.kind() == FeaturesMode.Kind.POOLED) {
+      values = FeaturesMode.pool(values, rows, cols, out.dim(), featuresMode.rows(), featuresMode.cols());
+      rows = featuresMode.rows();
+      cols = featuresMode.cols();
+    }
+    return RowFactory.create(rows, cols, out.dim(), float16 ? Half.encode(values) : values);
+  }
+
+  private PixelSource source() {
+    if (pixelSources == DefaultPixelSource.FACTORY) {
+      return SOURCES.computeIfAbsent(spec, DefaultPixelSource::new); // immutable and thread-safe: one per JVM
+    }
+    return pixelSources.create(spec);
+  }
+
+  private RadioModel model() {
+    RadioModel m = model;
+    if (m == null) {
+      Device d = DeviceSelector.forTask(device);
+      DeviceSelector.checkDType(d, dtype);
+      m = ExecutorModelCache.get(checkpointSha256, d, dtype, weights::value).model();
+      model = m;
+    }
+    return m;
+  }
+}
