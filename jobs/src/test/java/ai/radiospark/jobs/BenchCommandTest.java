@@ -18,18 +18,18 @@ class BenchCommandTest {
     CommandLine cli = new CommandLine(new BenchCommand());
     cli.setOut(new PrintWriter(out));
     int exit = cli.execute("--shape", "tiny", "--batch", "2", "--size", "64", "--warmup", "1", "--iterations", "1",
-        "--rounds", "1", "--no-peers", "--preprocess-seconds", "0.2", "--matmul-repeats", "1", "--json");
+        "--rounds", "1", "--no-peers", "--preprocess-seconds", "0.2", "--matmul-repeats", "1", "--pipeline-images", "4", "--json");
     String text = out.toString().strip();
     assertEquals(0, exit, text);
     String[] lines = text.split("\n");
     JsonNode r = new ObjectMapper().readTree(lines[lines.length - 1]);
     for (String key : new String[] {"forward.img_per_s", "forward.matmul_peak_gflops", "forward.efficiency",
         "forward_bf16.img_per_s", "forward_bf16.cosine_vs_float32", "preprocess.img_per_s_per_core",
-        "rss_peak_mb"}) {
+        "pipeline.img_per_s", "rss_peak_mb"}) {
       JsonNode v = r.at("/" + key.replace('.', '/'));
       assertTrue(v.isNumber() && v.asDouble() > 0, key + " in " + r);
     }
-    assertTrue(r.at("/pipeline").has("img_per_s"), r.toString());
+    assertEquals(4, r.at("/pipeline/embedded").asInt(), r.toString());
     assertTrue(r.at("/forward_bf16/cosine_vs_float32").asDouble() > 0.99, r.toString());
     assertEquals("not available", r.at("/forward/peer").asText());
   }

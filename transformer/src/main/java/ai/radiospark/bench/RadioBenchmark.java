@@ -380,11 +380,16 @@ public final class RadioBenchmark {
   }
 
   /** A photo-sized JPEG with smooth gradients and some noise, when no image is given. */
-  static void writeSyntheticJpeg(Path file) throws IOException {
+  public static void writeSyntheticJpeg(Path file) throws IOException {
+    writeSyntheticJpeg(file, 3);
+  }
+
+  /** The same, with noise from {@code seed}: distinct seeds give distinct files. */
+  public static void writeSyntheticJpeg(Path file, long seed) throws IOException {
     int w = 640;
     int h = 427;
     BufferedImage im = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-    SplittableRandom r = new SplittableRandom(3);
+    SplittableRandom r = new SplittableRandom(seed);
     for (int y = 0; y < h; y++) {
       for (int x = 0; x < w; x++) {
         int red = (x * 255 / w + r.nextInt(16)) & 0xff;
@@ -461,7 +466,7 @@ public final class RadioBenchmark {
     return v.stream().map(x -> round(x, 1)).toList();
   }
 
-  static double round(double v, int digits) {
+  public static double round(double v, int digits) {
     double f = Math.pow(10, digits);
     return Math.round(v * f) / f;
   }
