@@ -169,7 +169,8 @@ public final class RadioModel implements AutoCloseable {
   private volatile boolean closed;
 
   private RadioModel(RadioWeights weights, Device device, ModelDType dtype, boolean onednn) {
-    this.onednn = onednn;
+    // oneDNN kernels are CPU kernels: on a GPU the linears stay aten (cuBLAS).
+    this.onednn = onednn && Device.Type.CPU.equals(device.getDeviceType());
     this.weights = weights;
     this.config = weights.config();
     this.dtype = dtype;
