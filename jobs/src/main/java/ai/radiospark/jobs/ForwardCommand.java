@@ -44,7 +44,7 @@ public final class ForwardCommand implements Callable<Integer> {
   @Option(names = "--hidden-states", description = "Also write hidden_states.0 .. hidden_states.L.")
   boolean hiddenStates;
 
-  @Option(names = "--dtype", defaultValue = "float32", description = "float32 (default), bfloat16 (faster on CPUs with AVX512-BF16 or AMX) or float16.")
+  @Option(names = "--dtype", defaultValue = "float32", description = "float32 (default) or bfloat16 (faster on CPUs with AVX512-BF16 or AMX).")
   String dtype;
 
   @Override
@@ -62,6 +62,11 @@ public final class ForwardCommand implements Callable<Integer> {
     int b = (int) px.shape()[0];
     int h = (int) px.shape()[2];
     int w = (int) px.shape()[3];
+    ModelDType type = ModelDType.parse(dtype);
+    if (type == ModelDType.FLOAT16) {
+      throw new RadioException("--dtype float16 is for GPUs; radio forward runs on the CPU, where float16 matrix "
+          + "products are hundreds of times slower. Use --dtype float32 or bfloat16.");
+    }
     Checkpoint checkpoint = ModelOption.open(model);
     EnumSet<RadioModel.Output> outputs = EnumSet.of(RadioModel.Output.SUMMARY, RadioModel.Output.FEATURES,
         RadioModel.Output.LAST_HIDDEN_STATE);
@@ -70,7 +75,7 @@ public final class ForwardCommand implements Callable<Integer> {
     }
     long start = System.nanoTime();
     RadioOutput out;
-    try (RadioModel m = RadioModel.builder().optDType(ModelDType.parse(dtype)).build(checkpoint.weights())) {
+    try (RadioModel m = RadioModel.builder().optDType(type).build(checkpoint.weights())) {
       out = m.forward(in.floats("pixel_values"), b, h, w, outputs);
     }
     long tokens = out.lastHiddenState().length / ((long) b * out.dim());
