@@ -433,15 +433,7 @@ public final class RadioBenchmark {
   }
 
   static double cosine(float[] a, float[] b) {
-    double ab = 0;
-    double aa = 0;
-    double bb = 0;
-    for (int i = 0; i < a.length; i++) {
-      ab += (double) a[i] * b[i];
-      aa += (double) a[i] * a[i];
-      bb += (double) b[i] * b[i];
-    }
-    return ab / Math.sqrt(aa * bb);
+    return ai.radiospark.Cosine.similarity(a, b);
   }
 
   static double minCosine(float[] a, float[] b, int batch) {
