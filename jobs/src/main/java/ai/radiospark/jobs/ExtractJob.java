@@ -124,12 +124,13 @@ final class ExtractJob {
       }
     }
     long listed = files.count();
-    long unchanged = listed - candidates.count();
-    if (o.limit() > 0) {
-      candidates = candidates.orderBy("path").limit((int) Math.min(Integer.MAX_VALUE, o.limit()));
-    }
+    // One pass over the candidates: their paths (metadata only) are what the chunks are made of.
     List<String> paths = candidates.select("path").orderBy("path").as(org.apache.spark.sql.Encoders.STRING())
         .collectAsList();
+    long unchanged = listed - paths.size();
+    if (o.limit() > 0 && paths.size() > o.limit()) {
+      paths = paths.subList(0, (int) o.limit());
+    }
     if (o.dryRun()) {
       out.printf("Dry run: %,d images listed under %s; %,d would be embedded into %s (%s mode), %,d are unchanged.%n",
           listed, o.input(), paths.size(), o.output(), o.mode().name().toLowerCase(Locale.ROOT), unchanged);

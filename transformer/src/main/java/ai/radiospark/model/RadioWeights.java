@@ -184,29 +184,27 @@ public final class RadioWeights implements Serializable {
         int dot = rest.indexOf('.');
         String i = rest.substring(0, dot);
         String part = rest.substring(dot + 1);
-        if (this == HUB) {
-          return hubBlock + i + "." + switch (part) {
-            case "qkv.weight", "qkv.bias", "proj.weight", "proj.bias" -> "attn." + part;
-            case "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias" -> "mlp." + part;
-            case "swiglu_in.weight", "swiglu_in.bias" -> "mlp.weights_in." + part.substring(10);
-            case "swiglu_out.weight", "swiglu_out.bias" -> "mlp.weights_out." + part.substring(11);
-            case "ls1" -> "layer_scale1.lambda1";
-            case "ls2" -> "layer_scale2.lambda1";
-            default -> part;
-          };
-        }
-        return modBlock + i + "." + switch (part) {
-          case "q.weight", "q.bias" -> "attention.attention.query." + part.substring(2);
-          case "k.weight", "k.bias" -> "attention.attention.key." + part.substring(2);
-          case "v.weight", "v.bias" -> "attention.attention.value." + part.substring(2);
-          case "proj.weight", "proj.bias" -> "attention.output.dense." + part.substring(5);
+        String shared = switch (part) {
           case "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias" -> "mlp." + part;
           case "swiglu_in.weight", "swiglu_in.bias" -> "mlp.weights_in." + part.substring(10);
           case "swiglu_out.weight", "swiglu_out.bias" -> "mlp.weights_out." + part.substring(11);
           case "ls1" -> "layer_scale1.lambda1";
           case "ls2" -> "layer_scale2.lambda1";
-          default -> part;
+          default -> null;
         };
+        if (this == HUB) {
+          return hubBlock + i + "." + (shared != null ? shared : switch (part) {
+            case "qkv.weight", "qkv.bias", "proj.weight", "proj.bias" -> "attn." + part;
+            default -> part;
+          });
+        }
+        return modBlock + i + "." + (shared != null ? shared : switch (part) {
+          case "q.weight", "q.bias" -> "attention.attention.query." + part.substring(2);
+          case "k.weight", "k.bias" -> "attention.attention.key." + part.substring(2);
+          case "v.weight", "v.bias" -> "attention.attention.value." + part.substring(2);
+          case "proj.weight", "proj.bias" -> "attention.output.dense." + part.substring(5);
+          default -> part;
+        });
       }
       if (this == HUB) {
         return switch (canonical) {
