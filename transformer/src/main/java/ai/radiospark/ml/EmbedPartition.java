@@ -5,7 +5,6 @@ import ai.radiospark.RadioException;
 import ai.radiospark.model.ModelDType;
 import ai.radiospark.model.RadioModel;
 import ai.radiospark.model.RadioOutput;
-import ai.radiospark.model.RadioWeights;
 import java.io.IOException;
 import java.io.Serializable;
 import java.util.ArrayDeque;
@@ -22,13 +21,14 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.slf4j.Logger;
@@ -53,15 +53,16 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
   /** Everything a task needs, decided on the driver. */
   record Config(RadioEmbedder.InputKind kind, int inputIndex, int nameIndex, PixelSource.Spec spec, int batchSize,
       int decodeThreads, String device, ModelDType dtype, FeaturesMode featuresMode, boolean float16,
-      boolean failOnError, String checkpointSha256, boolean imageInfo, int torchThreads) implements Serializable {}
+      boolean failOnError, String checkpointSha256, boolean imageInfo, int torchThreads, int forwardConcurrency)
+      implements Serializable {}
 
   private final Config cfg;
-  private final Broadcast<RadioWeights> weights;
+  private final WeightsHandle weights;
   private final PixelSource.Factory pixelSources;
   private final SerializableHadoopConf hadoopConf;
   private final EmbedderMetrics.Accumulators metrics;
 
-  EmbedPartition(Config cfg, Broadcast<RadioWeights> weights, PixelSource.Factory pixelSources,
+  EmbedPartition(Config cfg, WeightsHandle weights, PixelSource.Factory pixelSources,
       SerializableHadoopConf hadoopConf, EmbedderMetrics.Accumulators metrics) {
     this.cfg = cfg;
     this.weights = weights;
@@ -94,6 +95,8 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
     private long modelNanos;
     private int batches;
     private boolean finished;
+    private boolean inputDone;
+    private final ArrayDeque<PendingBatch> pending = new ArrayDeque<>();
 
     Embedder(Iterator<Row> input) {
       this.input = input;
@@ -114,12 +117,22 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
       if (ctx != null) {
         ctx.killTaskIfInterrupted(); // a killed task stops between batches even without thread interrupts
       }
-      List<DecodeAhead.Item<Row, PixelSource.Pixels>> batch = queue().next();
-      if (batch.isEmpty()) {
+      // Keep up to inFlight() batches submitted to the forward lanes: while one runs, the next is
+      // queued behind it (or runs on another lane), so lanes do not idle while this thread turns
+      // outputs into rows, and the last task of a stage still fills every lane.
+      while (!inputDone && pending.size() < inFlight()) {
+        List<DecodeAhead.Item<Row, PixelSource.Pixels>> batch = queue().next();
+        if (batch.isEmpty()) {
+          inputDone = true;
+        } else {
+          pending.add(submitBatch(batch));
+        }
+      }
+      if (pending.isEmpty()) {
         finish();
         return false;
       }
-      runBatch(batch);
+      completeBatch(pending.poll());
       return true;
     }
 
@@ -235,16 +248,20 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
       return "row " + i + " of partition " + (ctx == null ? 0 : ctx.partitionId());
     }
 
-    /** Runs a batch and queues its output rows in input order. */
-    private void runBatch(List<DecodeAhead.Item<Row, PixelSource.Pixels>> batch) {
+    /** A batch whose forward passes were submitted: its decode results and the passes' futures. */
+    private record PendingBatch(List<DecodeAhead.Item<Row, PixelSource.Pixels>> batch, Object[] info, String[] errors,
+        List<PendingForward> forwards) {}
+
+    /** One forward pass of a batch (one per distinct input size), running or queued on a lane. */
+    private record PendingForward(List<Integer> group, Future<RadioOutput> result, long[] took) {}
+
+    /** Checks a decoded batch and submits its forward passes (one per distinct size) to the lanes. */
+    private PendingBatch submitBatch(List<DecodeAhead.Item<Row, PixelSource.Pixels>> batch) {
       int n = batch.size();
       Decoded[] decoded = new Decoded[n];
       for (int i = 0; i < n; i++) {
         decoded[i] = new Decoded(batch.get(i).value(), batch.get(i).error());
       }
-
-      Object[] summary = new Object[n];
-      Object[] features = new Object[n];
       Object[] info = new Object[n];
       String[] errors = new String[n];
       // One forward pass per distinct size in the batch (fixed mode: one).
@@ -273,12 +290,36 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
           info[i] = RowFactory.create(px.originalWidth(), px.originalHeight(), px.height(), px.width());
         }
       }
+      List<PendingForward> forwards = new ArrayList<>(bySize.size());
       for (List<Integer> group : bySize.values()) {
-        forward(group, decoded, summary, features);
+        forwards.add(submitForward(group, decoded));
+      }
+      return new PendingBatch(batch, info, errors, forwards);
+    }
+
+    /** Waits for a batch's forward passes and queues its output rows in input order. */
+    private void completeBatch(PendingBatch p) {
+      int n = p.batch().size();
+      Object[] summary = new Object[n];
+      Object[] features = new Object[n];
+      for (PendingForward f : p.forwards()) {
+        RadioOutput out = awaitForward(f.result());
+        long dt = f.took()[0];
+        forwardNanos += dt;
+        if (metrics != null) {
+          metrics.forwardMs().add(dt / 1_000_000);
+        }
+        for (int j = 0; j < f.group().size(); j++) {
+          int i = f.group().get(j);
+          summary[i] = out.summary(j);
+          if (cfg.featuresMode().kind() != FeaturesMode.Kind.NONE) {
+            features[i] = featuresRow(out, j);
+          }
+        }
       }
       long bad = 0;
       for (int i = 0; i < n; i++) {
-        Row row = batch.get(i).input();
+        Row row = p.batch().get(i).input();
         int w = row.length();
         Object[] values = new Object[w + (cfg.imageInfo() ? 4 : 3)];
         for (int c = 0; c < w; c++) {
@@ -287,10 +328,10 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
         values[w++] = summary[i];
         values[w++] = features[i];
         if (cfg.imageInfo()) {
-          values[w++] = info[i];
+          values[w++] = p.info()[i];
         }
-        values[w] = errors[i];
-        if (errors[i] != null) {
+        values[w] = p.errors()[i];
+        if (p.errors()[i] != null) {
           bad++;
         }
         ready.add(RowFactory.create(values));
@@ -304,7 +345,7 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
       }
     }
 
-    private void forward(List<Integer> group, Decoded[] decoded, Object[] summary, Object[] features) {
+    private PendingForward submitForward(List<Integer> group, Decoded[] decoded) {
       PixelSource.Pixels first = decoded[group.get(0)].pixels();
       int h = first.height();
       int w = first.width();
@@ -319,25 +360,13 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
       Set<RadioModel.Output> outputs = cfg.featuresMode().kind() == FeaturesMode.Kind.NONE
           ? EnumSet.of(RadioModel.Output.SUMMARY) : EnumSet.of(RadioModel.Output.SUMMARY, RadioModel.Output.FEATURES);
       long[] took = new long[1];
-      Future<RadioOutput> f = ForwardThreads.submit(slots(), torchThreads(), () -> {
+      Future<RadioOutput> f = ForwardThreads.submit(device.toString(), lanes(), torchThreads(), () -> {
         long t0 = System.nanoTime();
         RadioOutput r = m.forward(input, b, h, w, outputs);
         took[0] = System.nanoTime() - t0;
         return r;
       });
-      RadioOutput out = awaitForward(f);
-      long dt = took[0];
-      forwardNanos += dt;
-      if (metrics != null) {
-        metrics.forwardMs().add(dt / 1_000_000);
-      }
-      for (int j = 0; j < b; j++) {
-        int i = group.get(j);
-        summary[i] = out.summary(j);
-        if (cfg.featuresMode().kind() != FeaturesMode.Kind.NONE) {
-          features[i] = featuresRow(out, j);
-        }
-      }
+      return new PendingForward(group, f, took);
     }
 
     private Row featuresRow(RadioOutput out, int j) {
@@ -359,23 +388,35 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
     }
 
     /**
-     * PyTorch intra-op threads per forward: the torchThreads param, else the task's CPUs
+     * PyTorch intra-op threads per forward pass: the torchThreads param, else the task's CPUs
      * (spark.task.cpus). PyTorch's default (all cores) oversubscribes an executor running several
-     * tasks plus decoder threads, and its OpenMP threads then spin: measured 3x slower forward
+     * lanes plus decoder threads, and its OpenMP threads then spin: measured 3x slower forward
      * passes on 2 shared cores.
      */
     private int torchThreads() {
       return cfg.torchThreads() > 0 ? cfg.torchThreads() : ctx != null ? Math.max(1, ctx.cpus()) : 0;
     }
 
-    /** Concurrent task slots of this executor: executor cores / task CPUs. */
-    private int slots() {
-      int cores = Runtime.getRuntime().availableProcessors();
-      SparkEnv env = SparkEnv.get();
-      if (env != null) {
-        cores = env.conf().getInt("spark.executor.cores", cores);
+    /**
+     * Forward passes that run at once in this JVM on this device (its lanes): forwardConcurrency,
+     * else on CPU the executor's cores / torchThreads, on a GPU 1.
+     */
+    private int lanes() {
+      if (cfg.forwardConcurrency() > 0) {
+        return cfg.forwardConcurrency();
       }
-      return Math.max(1, cores / Math.max(1, ctx == null ? 1 : ctx.cpus()));
+      if (device != null && device.isGpu()) {
+        return 1;
+      }
+      return Math.max(1, executorCores() / Math.max(1, torchThreads()));
+    }
+
+    /**
+     * Batches this task keeps submitted at once: 2 (the next one queued behind the running one),
+     * up to 3 when there are more lanes, so that the last tasks of a stage keep the lanes busy.
+     */
+    private int inFlight() {
+      return Math.min(Math.max(2, lanes()), BATCHES_AHEAD + 1);
     }
 
     /** Waits for a forward pass, checking every 100 ms whether the task was killed. */
@@ -411,7 +452,7 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
 
     private RadioModel model() {
       if (model == null) {
-        model = ExecutorModelCache.get(cfg.checkpointSha256(), device, cfg.dtype(), weights::value).model();
+        model = ExecutorModelCache.get(cfg.checkpointSha256(), device, cfg.dtype(), weights::get).model();
       }
       return model;
     }
@@ -439,6 +480,31 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
         q.close();
       }
     }
+  }
+
+  private static final Pattern LOCAL_MASTER = Pattern.compile("local(?:\\[(\\*|\\d+)(?:,\\s*\\d+)?\\])?");
+
+  /**
+   * The cores of this executor: spark.executor.cores if set; in local mode the N of local[N]
+   * (local: 1, local[*]: every core); else every core the JVM sees.
+   */
+  static int executorCores() {
+    SparkEnv env = SparkEnv.get();
+    int all = Runtime.getRuntime().availableProcessors();
+    return env == null ? all : executorCores(env.conf().get("spark.master", ""),
+        env.conf().getOption("spark.executor.cores").getOrElse(() -> null), all);
+  }
+
+  /** {@link #executorCores()} from the master URL, spark.executor.cores (or null) and the JVM's cores. */
+  static int executorCores(String master, String executorCores, int all) {
+    if (executorCores != null && executorCores.trim().matches("\\d+")) {
+      return Math.max(1, Integer.parseInt(executorCores.trim()));
+    }
+    Matcher m = LOCAL_MASTER.matcher(master == null ? "" : master.trim());
+    if (m.matches()) {
+      return m.group(1) == null ? 1 : m.group(1).equals("*") ? all : Math.max(1, Integer.parseInt(m.group(1)));
+    }
+    return all;
   }
 
   /** What goes in the error column: RadioException's message, else the class and message. */

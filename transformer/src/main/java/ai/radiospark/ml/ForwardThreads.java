@@ -1,6 +1,8 @@
 package ai.radiospark.ml;
 
 import ai.djl.pytorch.jni.JniUtils;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -9,24 +11,37 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The JVM's long-lived threads that run forward passes, one per concurrent task slot.
+ * The JVM's long-lived threads that run forward passes: per device, a fixed number of lanes, each
+ * lane one thread running one forward pass at a time. Tasks queue their batches here in arrival
+ * order.
  *
- * <p>Why not the task thread: PyTorch keeps native state per calling thread (allocator arenas,
- * OpenMP teams, thread settings). Spark's task threads come and go (an idle pool thread dies after
- * 60 s), and each new thread that calls the model leaves tens of MB of native memory behind:
- * measured +50 to +100 MB of RSS per new calling thread on tiny-vit, flat when the same thread
- * keeps calling. Running every forward on these threads keeps native memory flat across tasks and
- * stages, and lets the intra-op thread cap (per calling thread under OpenMP) stick.
+ * <p>Why lanes instead of the task threads:
+ * <ul>
+ *   <li>Native memory. PyTorch keeps native state per calling thread (allocator arenas, OpenMP
+ *       teams, thread settings). Spark's task threads come and go (an idle pool thread dies after
+ *       60 s), and each new thread that calls the model leaves tens of MB of native memory behind:
+ *       measured +50 to +100 MB of RSS per new calling thread on tiny-vit, flat when the same
+ *       thread keeps calling. Lanes keep native memory flat across tasks and stages, and let the
+ *       intra-op thread cap (per calling thread under OpenMP) stick.
+ *   <li>Throughput. With one lane per device (the default) the forward passes of all the
+ *       executor's tasks run one after another, each on all the executor's cores, while the tasks
+ *       decode their next batches. Several concurrent forwards on fewer threads each were slower
+ *       on CPU (the GEMMs of one pass on all cores run closer to the matmul peak), and the last
+ *       task of a stage left cores idle; on a GPU concurrent passes only contend for the device.
+ * </ul>
  */
 final class ForwardThreads {
   private static final AtomicInteger N = new AtomicInteger();
-  private static ThreadPoolExecutor pool;
+  private static final Map<String, ThreadPoolExecutor> POOLS = new HashMap<>();
 
   private ForwardThreads() {}
 
-  /** Runs {@code forward} on a forward thread with PyTorch capped at {@code torchThreads} intra-op threads. */
-  static <T> Future<T> submit(int slots, int torchThreads, Callable<T> forward) {
-    return pool(slots).submit(() -> {
+  /**
+   * Runs {@code forward} on one of {@code lanes} forward threads of {@code device}, with PyTorch
+   * capped at {@code torchThreads} intra-op threads (0: leave PyTorch's setting).
+   */
+  static <T> Future<T> submit(String device, int lanes, int torchThreads, Callable<T> forward) {
+    return pool(device, lanes).submit(() -> {
       if (torchThreads > 0 && JniUtils.getNumThreads() != torchThreads) {
         JniUtils.setNumThreads(torchThreads);
       }
@@ -34,14 +49,16 @@ final class ForwardThreads {
     });
   }
 
-  private static synchronized ThreadPoolExecutor pool(int slots) {
-    int size = Math.max(1, slots);
+  private static synchronized ThreadPoolExecutor pool(String device, int lanes) {
+    int size = Math.max(1, lanes);
+    ThreadPoolExecutor pool = POOLS.get(device);
     if (pool == null) {
       pool = new ThreadPoolExecutor(size, size, 1, TimeUnit.DAYS, new LinkedBlockingQueue<>(), r -> {
-        Thread t = new Thread(r, "radio-forward-" + N.incrementAndGet());
+        Thread t = new Thread(r, "radio-forward-" + device + "-" + N.incrementAndGet());
         t.setDaemon(true);
         return t;
       });
+      POOLS.put(device, pool);
     } else if (size > pool.getMaximumPoolSize()) {
       pool.setMaximumPoolSize(size);
       pool.setCorePoolSize(size);
@@ -52,5 +69,11 @@ final class ForwardThreads {
   /** Forward threads started in this JVM so far (for tests). */
   static int threadsStarted() {
     return N.get();
+  }
+
+  /** The lanes of {@code device} in this JVM, 0 if it has none yet (for tests). */
+  static synchronized int lanes(String device) {
+    ThreadPoolExecutor pool = POOLS.get(device);
+    return pool == null ? 0 : pool.getMaximumPoolSize();
   }
 }

@@ -10,8 +10,6 @@ import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.spark.SparkContext;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.param.BooleanParam;
 import org.apache.spark.ml.param.IntParam;
@@ -80,13 +78,15 @@ import scala.runtime.AbstractFunction1;
  *       fails the task instead, naming the file.
  * </ul>
  *
- * <p><b>Execution</b>: the driver loads the checkpoint once and broadcasts the weights; each
+ * <p><b>Execution</b>: the driver loads the checkpoint once and broadcasts the weights (local mode:
+ * shares them in its JVM, no broadcast); each
  * executor JVM builds the model once per (checkpoint SHA-256, device, dtype) and reuses it across
  * tasks and stages ({@link ExecutorModelCache}). Each partition decodes images on
  * {@code decodeThreads} threads into a bounded queue of two batches while the task thread runs
- * the model, so memory stays bounded whatever the partition size. PyTorch's intra-op threads are
- * capped at {@code torchThreads} (default spark.task.cpus) per task, so concurrent tasks do not
- * oversubscribe the executor's cores. In native and shortest-edge
+ * the model, so memory stays bounded whatever the partition size. The tasks queue their batches
+ * for the executor's forward lanes ({@code forwardConcurrency} per device, default 1): on CPU one
+ * forward pass at a time runs on all the executor's cores ({@code torchThreads}, default executor
+ * cores / lanes) while the tasks decode their next batches. In native and shortest-edge
  * modes images of a batch can differ in size: each batch of {@code batchSize} consecutive rows is
  * run as one forward pass per distinct size, rows still emitted in input order.
  *
@@ -96,6 +96,7 @@ import scala.runtime.AbstractFunction1;
  */
 public class RadioEmbedder extends Transformer implements DefaultParamsWritable {
   private static final long serialVersionUID = 1L;
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RadioEmbedder.class);
 
   /** The output schema as a markdown table, for the README. */
   public static final String DOCS = """
@@ -126,6 +127,7 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
   private final BooleanParam failOnError;
   private final IntParam decodeThreads;
   private final IntParam torchThreads;
+  private final IntParam forwardConcurrency;
 
   /** Not a param: the image decoder seam (tests substitute a stand-in). */
   private PixelSource.Factory pixelSourceFactory = DefaultPixelSource.FACTORY;
@@ -174,8 +176,12 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     decodeThreads = new IntParam(this, "decodeThreads", "image decoder threads per task; 0 = the task's CPUs, "
         + "spark.task.cpus (at least 1). On GPU executors give each GPU 8-10 decode cores in all",
         ParamValidators.gtEq(0));
-    torchThreads = new IntParam(this, "torchThreads", "PyTorch intra-op threads per task; 0 = spark.task.cpus. "
-        + "More threads than the task's CPUs oversubscribe the executor", ParamValidators.gtEq(0));
+    torchThreads = new IntParam(this, "torchThreads", "PyTorch intra-op threads per forward pass; 0 = on CPU the "
+        + "executor's cores / forwardConcurrency, on a GPU spark.task.cpus. More threads than cores oversubscribe "
+        + "the executor", ParamValidators.gtEq(0));
+    forwardConcurrency = new IntParam(this, "forwardConcurrency", "forward passes that run at once per executor "
+        + "JVM and device (tasks queue their batches for them); 0 = 1: one pass at a time on all the executor's "
+        + "cores while tasks decode", ParamValidators.gtEq(0));
 
     setDefault(inputCol, "content");
     setDefault(summaryCol, "summary");
@@ -192,6 +198,7 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     setDefault(failOnError, false);
     setDefault(decodeThreads, 0);
     setDefault(torchThreads, 0);
+    setDefault(forwardConcurrency, 0);
   }
 
   public RadioEmbedder() {
@@ -269,6 +276,10 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     return torchThreads;
   }
 
+  public IntParam forwardConcurrency() {
+    return forwardConcurrency;
+  }
+
   public String getInputCol() {
     return $(inputCol);
   }
@@ -331,6 +342,10 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
 
   public int getTorchThreads() {
     return (Integer) $(torchThreads);
+  }
+
+  public int getForwardConcurrency() {
+    return (Integer) $(forwardConcurrency);
   }
 
   public RadioEmbedder setInputCol(String value) {
@@ -422,6 +437,11 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
 
   public RadioEmbedder setTorchThreads(int value) {
     set(torchThreads, value);
+    return this;
+  }
+
+  public RadioEmbedder setForwardConcurrency(int value) {
+    set(forwardConcurrency, value);
     return this;
   }
 
@@ -559,10 +579,10 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     EmbedPartition.Config cfg = new EmbedPartition.Config(kind, inputIndex, nameIndex, spec, getBatchSize(), getDecodeThreads(),
         getDevice(), dtype, FeaturesMode.parse(getFeaturesMode()),
         getFeaturesType().equals("float16"), getFailOnError(), state.info.checkpointSha256(),
-        !getImageInfoCol().isEmpty(), getTorchThreads());
+        !getImageInfoCol().isEmpty(), getTorchThreads(), getForwardConcurrency());
     SerializableHadoopConf conf = kind == InputKind.PATH
         ? new SerializableHadoopConf(sc.hadoopConfiguration()) : null;
-    EmbedPartition fn = new EmbedPartition(cfg, state.broadcast, pixelSourceFactory, conf, acc);
+    EmbedPartition fn = new EmbedPartition(cfg, state.weights, pixelSourceFactory, conf, acc);
     return df.mapPartitions(fn, Encoders.row(out));
   }
 
@@ -584,7 +604,7 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     PixelSource.Spec spec = new PixelSource.Spec(size[0], size[1], getResizeMode(),
         state.info.config().patchSize());
     pixelSourceFactory.create(spec); // validates the size against the model's patch size, on the driver
-    return new RowEmbedder(state.broadcast, state.info, spec, getDevice(), ModelDType.parse(getDtype()), fm,
+    return new RowEmbedder(state.weights, state.info, spec, getDevice(), ModelDType.parse(getDtype()), fm,
         getFeaturesType().equals("float16"), pixelSourceFactory);
   }
 
@@ -604,22 +624,32 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     return driverState(spark.sparkContext()).info;
   }
 
-  /** Loads and broadcasts the weights once per (SparkContext, model) for this instance. */
+  /**
+   * Loads the weights once per (SparkContext, model) for this instance, and broadcasts them (in
+   * local mode, shares them in this JVM: {@link WeightsHandle}).
+   */
   private synchronized DriverState driverState(SparkContext sc) {
     String m = getModel();
     DriverState s = driverState;
     if (s != null && s.model.equals(m) && s.sc == sc && !sc.isStopped()) {
       return s;
     }
+    long t0 = System.nanoTime();
     RadioWeights weights = ModelSource.load(m);
+    long t1 = System.nanoTime();
     String sha = weights.checkpointSha256();
-    Broadcast<RadioWeights> bc = JavaSparkContext.fromSparkContext(sc).broadcast(weights);
+    long t2 = System.nanoTime();
+    WeightsHandle bc = WeightsHandle.of(sc, weights);
+    long t3 = System.nanoTime();
+    LOG.info("Model {} ready on the driver: loaded in {} ms, SHA-256 in {} ms, {} in {} ms ({} MB)", m,
+        (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, sc.isLocal() ? "shared in this JVM (local mode)" : "broadcast",
+        (t3 - t2) / 1_000_000, weights.byteSize() >> 20);
     s = new DriverState(m, sc, bc, new ModelInfo(sha, weights.source(), weights.config()));
     driverState = s;
     return s;
   }
 
-  private record DriverState(String model, SparkContext sc, Broadcast<RadioWeights> broadcast, ModelInfo info) {}
+  private record DriverState(String model, SparkContext sc, WeightsHandle weights, ModelInfo info) {}
 
   private static final Pattern SIZE = Pattern.compile("(\\d{1,5})(?:\\s*[x,]\\s*(\\d{1,5}))?");
 

@@ -5,13 +5,11 @@ import ai.radiospark.RadioException;
 import ai.radiospark.model.ModelDType;
 import ai.radiospark.model.RadioModel;
 import ai.radiospark.model.RadioOutput;
-import ai.radiospark.model.RadioWeights;
 import java.io.Serializable;
 import java.util.EnumSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.ArrayType;
@@ -34,7 +32,7 @@ public final class RowEmbedder implements Serializable {
   private static final long serialVersionUID = 1L;
   private static final Map<PixelSource.Spec, PixelSource> SOURCES = new ConcurrentHashMap<>();
 
-  private final Broadcast<RadioWeights> weights;
+  private final WeightsHandle weights;
   private final transient RadioEmbedder.ModelInfo modelInfo; // driver only (RadioConfig is not serializable)
   private final String checkpointSha256;
   private final PixelSource.Spec spec;
@@ -45,7 +43,7 @@ public final class RowEmbedder implements Serializable {
   private final PixelSource.Factory pixelSources;
   private transient volatile RadioModel model;
 
-  RowEmbedder(Broadcast<RadioWeights> weights, RadioEmbedder.ModelInfo modelInfo, PixelSource.Spec spec,
+  RowEmbedder(WeightsHandle weights, RadioEmbedder.ModelInfo modelInfo, PixelSource.Spec spec,
       String device, ModelDType dtype, FeaturesMode featuresMode, boolean float16, PixelSource.Factory pixelSources) {
     this.weights = weights;
     this.modelInfo = modelInfo;
@@ -149,7 +147,7 @@ public final class RowEmbedder implements Serializable {
     if (m == null) {
       Device d = DeviceSelector.forTask(device);
       DeviceSelector.checkDType(d, dtype);
-      m = ExecutorModelCache.get(checkpointSha256, d, dtype, weights::value).model();
+      m = ExecutorModelCache.get(checkpointSha256, d, dtype, weights::get).model();
       model = m;
     }
     return m;

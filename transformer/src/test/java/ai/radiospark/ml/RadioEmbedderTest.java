@@ -200,6 +200,30 @@ class RadioEmbedderTest {
       }
       assertNull(r.getAs("features"));
     }
+    // local[2], one CPU per task: two forward lanes of one thread each by default.
+    assertTrue(ForwardThreads.lanes("cpu()") >= 2, "lanes: " + ForwardThreads.lanes("cpu()"));
+
+    // Three lanes, three batches in flight per task: same rows, same order.
+    List<Row> again = e.setForwardConcurrency(3).setBatchSize(3).transform(in).collectAsList();
+    assertEquals(3, ForwardThreads.lanes("cpu()"));
+    for (int i = 0; i < 50; i++) {
+      assertEquals((long) i, again.get(i).getLong(0));
+      if (i != 7) {
+        assertArrayEquals(SparkTestSupport.floats(rows.get(i), "summary"), SparkTestSupport.floats(again.get(i), "summary"),
+            1e-5f, "row " + i);
+      }
+    }
+  }
+
+  @Test
+  void executorCoresFromTheMasterAndConf() {
+    assertEquals(4, EmbedPartition.executorCores("local[4]", null, 16));
+    assertEquals(16, EmbedPartition.executorCores("local[*]", null, 16));
+    assertEquals(3, EmbedPartition.executorCores("local[3, 2]", null, 16));
+    assertEquals(1, EmbedPartition.executorCores("local", null, 16));
+    assertEquals(8, EmbedPartition.executorCores("yarn", "8", 16));
+    assertEquals(8, EmbedPartition.executorCores("local[2]", "8", 16));
+    assertEquals(16, EmbedPartition.executorCores("spark://host:7077", null, 16));
   }
 
   /** Cancelling the job stops the task and its decoder threads. */
@@ -424,7 +448,8 @@ class RadioEmbedderTest {
     RadioEmbedder e = new RadioEmbedder().setModel(SparkTestSupport.tinyVit()).setInputCol("img")
         .setSummaryCol("s").setFeaturesCol("f").setErrorCol("err").setImageSize(256, 192).setResizeMode("native")
         .setBatchSize(3).setDevice("cpu").setDtype("bfloat16").setFeaturesMode("pooled:2x2")
-        .setFeaturesType("float16").setFailOnError(true).setDecodeThreads(2).setImageInfoCol("info").setTorchThreads(1);
+        .setFeaturesType("float16").setFailOnError(true).setDecodeThreads(2).setImageInfoCol("info").setTorchThreads(1)
+        .setForwardConcurrency(2);
     String path = tmp.resolve("embedder").toString();
     e.save(path);
     assertThrows(java.io.IOException.class, () -> e.save(path));
