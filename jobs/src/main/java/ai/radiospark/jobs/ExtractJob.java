@@ -1,5 +1,6 @@
 package ai.radiospark.jobs;
 
+import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat_ws;
 import static org.apache.spark.sql.functions.current_timestamp;
@@ -14,6 +15,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -123,14 +125,15 @@ final class ExtractJob {
         candidates = files.join(done, same, "left_anti");
       }
     }
-    long listed = files.count();
-    // One pass over the candidates: their paths (metadata only) are what the chunks are made of.
-    List<String> paths = candidates.select("path").orderBy("path").as(org.apache.spark.sql.Encoders.STRING())
-        .collectAsList();
-    long unchanged = listed - paths.size();
-    if (o.limit() > 0 && paths.size() > o.limit()) {
-      paths = paths.subList(0, (int) o.limit());
+    // One pass over the candidates' metadata (no bytes): the chunks are made of these rows.
+    List<Row> todo = new ArrayList<>(candidates.select("path", "byte_size", "modification_time").collectAsList());
+    todo.sort(Comparator.comparing(r -> r.getString(0)));
+    long listed = candidates == files ? todo.size() : files.count();
+    long unchanged = listed - todo.size();
+    if (o.limit() > 0 && todo.size() > o.limit()) {
+      todo = todo.subList(0, (int) o.limit());
     }
+    List<String> paths = todo.stream().map(r -> r.getString(0)).toList();
     if (o.dryRun()) {
       out.printf("Dry run: %,d images listed under %s; %,d would be embedded into %s (%s mode), %,d are unchanged.%n",
           listed, o.input(), paths.size(), o.output(), o.mode().name().toLowerCase(Locale.ROOT), unchanged);
@@ -154,10 +157,13 @@ final class ExtractJob {
     boolean first = true;
     try {
       for (int from = 0; from < paths.size(); from += o.commitEvery()) {
+        List<Row> chunkRows = todo.subList(from, Math.min(todo.size(), from + o.commitEvery()));
         List<String> chunk = paths.subList(from, Math.min(paths.size(), from + o.commitEvery()));
         spark.conf().set("spark.databricks.delta.commitInfo.userMetadata", commitInfo(sha, chunk.size()));
         progress.chunkStarted();
-        Dataset<Row> source = listing.withContent(chunk).withColumn("content_sha256", sha2(col("content"), 256));
+        int partitions = ImageListing.partitions(chunkRows.size(), o.batchSize(), spark.sparkContext().defaultParallelism());
+        Dataset<Row> source = listing.withContent(chunkRows, partitions)
+            .withColumn("content_sha256", sha2(col("content"), 256));
         Dataset<Row> reuse = null;
         if (o.mode() == WriteMode.MERGE && (exists || !first) && !o.reembed()) {
           Dataset<Row> donors = table.read().where(col("checkpoint_sha256").equalTo(lit(sha)).and(col("error").isNull()))
@@ -262,7 +268,7 @@ final class ExtractJob {
         lit(o.dtype()).as("dtype"),
         col("summary"),
         col("features"),
-        col("error"),
+        coalesce(col("read_error"), col("error")).as("error"),
         current_timestamp().as("processed_at"));
   }
 

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.stream.Collectors;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
@@ -19,13 +20,14 @@ import org.apache.spark.sql.types.BinaryType;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.StringType;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.util.SerializableConfiguration;
 
 /**
  * The images a job reads: every file under a folder or glob (recursively, filtered by extension),
  * or the rows of a table with a path column and optionally a binary column of image bytes.
  *
  * <p>{@link #files()} lists metadata only ({@code path}, {@code byte_size},
- * {@code modification_time}); {@link #withContent} reads the bytes of a chunk of paths.
+ * {@code modification_time}); {@link #withContent} reads the bytes of a chunk of them.
  */
 final class ImageListing {
   static final List<String> DEFAULT_EXTENSIONS = List.of("jpg", "jpeg", "png", "bmp", "gif", "webp", "tif", "tiff");
@@ -131,17 +133,37 @@ final class ImageListing {
     };
   }
 
-  /** The rows of these paths with their bytes, as {@code path, byte_size, modification_time, content}. */
-  Dataset<Row> withContent(List<String> paths) {
+  /**
+   * These listed images ({@code path, byte_size, modification_time} rows of {@link #files()}) with
+   * their bytes, as {@code path, byte_size, modification_time, content, read_error}, in
+   * {@code partitions} partitions of equal image counts. Files are read by the tasks that use
+   * them ({@link ReadContent}); table content is taken from the table.
+   */
+  Dataset<Row> withContent(List<Row> listed, int partitions) {
     if (kind == Kind.TABLE_CONTENT) {
-      return table.where(col(pathColumn).isin(paths.toArray())).select(col(pathColumn).as("path"),
+      Object[] paths = listed.stream().map(r -> r.getString(0)).toArray();
+      return table.where(col(pathColumn).isin(paths)).select(col(pathColumn).as("path"),
               org.apache.spark.sql.functions.octet_length(col(contentColumn)).cast("long").as("byte_size"),
-              lit(null).cast("timestamp").as("modification_time"), col(contentColumn).as("content"))
+              lit(null).cast("timestamp").as("modification_time"), col(contentColumn).as("content"),
+              lit(null).cast("string").as("read_error"))
           .dropDuplicates("path");
     }
-    String[] escaped = paths.stream().map(ImageListing::escapeGlob).toArray(String[]::new);
-    return binaryFiles(escaped, false).select(col("path"), col("length").as("byte_size"),
-        col("modificationTime").as("modification_time"), col("content"));
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    Dataset<Row> meta = spark.createDataFrame(jsc.parallelize(listed, Math.max(1, partitions)), ReadContent.LISTED);
+    return meta.mapPartitions(new ReadContent(new SerializableConfiguration(spark.sparkContext().hadoopConfiguration())),
+        Encoders.row(ReadContent.WITH_CONTENT));
+  }
+
+  /**
+   * Partitions for a chunk of {@code images}: a multiple of the cluster's parallelism with at most
+   * 512 images each (so every core gets an equal share, and a failed task redoes at most 512),
+   * and never fewer than one batch per partition.
+   */
+  static int partitions(int images, int batchSize, int parallelism) {
+    int p = Math.max(1, parallelism);
+    long waves = Math.max(1, (images + (long) p * 512 - 1) / ((long) p * 512));
+    long batches = Math.max(1, (images + (long) batchSize - 1) / Math.max(1, batchSize));
+    return (int) Math.min(batches, p * waves);
   }
 
   private Dataset<Row> binaryFiles(String[] paths, boolean recursive) {
