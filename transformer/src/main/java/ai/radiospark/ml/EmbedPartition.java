@@ -402,13 +402,7 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
      * else on CPU the executor's cores / torchThreads, on a GPU 1.
      */
     private int lanes() {
-      if (cfg.forwardConcurrency() > 0) {
-        return cfg.forwardConcurrency();
-      }
-      if (device != null && device.isGpu()) {
-        return 1;
-      }
-      return Math.max(1, executorCores() / Math.max(1, torchThreads()));
+      return EmbedPartition.lanes(cfg.forwardConcurrency(), device != null && device.isGpu(), torchThreads());
     }
 
     /**
@@ -505,6 +499,14 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
       return m.group(1) == null ? 1 : m.group(1).equals("*") ? all : Math.max(1, Integer.parseInt(m.group(1)));
     }
     return all;
+  }
+
+  /** Forward lanes per device: forwardConcurrency if set, else 1 on a GPU, else executor cores / torch threads. */
+  static int lanes(int forwardConcurrency, boolean gpu, int torchThreads) {
+    if (forwardConcurrency > 0) {
+      return forwardConcurrency;
+    }
+    return gpu ? 1 : Math.max(1, executorCores() / Math.max(1, torchThreads));
   }
 
   /** What goes in the error column: RadioException's message, else the class and message. */

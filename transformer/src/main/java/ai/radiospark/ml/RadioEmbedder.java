@@ -583,7 +583,32 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     SerializableHadoopConf conf = kind == InputKind.PATH
         ? new SerializableHadoopConf(sc.hadoopConfiguration()) : null;
     EmbedPartition fn = new EmbedPartition(cfg, state.weights, pixelSourceFactory, conf, acc);
+    prebuildInLocalMode(sc, state, dtype);
     return df.mapPartitions(fn, Encoders.row(out));
+  }
+
+  /**
+   * Local mode on CPU: starts building the model on a forward lane as soon as the driver has the
+   * weights, while the job lists its input and Spark plans, so that the first tasks find it built
+   * instead of all waiting for it (1.3-1.7 s for the base shape, several seconds for
+   * C-RADIOv4-H). On a cluster the executors build it on first use. A failed build is reported by
+   * the task that retries it; a model already built is not built again.
+   */
+  private void prebuildInLocalMode(SparkContext sc, DriverState state, ModelDType dtype) {
+    String d = getDevice().trim().toLowerCase(Locale.ROOT);
+    boolean cpu = d.equals("cpu") || (d.equals("auto") && !sc.conf().contains("spark.task.resource.gpu.amount"));
+    if (!sc.isLocal() || !cpu) {
+      return;
+    }
+    ai.djl.Device device = ai.djl.Device.cpu();
+    try {
+      DeviceSelector.checkDType(device, dtype);
+    } catch (RadioException e) {
+      return; // the tasks report it
+    }
+    int threads = getTorchThreads() > 0 ? getTorchThreads() : Math.max(1, sc.conf().getInt("spark.task.cpus", 1));
+    ForwardThreads.submit(device.toString(), EmbedPartition.lanes(getForwardConcurrency(), false, threads), threads,
+        () -> ExecutorModelCache.get(state.info.checkpointSha256(), device, dtype, state.weights::get));
   }
 
   /**
@@ -646,6 +671,11 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
         (t3 - t2) / 1_000_000, weights.byteSize() >> 20);
     s = new DriverState(m, sc, bc, new ModelInfo(sha, weights.source(), weights.config()));
     driverState = s;
+    try {
+      prebuildInLocalMode(sc, s, ModelDType.parse(getDtype()));
+    } catch (RadioException e) {
+      // an unknown dtype or device: transform reports it
+    }
     return s;
   }
 
