@@ -5,6 +5,7 @@ import io.delta.tables.DeltaTable;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
@@ -82,6 +83,27 @@ final class EmbeddingTable {
       w.save(name);
     } else {
       w.saveAsTable(name);
+    }
+  }
+
+  /**
+   * Creates the table from {@code rows} with these table properties, in one commit (a write and
+   * then ALTER TABLE would take two). Fails if the table exists.
+   */
+  void create(Dataset<Row> rows, List<String> partitionBy, Map<String, String> properties) {
+    var w = rows.writeTo(sqlName()).using("delta");
+    for (Map.Entry<String, String> e : properties.entrySet()) {
+      w = w.tableProperty(e.getKey(), e.getValue());
+    }
+    if (!partitionBy.isEmpty()) {
+      Column[] rest = partitionBy.stream().skip(1).map(functions::col).toArray(Column[]::new);
+      w = w.partitionedBy(functions.col(partitionBy.get(0)), rest);
+    }
+    try {
+      w.create();
+    } catch (org.apache.spark.sql.catalyst.analysis.TableAlreadyExistsException e) {
+      throw new RadioException("The table " + name + " was created by someone else while this job ran. Run the job "
+          + "again: it will merge into it.", e);
     }
   }
 

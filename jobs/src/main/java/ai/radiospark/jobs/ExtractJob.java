@@ -179,7 +179,7 @@ final class ExtractJob {
           // Counted (and cached) before the write: afterwards the table itself would be a donor.
           reused += reuse.count();
         }
-        write(table, rows, first, exists);
+        write(table, rows, first, exists, sha);
         if (reuse != null) {
           reuse.unpersist();
         }
@@ -197,14 +197,7 @@ final class ExtractJob {
         table.deleteOtherModels(sha);
       }
       if (exists) {
-        Map<String, String> props = new LinkedHashMap<>();
-        props.put("radio.model", o.model());
-        props.put("radio.checkpoint_sha256", sha);
-        props.put("radio.resolution", o.size());
-        props.put("radio.resize_mode", o.resizeMode());
-        props.put("radio.dtype", o.dtype());
-        props.put("radio.features", o.features());
-        props.put("radio.features_type", o.featuresType());
+        Map<String, String> props = tableProperties(sha);
         Map<String, String> current = table.properties();
         if (!props.entrySet().stream().allMatch(e -> e.getValue().equals(current.get(e.getKey())))) {
           table.setProperties(props);
@@ -220,16 +213,35 @@ final class ExtractJob {
         table.exists() ? table.version() : null, false);
   }
 
-  private void write(EmbeddingTable table, Dataset<Row> rows, boolean firstChunk, boolean exists) {
+  /** The table properties that say how its embeddings were made. */
+  private Map<String, String> tableProperties(String sha) {
+    Map<String, String> props = new LinkedHashMap<>();
+    props.put("radio.model", o.model());
+    props.put("radio.checkpoint_sha256", sha);
+    props.put("radio.resolution", o.size());
+    props.put("radio.resize_mode", o.resizeMode());
+    props.put("radio.dtype", o.dtype());
+    props.put("radio.features", o.features());
+    props.put("radio.features_type", o.featuresType());
+    return props;
+  }
+
+  private void write(EmbeddingTable table, Dataset<Row> rows, boolean firstChunk, boolean exists, String sha) {
     switch (o.mode()) {
       case MERGE -> {
         if (!exists) {
-          table.write(rows, SaveMode.ErrorIfExists, o.partitionBy());
+          table.create(rows, o.partitionBy(), tableProperties(sha));
         } else {
           table.merge(rows);
         }
       }
-      case APPEND -> table.write(rows, SaveMode.Append, o.partitionBy());
+      case APPEND -> {
+        if (!exists) {
+          table.create(rows, o.partitionBy(), tableProperties(sha));
+        } else {
+          table.write(rows, SaveMode.Append, o.partitionBy());
+        }
+      }
       case OVERWRITE -> table.write(rows, firstChunk ? SaveMode.Overwrite : SaveMode.Append, o.partitionBy());
     }
   }
