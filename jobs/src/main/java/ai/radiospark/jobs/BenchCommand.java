@@ -61,7 +61,8 @@ public final class BenchCommand implements Callable<Integer> {
       description = "Seconds per preprocessing measurement (default ${DEFAULT-VALUE}).")
   double preprocessSeconds;
 
-  @Option(names = "--image", description = "Image for the preprocessing figure (default: a synthetic 640x427 JPEG).")
+  @Option(names = "--image", description = "Image for the preprocessing figure (default: samples/images/china.jpg "
+      + "of the checkout scripts/radio runs from, else a synthetic 640x427 JPEG).")
   Path image;
 
   @Option(names = "--matmul-repeats", defaultValue = "3", description = "GEMMs per kernel and shape in each round (default "
@@ -80,7 +81,7 @@ public final class BenchCommand implements Callable<Integer> {
     RandomCheckpoint.shape(shape); // validates the name before any work
     PrintWriter out = spec.commandLine().getOut();
     RadioBenchmark.Settings settings = new RadioBenchmark.Settings(shape, batch, size, warmup, iterations, rounds,
-        !noBf16, !noPeers, preprocessSeconds, image, matmulRepeats);
+        !noBf16, !noPeers, preprocessSeconds, image != null ? image : defaultImage(), matmulRepeats);
     ObjectNode report = new RadioBenchmark(settings, out).run();
     pipeline(report);
     report.put("rss_peak_mb", RadioBenchmark.rssPeakMb());
@@ -90,6 +91,18 @@ public final class BenchCommand implements Callable<Integer> {
     }
     out.flush();
     return 0;
+  }
+
+  /** china.jpg (the image issue's reference photo) from the checkout that scripts/radio runs from, if any. */
+  private static Path defaultImage() {
+    String home = System.getProperty("radio.home");
+    if (home != null) {
+      Path china = Path.of(home, "samples", "images", "china.jpg");
+      if (Files.isRegularFile(china)) {
+        return china;
+      }
+    }
+    return null;
   }
 
   /**
