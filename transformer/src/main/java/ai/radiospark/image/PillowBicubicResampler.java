@@ -133,6 +133,16 @@ final class PillowBicubicResampler {
   private static final int STRIP = 128;
   /** Rows read together while transposing (keeps the reads in L1). */
   private static final int BLOCK = 16;
+  /** Output columns of the horizontal pass written to the rows together. */
+  private static final int GROUP = 8;
+  /** transformers' rescale: float32 of the float64 product v * (1 / 255). */
+  private static final float[] RESCALE = new float[256];
+
+  static {
+    for (int v = 0; v < 256; v++) {
+      RESCALE[v] = (float) (v * (1.0 / 255.0));
+    }
+  }
   private static final int HALF = 1 << (PRECISION_BITS - 1);
   /** Scratch ints kept per thread between images; larger images get a scratch of their own. */
   private static final long RETAINED_INTS = 1L << 21;
@@ -144,7 +154,7 @@ final class PillowBicubicResampler {
     private int colsLength;
     private int[][][] rows = new int[3][0][];
     private int rowsLength;
-    private int[] acc = new int[0];
+    private final int[][] acc = new int[GROUP][0];
 
     int[][][] cols(int count, int length) {
       if (cols[0].length < count || colsLength < length) {
@@ -174,9 +184,12 @@ final class PillowBicubicResampler {
       return rows;
     }
 
-    int[] acc(int length) {
-      if (acc.length < length) {
-        acc = new int[length];
+    /** {@link #GROUP} accumulators of at least {@code length} ints. */
+    int[][] acc(int length) {
+      if (acc[0].length < length) {
+        for (int g = 0; g < GROUP; g++) {
+          acc[g] = new int[length];
+        }
       }
       return acc;
     }
@@ -197,8 +210,8 @@ final class PillowBicubicResampler {
 
   /**
    * Resizes packed RGB like {@link #resize} and writes the result channel-major (3, outHeight,
-   * outWidth) into {@code dest} from {@code offset} as float32 {@code v / 255} (which equals
-   * transformers' {@code float32(v * (1 / 255))} for every v in 0..255).
+   * outWidth) into {@code dest} from {@code offset}, rescaled like transformers: float32 of
+   * {@code v * (1 / 255)}.
    */
   static void resizeToFloats(byte[] rgb, int inWidth, int inHeight, int outWidth, int outHeight,
       float[] dest, int offset) {
@@ -223,10 +236,10 @@ final class PillowBicubicResampler {
     long ints = 3L * rowCount * rowLength + (horizontal ? 3L * inW * strip : 0);
     Scratch scratch = ints <= RETAINED_INTS ? SCRATCH.get() : new Scratch();
     int[][][] rows = scratch.rows(rowCount, rowLength);
-    int[] acc = scratch.acc(Math.max(strip, Math.max(outW, inW)));
+    int[][] accs = scratch.acc(Math.max(strip, Math.max(outW, inW)));
     if (horizontal) {
       horizontalPass(rgb, inW, firstRow, rowCount, outW, coefficients(inW, outW),
-          scratch.cols(inW, strip), strip, rows, acc);
+          scratch.cols(inW, strip), strip, rows, accs);
     } else {
       deinterleave(rgb, inW, firstRow, rowCount, rows);
     }
@@ -241,18 +254,20 @@ final class PillowBicubicResampler {
     }
     int ksize = v.ksize;
     int[] w = v.weights;
+    int[] acc = accs[0];
     for (int c = 0; c < 3; c++) {
       int[][] rc = rows[c];
       for (int yy = 0; yy < outH; yy++) {
         mac(acc, rc, v.min[yy] - firstRow, w, yy * ksize, v.count[yy], outW);
-        sinkSums(acc, outW, yy, c, plane, outRgb, dest, offset);
+        clip8(acc, outW);
+        sinkValues(acc, outW, yy, c, plane, outRgb, dest, offset);
       }
     }
   }
 
   /** Horizontal pass over input rows [firstRow, firstRow + rowCount) into {@code rows}. */
   private static void horizontalPass(byte[] rgb, int inW, int firstRow, int rowCount, int outW,
-      Coefficients h, int[][][] cols, int strip, int[][][] rows, int[] acc) {
+      Coefficients h, int[][][] cols, int strip, int[][][] rows, int[][] accs) {
     int rowBytes = 3 * inW;
     int ksize = h.ksize;
     int[] w = h.weights;
@@ -280,10 +295,39 @@ final class PillowBicubicResampler {
       for (int c = 0; c < 3; c++) {
         int[][] cc = cols[c];
         int[][] rc = rows[c];
-        for (int xx = 0; xx < outW; xx++) {
-          mac(acc, cc, min[xx], w, xx * ksize, count[xx], s);
+        int xx = 0;
+        // GROUP output columns at a time, so that each row is looked up once per GROUP values.
+        for (; xx + GROUP <= outW; xx += GROUP) {
+          for (int g = 0; g < GROUP; g++) {
+            mac(accs[g], cc, min[xx + g], w, (xx + g) * ksize, count[xx + g], s);
+            clip8(accs[g], s);
+          }
+          int[] a0 = accs[0];
+          int[] a1 = accs[1];
+          int[] a2 = accs[2];
+          int[] a3 = accs[3];
+          int[] a4 = accs[4];
+          int[] a5 = accs[5];
+          int[] a6 = accs[6];
+          int[] a7 = accs[7];
           for (int y = 0; y < s; y++) {
-            rc[y0 + y][xx] = clip8(acc[y]);
+            int[] row = rc[y0 + y];
+            row[xx] = a0[y];
+            row[xx + 1] = a1[y];
+            row[xx + 2] = a2[y];
+            row[xx + 3] = a3[y];
+            row[xx + 4] = a4[y];
+            row[xx + 5] = a5[y];
+            row[xx + 6] = a6[y];
+            row[xx + 7] = a7[y];
+          }
+        }
+        int[] acc = accs[0];
+        for (; xx < outW; xx++) {
+          mac(acc, cc, min[xx], w, xx * ksize, count[xx], s);
+          clip8(acc, s);
+          for (int y = 0; y < s; y++) {
+            rc[y0 + y][xx] = acc[y];
           }
         }
       }
@@ -350,24 +394,15 @@ final class PillowBicubicResampler {
     }
   }
 
-  /** Pillow's clip8: the sum shifted down and clipped to 0..255 (branch-free form). */
-  private static int clip8(int sum) {
-    int v = sum >> PRECISION_BITS;
-    return v < 0 ? 0 : (v > 255 ? 255 : v);
-  }
-
-  /** Output row {@code y} of channel {@code c} from fixed-point sums. */
-  private static void sinkSums(int[] sums, int width, int y, int c, int plane, byte[] outRgb,
-      float[] dest, int offset) {
-    if (outRgb != null) {
-      for (int x = 0, o = 3 * y * width + c; x < width; x++, o += 3) {
-        outRgb[o] = (byte) clip8(sums[x]);
-      }
-    } else {
-      int o = offset + c * plane + y * width;
-      for (int x = 0; x < width; x++) {
-        dest[o + x] = clip8(sums[x]) / 255f;
-      }
+  /**
+   * Pillow's clip8 of {@code sums[0, length)} in place: each sum shifted down and clipped to
+   * 0..255, written with shifts and masks (no conditionals) so that C2 vectorises it.
+   */
+  private static void clip8(int[] sums, int length) {
+    for (int i = 0; i < length; i++) {
+      int v = sums[i] >> PRECISION_BITS;
+      v &= ~(v >> 31); // negative -> 0
+      sums[i] = (v | ((255 - v) >> 31)) & 0xFF; // over 255 -> 255
     }
   }
 
@@ -380,8 +415,9 @@ final class PillowBicubicResampler {
       }
     } else {
       int o = offset + c * plane + y * width;
+      float[] rescale = RESCALE;
       for (int x = 0; x < width; x++) {
-        dest[o + x] = values[x] / 255f;
+        dest[o + x] = rescale[values[x]];
       }
     }
   }
@@ -392,10 +428,11 @@ final class PillowBicubicResampler {
       System.arraycopy(rgb, 0, outRgb, 0, 3 * pixels);
       return;
     }
+    float[] rescale = RESCALE;
     for (int i = 0, p = 0; i < pixels; i++, p += 3) {
-      dest[offset + i] = (rgb[p] & 0xFF) / 255f;
-      dest[offset + pixels + i] = (rgb[p + 1] & 0xFF) / 255f;
-      dest[offset + 2 * pixels + i] = (rgb[p + 2] & 0xFF) / 255f;
+      dest[offset + i] = rescale[rgb[p] & 0xFF];
+      dest[offset + pixels + i] = rescale[rgb[p + 1] & 0xFF];
+      dest[offset + 2 * pixels + i] = rescale[rgb[p + 2] & 0xFF];
     }
   }
 }

@@ -87,12 +87,4 @@ class PillowBicubicParityTest {
       }
     }
   }
-
-  /** v / 255f (what the resampler writes) is transformers' float32(v * (1 / 255)). */
-  @Test
-  void floatDivisionIsTransformersRescale() {
-    for (int v = 0; v < 256; v++) {
-      assertEquals((float) (v * (1.0 / 255.0)), v / 255f, "v=" + v);
-    }
-  }
 }
