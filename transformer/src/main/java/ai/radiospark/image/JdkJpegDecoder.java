@@ -132,14 +132,27 @@ final class JdkJpegDecoder {
       return null; // The general path decodes it if it can, or reports it.
     } finally {
       if (reader != null) {
-        if (reusable) {
-          reader.reset();
-          READER.set(reader);
-        } else {
-          reader.dispose();
-          READER.remove();
-        }
+        release(reader, reusable);
       }
+    }
+  }
+
+  /** Keeps {@code reader} for this thread's next image, or disposes of it. */
+  private static void release(ImageReader reader, boolean reusable) {
+    if (reusable) {
+      try {
+        reader.reset();
+        READER.set(reader);
+        return;
+      } catch (RuntimeException e) {
+        // Not reusable after all.
+      }
+    }
+    READER.remove();
+    try {
+      reader.dispose();
+    } catch (RuntimeException e) {
+      // Already unusable; nothing more to free.
     }
   }
 

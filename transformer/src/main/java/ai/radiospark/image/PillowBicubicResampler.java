@@ -135,6 +135,10 @@ final class PillowBicubicResampler {
   private static final int BLOCK = 16;
   /** Output columns of the horizontal pass written to the rows together. */
   private static final int GROUP = 8;
+  private static final int HALF = 1 << (PRECISION_BITS - 1);
+  /** Scratch ints kept per thread between images; larger images get a scratch of their own. */
+  private static final long RETAINED_INTS = 1L << 21;
+  private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
   /** transformers' rescale: float32 of the float64 product v * (1 / 255). */
   private static final float[] RESCALE = new float[256];
 
@@ -143,10 +147,6 @@ final class PillowBicubicResampler {
       RESCALE[v] = (float) (v * (1.0 / 255.0));
     }
   }
-  private static final int HALF = 1 << (PRECISION_BITS - 1);
-  /** Scratch ints kept per thread between images; larger images get a scratch of their own. */
-  private static final long RETAINED_INTS = 1L << 21;
-  private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
   /** Per-thread working arrays, grown on demand. */
   private static final class Scratch {
@@ -233,10 +233,12 @@ final class PillowBicubicResampler {
     int rowCount = lastRow - firstRow;
     int rowLength = horizontal ? outW : inW;
     int strip = Math.min(STRIP, rowCount);
-    long ints = 3L * rowCount * rowLength + (horizontal ? 3L * inW * strip : 0);
+    int accLength = Math.max(strip, outW);
+    long ints = 3L * rowCount * rowLength + (horizontal ? 3L * inW * strip : 0)
+        + (long) GROUP * accLength;
     Scratch scratch = ints <= RETAINED_INTS ? SCRATCH.get() : new Scratch();
     int[][][] rows = scratch.rows(rowCount, rowLength);
-    int[][] accs = scratch.acc(Math.max(strip, Math.max(outW, inW)));
+    int[][] accs = scratch.acc(accLength);
     if (horizontal) {
       horizontalPass(rgb, inW, firstRow, rowCount, outW, coefficients(inW, outW),
           scratch.cols(inW, strip), strip, rows, accs);
