@@ -37,16 +37,31 @@ import javax.imageio.stream.ImageInputStream;
  * <p>Readers are instantiated from their provider class directly (falling back to ImageIO's
  * registry), so the choice does not depend on which plugins the global registry happened to scan.
  * One reader per call: instances of this class are immutable and thread-safe.
+ *
+ * <p>Common JPEGs (sequential or progressive YCbCr, gray) first take a faster path with the same
+ * output: {@link JdkJpegDecoder} (the JDK reader that TwelveMonkeys wraps, reused per thread). Any
+ * other file, and any file that path fails on, takes the general path described above.
  */
 final class ImageDecoder {
   static final long DEFAULT_MAX_PIXELS = 100_000_000L;
 
   private final long maxPixels;
   private final boolean exifOrientation;
+  private final boolean jdkJpeg;
 
   ImageDecoder(long maxPixels, boolean exifOrientation) {
+    this(maxPixels, exifOrientation, true);
+  }
+
+  private ImageDecoder(long maxPixels, boolean exifOrientation, boolean jdkJpeg) {
     this.maxPixels = maxPixels;
     this.exifOrientation = exifOrientation;
+    this.jdkJpeg = jdkJpeg;
+  }
+
+  /** The same decoder without the JPEG fast path (for tests: the general path alone). */
+  ImageDecoder withoutJdkJpeg() {
+    return new ImageDecoder(maxPixels, exifOrientation, false);
   }
 
   /**
@@ -63,6 +78,12 @@ final class ImageDecoder {
       throw new RadioException("Cannot decode image " + name + ": its content is not a JPEG, PNG, "
           + "GIF, BMP, WebP or TIFF image (first bytes: " + firstBytes(bytes) + "). "
           + "Convert it to one of these formats, or leave it out of the input.");
+    }
+    if (format == ImageFormat.JPEG && jdkJpeg) {
+      DecodedImage fast = JdkJpegDecoder.decode(bytes, maxPixels, subsampling);
+      if (fast != null) {
+        return exifOrientation ? ExifOrientation.apply(fast, ExifOrientation.read(bytes)) : fast;
+      }
     }
     ImageReader reader;
     try {

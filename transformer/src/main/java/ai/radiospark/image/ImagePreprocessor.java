@@ -26,15 +26,6 @@ import java.util.Locale;
  * }</pre>
  */
 public final class ImagePreprocessor {
-  private static final float[] RESCALE = new float[256];
-
-  static {
-    for (int v = 0; v < 256; v++) {
-      // transformers' rescale: float64 multiply by the Python float 1/255, then cast to float32.
-      RESCALE[v] = (float) (v * (1.0 / 255.0));
-    }
-  }
-
   private final int height;
   private final int width;
   private final ResizeMode mode;
@@ -160,14 +151,8 @@ public final class ImagePreprocessor {
           "Buffer too small for image %s: need %d floats (3x%dx%d) at offset %d, buffer has %d.",
           name, n, outH, outW, offset, dest.length));
     }
-    byte[] rgb = PillowBicubicResampler.resize(img.rgb(), img.width(), img.height(), outW, outH);
-    int plane = outH * outW;
-    float[] lut = RESCALE;
-    for (int i = 0, p = 0; i < plane; i++, p += 3) {
-      dest[offset + i] = lut[rgb[p] & 0xFF];
-      dest[offset + plane + i] = lut[rgb[p + 1] & 0xFF];
-      dest[offset + 2 * plane + i] = lut[rgb[p + 2] & 0xFF];
-    }
+    PillowBicubicResampler.resizeToFloats(img.rgb(), img.width(), img.height(), outW, outH,
+        dest, offset);
     return new PreprocessedImage(name, outH, outW, img.originalHeight(), img.originalWidth(),
         dest, offset);
   }

@@ -63,4 +63,28 @@ class PillowBicubicParityTest {
       assertEquals(1 << PillowBicubicResampler.PRECISION_BITS, sum, 2.0, "output pixel " + xx);
     }
   }
+
+  /** The float output is the byte output over 255, channel-major, for every pass combination. */
+  @Test
+  void floatOutputIsByteOutputOver255() {
+    java.util.SplittableRandom r = new java.util.SplittableRandom(11);
+    int[][] sizes = {{640, 427, 224, 224}, {300, 700, 224, 224}, {50, 40, 224, 224},
+        {640, 427, 640, 224}, {640, 427, 224, 427}, {9, 300, 7, 5}, {1, 1, 3, 2}, {5, 5, 5, 5}};
+    for (int[] s : sizes) {
+      byte[] rgb = new byte[3 * s[0] * s[1]];
+      for (int i = 0; i < rgb.length; i++) {
+        rgb[i] = (byte) r.nextInt(256);
+      }
+      byte[] bytes = PillowBicubicResampler.resize(rgb, s[0], s[1], s[2], s[3]);
+      int plane = s[2] * s[3];
+      float[] floats = new float[3 * plane + 7];
+      PillowBicubicResampler.resizeToFloats(rgb, s[0], s[1], s[2], s[3], floats, 7);
+      for (int i = 0; i < plane; i++) {
+        for (int c = 0; c < 3; c++) {
+          assertEquals((float) ((bytes[3 * i + c] & 0xFF) * (1.0 / 255.0)),
+              floats[7 + c * plane + i], java.util.Arrays.toString(s) + " pixel " + i);
+        }
+      }
+    }
+  }
 }
