@@ -30,6 +30,10 @@ class BenchCommandTest {
       assertTrue(v.isNumber() && v.asDouble() > 0, key + " in " + r);
     }
     assertEquals(4, r.at("/pipeline/embedded").asInt(), r.toString());
+    double stage = r.at("/pipeline/embed_stage_s").asDouble();
+    double all = r.at("/pipeline/seconds").asDouble();
+    assertTrue(stage > 0 && stage <= all, r.toString());
+    assertEquals(all - stage, r.at("/pipeline/outside_stage_s").asDouble(), 0.02, r.toString());
     assertTrue(r.at("/forward_bf16/cosine_vs_float32").asDouble() > 0.99, r.toString());
     assertEquals("not available", r.at("/forward/peer").asText());
   }
