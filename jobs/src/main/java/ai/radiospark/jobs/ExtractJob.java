@@ -155,6 +155,7 @@ final class ExtractJob {
         o.progressSeconds(), TimeUnit.SECONDS);
     long reused = 0;
     boolean first = true;
+    boolean created = false; // by this run, with its properties
     try {
       for (int from = 0; from < paths.size(); from += o.commitEvery()) {
         List<Row> chunkRows = todo.subList(from, Math.min(todo.size(), from + o.commitEvery()));
@@ -179,6 +180,7 @@ final class ExtractJob {
           // Counted (and cached) before the write: afterwards the table itself would be a donor.
           reused += reuse.count();
         }
+        created |= !exists && o.mode() != WriteMode.OVERWRITE;
         write(table, rows, first, exists, sha);
         if (reuse != null) {
           reuse.unpersist();
@@ -196,7 +198,7 @@ final class ExtractJob {
       if (o.reembed() && exists) {
         table.deleteOtherModels(sha);
       }
-      if (exists) {
+      if (exists && !created) {
         Map<String, String> props = tableProperties(sha);
         Map<String, String> current = table.properties();
         if (!props.entrySet().stream().allMatch(e -> e.getValue().equals(current.get(e.getKey())))) {
