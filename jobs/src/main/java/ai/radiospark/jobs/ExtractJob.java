@@ -180,8 +180,7 @@ final class ExtractJob {
           // Counted (and cached) before the write: afterwards the table itself would be a donor.
           reused += reuse.count();
         }
-        created |= !exists && o.mode() != WriteMode.OVERWRITE;
-        write(table, rows, first, exists, sha);
+        created |= write(table, rows, first, exists, sha);
         if (reuse != null) {
           reuse.unpersist();
         }
@@ -228,24 +227,18 @@ final class ExtractJob {
     return props;
   }
 
-  private void write(EmbeddingTable table, Dataset<Row> rows, boolean firstChunk, boolean exists, String sha) {
+  /** Writes a chunk; returns whether this created the table (with its properties). */
+  private boolean write(EmbeddingTable table, Dataset<Row> rows, boolean firstChunk, boolean exists, String sha) {
+    if (!exists && o.mode() != WriteMode.OVERWRITE) {
+      table.create(rows, o.partitionBy(), tableProperties(sha));
+      return true;
+    }
     switch (o.mode()) {
-      case MERGE -> {
-        if (!exists) {
-          table.create(rows, o.partitionBy(), tableProperties(sha));
-        } else {
-          table.merge(rows);
-        }
-      }
-      case APPEND -> {
-        if (!exists) {
-          table.create(rows, o.partitionBy(), tableProperties(sha));
-        } else {
-          table.write(rows, SaveMode.Append, o.partitionBy());
-        }
-      }
+      case MERGE -> table.merge(rows);
+      case APPEND -> table.write(rows, SaveMode.Append, o.partitionBy());
       case OVERWRITE -> table.write(rows, firstChunk ? SaveMode.Overwrite : SaveMode.Append, o.partitionBy());
     }
+    return false;
   }
 
   private String commitInfo(String sha, int images) {

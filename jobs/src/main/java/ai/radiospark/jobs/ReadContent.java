@@ -1,11 +1,8 @@
 package ai.radiospark.jobs;
 
+import ai.radiospark.ml.FileBytes;
 import java.io.IOException;
 import java.util.Iterator;
-import org.apache.hadoop.fs.FSDataInputStream;
-import org.apache.hadoop.fs.FileStatus;
-import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -59,7 +56,7 @@ final class ReadContent implements MapPartitionsFunction<Row, Row> {
         byte[] content = null;
         String error = null;
         try {
-          content = read(path);
+          content = FileBytes.read(path, conf.value());
         } catch (IOException | RuntimeException e) {
           error = "Cannot read image file " + path + ": " + e.getClass().getSimpleName() + ": " + e.getMessage()
               + ". Was it deleted or replaced since the listing? Check the path, its permissions, and that "
@@ -68,19 +65,5 @@ final class ReadContent implements MapPartitionsFunction<Row, Row> {
         return RowFactory.create(path, r.isNullAt(1) ? null : r.getLong(1), r.get(2), content, error);
       }
     };
-  }
-
-  private byte[] read(String path) throws IOException {
-    Path p = new Path(path);
-    FileSystem fs = p.getFileSystem(conf.value());
-    FileStatus st = fs.getFileStatus(p);
-    if (st.getLen() > Integer.MAX_VALUE - 16) {
-      throw new IOException("it is " + st.getLen() + " bytes, more than an image can be (2 GB)");
-    }
-    byte[] out = new byte[(int) st.getLen()];
-    try (FSDataInputStream in = fs.open(p)) {
-      in.readFully(0, out);
-    }
-    return out;
   }
 }

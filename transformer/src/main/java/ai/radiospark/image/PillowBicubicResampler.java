@@ -148,40 +148,38 @@ final class PillowBicubicResampler {
     }
   }
 
+  /** Three planes of {@code count} int arrays of {@code length}, kept and grown between images (up to a bound). */
+  private static final class Planes {
+    private int[][][] planes = new int[3][0][];
+    private int length;
+
+    int[][][] get(int count, int length) {
+      if (planes[0].length < count || this.length < length) {
+        int c = Math.max(count, planes[0].length);
+        int l = Math.max(length, this.length);
+        if (3L * c * l > RETAINED_INTS / 2) {
+          c = count;
+          l = length;
+        }
+        planes = new int[3][c][l];
+        this.length = l;
+      }
+      return planes;
+    }
+  }
+
   /** Per-thread working arrays, grown on demand. */
   private static final class Scratch {
-    private int[][][] cols = new int[3][0][];
-    private int colsLength;
-    private int[][][] rows = new int[3][0][];
-    private int rowsLength;
+    private final Planes cols = new Planes();
+    private final Planes rows = new Planes();
     private final int[][] acc = new int[GROUP][0];
 
     int[][][] cols(int count, int length) {
-      if (cols[0].length < count || colsLength < length) {
-        int c = Math.max(count, cols[0].length);
-        int l = Math.max(length, colsLength);
-        if (3L * c * l > RETAINED_INTS / 2) {
-          c = count;
-          l = length;
-        }
-        cols = new int[3][c][l];
-        colsLength = l;
-      }
-      return cols;
+      return cols.get(count, length);
     }
 
     int[][][] rows(int count, int length) {
-      if (rows[0].length < count || rowsLength < length) {
-        int c = Math.max(count, rows[0].length);
-        int l = Math.max(length, rowsLength);
-        if (3L * c * l > RETAINED_INTS / 2) {
-          c = count;
-          l = length;
-        }
-        rows = new int[3][c][l];
-        rowsLength = l;
-      }
-      return rows;
+      return rows.get(count, length);
     }
 
     /** {@link #GROUP} accumulators of at least {@code length} ints. */

@@ -23,9 +23,6 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.apache.hadoop.fs.FSDataInputStream;
-import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
@@ -96,6 +93,20 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
     private int batches;
     private boolean finished;
     private boolean inputDone;
+    /**
+     * PyTorch intra-op threads per forward pass: the torchThreads param, else the task's CPUs
+     * (spark.task.cpus). PyTorch's default (all cores) oversubscribes an executor running several
+     * lanes plus decoder threads, and its OpenMP threads then spin: measured 3x slower forward
+     * passes on 2 shared cores.
+     */
+    private int torchThreads;
+    /** Forward passes that run at once in this JVM on this device: {@link EmbedPartition#lanes}. */
+    private int lanes;
+    /**
+     * Batches this task keeps submitted at once: 2 (the next one queued behind the running one),
+     * up to 3 when there are more lanes, so that the last tasks of a stage keep the lanes busy.
+     */
+    private int inFlight;
     private final ArrayDeque<PendingBatch> pending = new ArrayDeque<>();
 
     Embedder(Iterator<Row> input) {
@@ -117,11 +128,12 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
       if (ctx != null) {
         ctx.killTaskIfInterrupted(); // a killed task stops between batches even without thread interrupts
       }
-      // Keep up to inFlight() batches submitted to the forward lanes: while one runs, the next is
+      // Keep up to inFlight batches submitted to the forward lanes: while one runs, the next is
       // queued behind it (or runs on another lane), so lanes do not idle while this thread turns
       // outputs into rows, and the last task of a stage still fills every lane.
-      while (!inputDone && pending.size() < inFlight()) {
-        List<DecodeAhead.Item<Row, PixelSource.Pixels>> batch = queue().next();
+      DecodeAhead<Row, PixelSource.Pixels> q = queue();
+      while (!inputDone && pending.size() < inFlight) {
+        List<DecodeAhead.Item<Row, PixelSource.Pixels>> batch = q.next();
         if (batch.isEmpty()) {
           inputDone = true;
         } else {
@@ -153,6 +165,9 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
       if (queue == null) {
         device = DeviceSelector.forTask(cfg.device());
         DeviceSelector.checkDType(device, cfg.dtype());
+        torchThreads = cfg.torchThreads() > 0 ? cfg.torchThreads() : ctx != null ? Math.max(1, ctx.cpus()) : 0;
+        lanes = EmbedPartition.lanes(cfg.forwardConcurrency(), device.isGpu(), torchThreads);
+        inFlight = Math.min(Math.max(2, lanes), BATCHES_AHEAD + 1);
         source = pixelSources.create(cfg.spec());
         String tag = ctx == null ? "driver" : ctx.stageId() + "." + ctx.partitionId();
         queue = new DecodeAhead<>(input, cfg.batchSize(), BATCHES_AHEAD, decodeThreads(), tag, this::decode,
@@ -207,18 +222,7 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
 
     private byte[] readFile(String path) {
       try {
-        Path p = new Path(path);
-        FileSystem fs = p.getFileSystem(hadoopConf.get());
-        long len = fs.getFileStatus(p).getLen();
-        if (len > Integer.MAX_VALUE - 16) {
-          throw new RadioException("Cannot read " + path + ": it is " + len + " bytes, more than an image can be "
-              + "(2 GB). Is this an image?");
-        }
-        byte[] out = new byte[(int) len];
-        try (FSDataInputStream in = fs.open(p)) {
-          in.readFully(0, out);
-        }
-        return out;
+        return FileBytes.read(path, hadoopConf.get());
       } catch (IOException | IllegalArgumentException e) {
         throw new RadioException("Cannot read image file " + path + ": " + e.getClass().getSimpleName() + ": "
             + e.getMessage() + ". Check the path, and that executors can reach its file system.", e);
@@ -360,7 +364,7 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
       Set<RadioModel.Output> outputs = cfg.featuresMode().kind() == FeaturesMode.Kind.NONE
           ? EnumSet.of(RadioModel.Output.SUMMARY) : EnumSet.of(RadioModel.Output.SUMMARY, RadioModel.Output.FEATURES);
       long[] took = new long[1];
-      Future<RadioOutput> f = ForwardThreads.submit(device.toString(), lanes(), torchThreads(), () -> {
+      Future<RadioOutput> f = ForwardThreads.submit(device.toString(), lanes, torchThreads, () -> {
         long t0 = System.nanoTime();
         RadioOutput r = m.forward(input, b, h, w, outputs);
         took[0] = System.nanoTime() - t0;
@@ -385,32 +389,6 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
     /** Decoder threads: the decodeThreads param, else the task's CPUs (spark.task.cpus, as this task got them). */
     private int decodeThreads() {
       return cfg.decodeThreads() > 0 ? cfg.decodeThreads() : ctx != null ? Math.max(1, ctx.cpus()) : 1;
-    }
-
-    /**
-     * PyTorch intra-op threads per forward pass: the torchThreads param, else the task's CPUs
-     * (spark.task.cpus). PyTorch's default (all cores) oversubscribes an executor running several
-     * lanes plus decoder threads, and its OpenMP threads then spin: measured 3x slower forward
-     * passes on 2 shared cores.
-     */
-    private int torchThreads() {
-      return cfg.torchThreads() > 0 ? cfg.torchThreads() : ctx != null ? Math.max(1, ctx.cpus()) : 0;
-    }
-
-    /**
-     * Forward passes that run at once in this JVM on this device (its lanes): forwardConcurrency,
-     * else on CPU the executor's cores / torchThreads, on a GPU 1.
-     */
-    private int lanes() {
-      return EmbedPartition.lanes(cfg.forwardConcurrency(), device != null && device.isGpu(), torchThreads());
-    }
-
-    /**
-     * Batches this task keeps submitted at once: 2 (the next one queued behind the running one),
-     * up to 3 when there are more lanes, so that the last tasks of a stage keep the lanes busy.
-     */
-    private int inFlight() {
-      return Math.min(Math.max(2, lanes()), BATCHES_AHEAD + 1);
     }
 
     /** Waits for a forward pass, checking every 100 ms whether the task was killed. */

@@ -31,6 +31,8 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StringType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import scala.runtime.AbstractFunction1;
 
 /**
@@ -96,7 +98,7 @@ import scala.runtime.AbstractFunction1;
  */
 public class RadioEmbedder extends Transformer implements DefaultParamsWritable {
   private static final long serialVersionUID = 1L;
-  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RadioEmbedder.class);
+  private static final Logger LOG = LoggerFactory.getLogger(RadioEmbedder.class);
 
   /** The output schema as a markdown table, for the README. */
   public static final String DOCS = """
