@@ -41,7 +41,14 @@ final class NativeBuffers {
     return b;
   }
 
-  /** Frees a buffer made by {@link #of}; it must not be used afterwards. */
+  /** A direct buffer holding a copy of {@code bytes}' remaining bytes, in their byte order. */
+  static ByteBuffer copyOf(ByteBuffer bytes) {
+    ByteBuffer b = ByteBuffer.allocateDirect(bytes.remaining()).order(bytes.order());
+    b.put(bytes.duplicate()).flip();
+    return b;
+  }
+
+  /** Frees a buffer made by {@link #of} or {@link #copyOf}; it must not be used afterwards. */
   static void free(ByteBuffer b) {
     if (INVOKE_CLEANER != null && b != null) {
       try {
