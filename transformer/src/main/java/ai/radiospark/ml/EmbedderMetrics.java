@@ -6,16 +6,19 @@ import org.apache.spark.util.LongAccumulator;
 
 /**
  * What {@link RadioEmbedder} counted: rows processed (embedded or failed), of which failed (error rows), milliseconds
- * spent decoding (summed over decoder threads) and in forward passes.
+ * spent decoding (summed over decoder threads) and in forward passes, and the number of forward passes (one per
+ * batch and input size; a task's last batch is split over the forward lanes).
  */
-public record EmbedderMetrics(long imagesProcessed, long imagesFailed, long decodeMs, long forwardMs) {
-  static final EmbedderMetrics EMPTY = new EmbedderMetrics(0, 0, 0, 0);
+public record EmbedderMetrics(long imagesProcessed, long imagesFailed, long decodeMs, long forwardMs,
+    long forwardPasses) {
+  static final EmbedderMetrics EMPTY = new EmbedderMetrics(0, 0, 0, 0, 0);
 
   /** The named accumulators of one transform; names show in the Spark UI. */
   record Accumulators(LongAccumulator processed, LongAccumulator failed, LongAccumulator decodeMs,
       LongAccumulator forwardMs) implements Serializable {
     EmbedderMetrics snapshot() {
-      return new EmbedderMetrics(processed.value(), failed.value(), decodeMs.value(), forwardMs.value());
+      return new EmbedderMetrics(processed.value(), failed.value(), decodeMs.value(), forwardMs.value(),
+          forwardMs.count());
     }
   }
 

@@ -23,11 +23,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       measured +50 to +100 MB of RSS per new calling thread on tiny-vit, flat when the same
  *       thread keeps calling. Lanes keep native memory flat across tasks and stages, and let the
  *       intra-op thread cap (per calling thread under OpenMP) stick.
- *   <li>Throughput. With one lane per device (the default) the forward passes of all the
- *       executor's tasks run one after another, each on all the executor's cores, while the tasks
- *       decode their next batches. Several concurrent forwards on fewer threads each were slower
- *       on CPU (the GEMMs of one pass on all cores run closer to the matmul peak), and the last
- *       task of a stage left cores idle; on a GPU concurrent passes only contend for the device.
+ *   <li>Throughput. On a GPU there is one lane per device (concurrent passes only contend for
+ *       it). On CPU there are executor cores / torch threads lanes ({@link EmbedPartition#lanes}):
+ *       measured in the extract pipeline on 2 cores, two 1-thread lanes ran 5-10% faster than one
+ *       2-thread lane (probably because a pass's OpenMP threads wait for each other whenever a
+ *       decoder thread takes one of their cores). Each task
+ *       keeps 2-3 batches queued here, so the lanes stay busy while tasks decode, and the last task
+ *       of a stage still fills every lane.
  * </ul>
  */
 final class ForwardThreads {

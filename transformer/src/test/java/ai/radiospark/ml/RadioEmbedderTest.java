@@ -202,15 +202,24 @@ class RadioEmbedderTest {
     }
     // local[2], one CPU per task: two forward lanes of one thread each by default.
     assertTrue(ForwardThreads.lanes("cpu()") >= 2, "lanes: " + ForwardThreads.lanes("cpu()"));
+    // Seven batches, one pass each, but the last batch (2 images) is split over the lanes: 6 + 2.
+    assertEquals(8, e.getLastMetrics().forwardPasses(), e.getLastMetrics().toString());
 
     // Three lanes, three batches in flight per task: same rows, same order.
     List<Row> again = e.setForwardConcurrency(3).setBatchSize(3).transform(in).collectAsList();
     assertEquals(3, ForwardThreads.lanes("cpu()"));
-    for (int i = 0; i < 50; i++) {
-      assertEquals((long) i, again.get(i).getLong(0));
-      if (i != 7) {
-        assertArrayEquals(SparkTestSupport.floats(rows.get(i), "summary"), SparkTestSupport.floats(again.get(i), "summary"),
-            1e-5f, "row " + i);
+    assertEquals(16 + 2, e.getLastMetrics().forwardPasses());
+    // Five batches of ten: the last one runs as 2 x 3 lanes = 6 passes of 1 or 2 images.
+    List<Row> split = e.setBatchSize(10).transform(in).collectAsList();
+    assertEquals(4 + 6, e.getLastMetrics().forwardPasses());
+    for (List<Row> other : List.of(again, split)) {
+      for (int i = 0; i < 50; i++) {
+        assertEquals((long) i, other.get(i).getLong(0));
+        assertEquals("tag" + i, other.get(i).getString(2));
+        if (i != 7) {
+          assertArrayEquals(SparkTestSupport.floats(rows.get(i), "summary"),
+              SparkTestSupport.floats(other.get(i), "summary"), 1e-5f, "row " + i);
+        }
       }
     }
   }
