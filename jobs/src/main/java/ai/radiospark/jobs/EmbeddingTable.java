@@ -17,9 +17,14 @@ import org.apache.spark.sql.functions;
  * keyed by {@code path}.
  */
 final class EmbeddingTable {
+  /** Set by Delta to the version of the session's last commit. */
+  private static final String LAST_COMMIT_VERSION = "spark.databricks.delta.lastCommitVersionInSession";
+
   private final SparkSession spark;
   private final String name;
   private final boolean isPath;
+  /** The version of this table's last commit made through this object, if Delta reported it. */
+  private Long committedVersion;
 
   private EmbeddingTable(SparkSession spark, String name) {
     this.spark = spark;
@@ -67,8 +72,8 @@ final class EmbeddingTable {
 
   /** Inserts new paths and replaces the rows of paths already present: one commit. */
   void merge(Dataset<Row> rows) {
-    delta().as("t").merge(rows.as("s"), "t.path = s.path").whenMatched().updateAll().whenNotMatched().insertAll()
-        .execute();
+    committing(() -> delta().as("t").merge(rows.as("s"), "t.path = s.path").whenMatched().updateAll()
+        .whenNotMatched().insertAll().execute());
   }
 
   void write(Dataset<Row> rows, SaveMode mode, List<String> partitionBy) {
@@ -79,11 +84,14 @@ final class EmbeddingTable {
     if (mode == SaveMode.Overwrite) {
       w = w.option("overwriteSchema", "true");
     }
-    if (isPath) {
-      w.save(name);
-    } else {
-      w.saveAsTable(name);
-    }
+    var writer = w;
+    committing(() -> {
+      if (isPath) {
+        writer.save(name);
+      } else {
+        writer.saveAsTable(name);
+      }
+    });
   }
 
   /**
@@ -99,8 +107,9 @@ final class EmbeddingTable {
       Column[] rest = partitionBy.stream().skip(1).map(functions::col).toArray(Column[]::new);
       w = w.partitionedBy(functions.col(partitionBy.get(0)), rest);
     }
+    var writer = w;
     try {
-      w.create();
+      committing(writer::create);
     } catch (org.apache.spark.sql.catalyst.analysis.TableAlreadyExistsException e) {
       throw new RadioException("The table " + name + " was created by someone else while this job ran. Run the job "
           + "again: it will merge into it.", e);
@@ -109,12 +118,33 @@ final class EmbeddingTable {
 
   /** Deletes the rows embedded by another checkpoint than {@code sha256} (after --reembed). */
   void deleteOtherModels(String sha256) {
-    delta().delete(functions.col("checkpoint_sha256").notEqual(functions.lit(sha256))
-        .or(functions.col("checkpoint_sha256").isNull()));
+    committing(() -> delta().delete(functions.col("checkpoint_sha256").notEqual(functions.lit(sha256))
+        .or(functions.col("checkpoint_sha256").isNull())));
   }
 
+  /**
+   * The table's current version: the one Delta reported for the last commit made through this
+   * object, else read from the table's history (a Spark job).
+   */
   long version() {
-    return delta().history(1).select("version").head().getLong(0);
+    return committedVersion != null ? committedVersion : delta().history(1).select("version").head().getLong(0);
+  }
+
+  /**
+   * Runs a write of this table and keeps the version Delta committed, as Delta records it in the
+   * session ({@code spark.databricks.delta.lastCommitVersionInSession}); no version is kept when
+   * the write did not report one.
+   */
+  private <E extends Exception> void committing(Write<E> write) throws E {
+    committedVersion = null;
+    spark.conf().unset(LAST_COMMIT_VERSION);
+    write.run();
+    String v = spark.conf().get(LAST_COMMIT_VERSION, null);
+    committedVersion = v == null ? null : Long.valueOf(v);
+  }
+
+  private interface Write<E extends Exception> {
+    void run() throws E;
   }
 
   Map<String, String> properties() {
@@ -126,7 +156,7 @@ final class EmbeddingTable {
     String list = props.entrySet().stream()
         .map(e -> "'" + e.getKey() + "' = '" + e.getValue().replace("\\", "\\\\").replace("'", "\\'") + "'")
         .collect(Collectors.joining(", "));
-    spark.sql("ALTER TABLE " + sqlName() + " SET TBLPROPERTIES (" + list + ")");
+    committing(() -> spark.sql("ALTER TABLE " + sqlName() + " SET TBLPROPERTIES (" + list + ")"));
   }
 
   /** Checks that the table holds embeddings of one checkpoint, and returns it (null when empty). */

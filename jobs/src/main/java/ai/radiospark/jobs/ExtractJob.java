@@ -20,7 +20,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.apache.spark.sql.Column;
@@ -89,26 +91,56 @@ final class ExtractJob {
 
   Summary run() {
     long start = System.nanoTime();
+    lapStart = start;
     RadioEmbedder embedder = new RadioEmbedder().setInputCol("content").setModel(o.model()).setImageSize(o.size())
         .setResizeMode(o.resizeMode()).setBatchSize(o.batchSize()).setDevice(o.device()).setDtype(o.dtype())
         .setFeaturesMode(o.features()).setFeaturesType(o.featuresType()).setImageInfoCol("image_info")
         .setSummaryCol("summary").setFeaturesCol("features").setErrorCol("error");
-    String sha = embedder.modelInfo().checkpointSha256();
-
-    ImageListing listing = ImageListing.of(spark, o.input(), o.extensions(), o.pathColumn(), o.contentColumn());
-    Dataset<Row> files = listing.files().cache();
+    // Loading the checkpoint (SHA-256, sharing or broadcasting the weights) and planning the
+    // listing (the session's first Spark SQL) are independent and each mostly one thread's work:
+    // they run side by side.
+    FutureTask<String> checkpoint = new FutureTask<>(() -> embedder.modelInfo(spark).checkpointSha256());
+    Thread loader = new Thread(checkpoint, "radio-extract-checkpoint");
+    loader.setDaemon(true);
+    loader.start();
+    ImageListing listing;
+    List<Row> folder = null; // a folder or glob is listed on the driver, without a Spark job
     try {
-      return run(embedder, sha, listing, files, start);
-    } finally {
-      // Cached plans are matched by shape: a stale listing must not serve the next run.
-      files.unpersist();
+      listing = ImageListing.of(spark, o.input(), o.extensions(), o.pathColumn(), o.contentColumn());
+      if (listing.isFolder()) {
+        folder = listing.listFolder();
+      }
+    } catch (RuntimeException e) {
+      checkpointSha(checkpoint); // a bad checkpoint is reported first, as when run one after the other
+      throw e;
+    }
+    String sha = checkpointSha(checkpoint);
+    lap("checkpoint loaded and input listed");
+    return run(embedder, sha, listing, folder, start);
+  }
+
+  private static String checkpointSha(FutureTask<String> checkpoint) {
+    try {
+      return checkpoint.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new RadioException("Interrupted while loading the checkpoint.", e);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      if (e.getCause() instanceof Error err) {
+        throw err;
+      }
+      throw new RadioException("Loading the checkpoint failed: " + e.getCause(), e.getCause());
     }
   }
 
-  private Summary run(RadioEmbedder embedder, String sha, ImageListing listing, Dataset<Row> files, long start) {
+  /** {@code folder}: the listed images of a folder input, else null (a table input, read by Spark). */
+  private Summary run(RadioEmbedder embedder, String sha, ImageListing listing, List<Row> folder, long start) {
     EmbeddingTable table = EmbeddingTable.of(spark, o.output());
     boolean exists = table.exists();
-    Dataset<Row> candidates = files;
+    lap("table exists " + exists);
     if (o.mode() == WriteMode.MERGE && exists) {
       String tableSha = table.checkpointOfExistingRows();
       if (tableSha != null && !tableSha.equals(sha) && !o.reembed()) {
@@ -116,20 +148,34 @@ final class ExtractJob {
             + ", but --model " + o.model() + " is checkpoint " + sha + ". Embeddings of different models must not be "
             + "mixed: pass --reembed to re-embed every image with the new model, or write to another --output.");
       }
-      if (!o.reembed()) {
-        // Unchanged: same path, size and modification time, embedded by this checkpoint.
-        Dataset<Row> done = table.read().where(col("checkpoint_sha256").equalTo(lit(sha)))
-            .select(col("path").as("t_path"), col("byte_size").as("t_size"), col("modification_time").as("t_mtime"));
-        Column same = col("path").equalTo(col("t_path")).and(col("byte_size").equalTo(col("t_size")))
-            .and(col("modification_time").equalTo(col("t_mtime")));
-        candidates = files.join(done, same, "left_anti");
-      }
     }
-    // One pass over the candidates' metadata (no bytes): the chunks are made of these rows.
-    List<Row> todo = new ArrayList<>(candidates.select("path", "byte_size", "modification_time").collectAsList());
+    // The candidates' metadata (no bytes), sorted by path: the chunks are made of these rows.
+    List<Row> todo;
+    long listed;
+    if (o.mode() == WriteMode.MERGE && exists && !o.reembed()) {
+      // Unchanged: same path, size and modification time, embedded by this checkpoint.
+      Dataset<Row> done = table.read().where(col("checkpoint_sha256").equalTo(lit(sha)))
+          .select(col("path").as("t_path"), col("byte_size").as("t_size"), col("modification_time").as("t_mtime"));
+      Column same = col("path").equalTo(col("t_path")).and(col("byte_size").equalTo(col("t_size")))
+          .and(col("modification_time").equalTo(col("t_mtime")));
+      // A table's listing is read twice, by the anti-join and by the count: cached for the two.
+      Dataset<Row> files = folder != null ? listing.asDataset(folder) : listing.files().cache();
+      todo = new ArrayList<>(files.join(done, same, "left_anti").select("path", "byte_size", "modification_time")
+          .collectAsList());
+      if (folder != null) {
+        listed = folder.size();
+      } else {
+        listed = files.count();
+        // Cached plans are matched by shape: a stale listing must not serve the next run.
+        files.unpersist();
+      }
+    } else {
+      todo = new ArrayList<>(folder != null ? folder : listing.files().collectAsList());
+      listed = todo.size();
+    }
     todo.sort(Comparator.comparing(r -> r.getString(0)));
-    long listed = candidates == files ? todo.size() : files.count();
     long unchanged = listed - todo.size();
+    lap("candidates collected");
     if (o.limit() > 0 && todo.size() > o.limit()) {
       todo = todo.subList(0, (int) o.limit());
     }
@@ -180,7 +226,9 @@ final class ExtractJob {
           // Counted (and cached) before the write: afterwards the table itself would be a donor.
           reused += reuse.count();
         }
+        lap("chunk planned");
         created |= write(table, rows, first, exists, sha);
+        lap("chunk written");
         if (reuse != null) {
           reuse.unpersist();
         }
@@ -208,10 +256,12 @@ final class ExtractJob {
       ticker.shutdownNow();
       spark.conf().unset("spark.databricks.delta.commitInfo.userMetadata");
     }
+    lap("after chunks");
     long failed = progress.failed();
     long embeddedCount = progress.processed() - failed;
-    return new Summary(listed, unchanged, reused, embeddedCount, failed, seconds(start),
-        table.exists() ? table.version() : null, false);
+    Long version = table.exists() ? table.version() : null;
+    lap("version read");
+    return new Summary(listed, unchanged, reused, embeddedCount, failed, seconds(start), version, false);
   }
 
   /** The table properties that say how its embeddings were made. */
@@ -309,6 +359,14 @@ final class ExtractJob {
         Thread.currentThread().interrupt();
       }
     }
+  }
+
+  private long lapStart = System.nanoTime();
+
+  private void lap(String what) {
+    long now = System.nanoTime();
+    LOG.debug("extract: {} in {} ms", what, (now - lapStart) / 1_000_000);
+    lapStart = now;
   }
 
   private static double seconds(long start) {

@@ -5,16 +5,26 @@ import static org.apache.spark.sql.functions.lit;
 
 import ai.radiospark.RadioException;
 import io.delta.tables.DeltaTable;
+import java.io.IOException;
+import java.sql.Timestamp;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.stream.Collectors;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.GlobFilter;
+import org.apache.hadoop.fs.LocatedFileStatus;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.fs.RemoteIterator;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.BinaryType;
 import org.apache.spark.sql.types.DataType;
@@ -115,15 +125,88 @@ final class ImageListing {
     return "*.{" + String.join(",", all) + "}";
   }
 
+  /** Whether the input is a folder or glob of files, listed by {@link #listFolder} on the driver. */
+  boolean isFolder() {
+    return kind == Kind.FILES;
+  }
+
+  /**
+   * The images of a folder or glob input as {@code path, byte_size, modification_time} rows,
+   * listed on the driver through Hadoop's file system (a flat listing on object stores): every
+   * file below the matched folders whose name matches the extensions, skipping names that start
+   * with '_' or '.' below them as Spark's file sources do. Zero-byte files are listed (they become
+   * error rows); Spark's file sources would drop them silently.
+   */
+  List<Row> listFolder() {
+    Path pattern = new Path(input);
+    List<Row> rows = new ArrayList<>();
+    try {
+      FileSystem fs = pattern.getFileSystem(spark.sparkContext().hadoopConfiguration());
+      FileStatus[] roots = fs.globStatus(pattern);
+      if (roots == null || roots.length == 0) {
+        throw new RadioException("--input " + input + (roots == null ? " does not exist" : " matches no file or folder")
+            + ". Give an existing folder of images, such as ./photos, or a glob that matches some, such as "
+            + "'s3a://bucket/img/*/*.jpg'.");
+      }
+      GlobFilter names = new GlobFilter(globFilter);
+      for (FileStatus root : roots) {
+        if (root.isFile()) {
+          if (names.accept(root.getPath())) {
+            rows.add(row(root));
+          }
+          continue;
+        }
+        String prefix = root.getPath().toUri().getPath();
+        RemoteIterator<LocatedFileStatus> files = fs.listFiles(root.getPath(), true);
+        while (files.hasNext()) {
+          LocatedFileStatus f = files.next();
+          if (names.accept(f.getPath()) && !hiddenBelow(prefix, f.getPath().toUri().getPath())) {
+            rows.add(row(f));
+          }
+        }
+      }
+    } catch (IOException e) {
+      throw new RadioException("Cannot list --input " + input + ": " + e.getMessage() + ". Check that the path is "
+          + "readable (and the file system's credentials, for an object store).", e);
+    }
+    return rows;
+  }
+
+  /** Rows of {@link #listFolder} as a Dataset (partitions of up to 10,000 rows, at most one per core). */
+  Dataset<Row> asDataset(List<Row> listed) {
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    int slices = (int) Math.max(1, Math.min(spark.sparkContext().defaultParallelism(), listed.size() / 10_000 + 1));
+    return spark.createDataFrame(jsc.parallelize(listed, slices), ReadContent.LISTED);
+  }
+
+  private static Row row(FileStatus f) {
+    return RowFactory.create(f.getPath().toString(), f.getLen(), new Timestamp(f.getModificationTime()));
+  }
+
+  /**
+   * Whether {@code path}, below the folder {@code root}, is in or is a hidden file or folder: a
+   * name starting with '.', or with '_' unless it holds '=' (a partition folder), or a file being
+   * copied ({@code ._COPYING_}). Spark's file listing skips the same.
+   */
+  static boolean hiddenBelow(String root, String path) {
+    String below = path.startsWith(root) ? path.substring(root.length()) : path;
+    for (String name : below.split("/")) {
+      if (!name.isEmpty() && (name.startsWith(".") || (name.startsWith("_") && !name.contains("="))
+          || name.endsWith("._COPYING_"))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Path, byte size and modification time of every image; no bytes are read. */
   Dataset<Row> files() {
     return switch (kind) {
-      case FILES -> binaryFiles(new String[] {input}, true).select(col("path"), col("length").as("byte_size"),
-          col("modificationTime").as("modification_time"));
+      case FILES -> asDataset(listFolder());
       case TABLE_PATHS -> {
         String[] paths = table.select(pathColumn).distinct().as(Encoders.STRING()).collectAsList().stream()
             .map(ImageListing::escapeGlob).toArray(String[]::new);
-        yield binaryFiles(paths, false).select(col("path"), col("length").as("byte_size"),
+        yield binaryFiles(paths).select(col("path"), col("length").as("byte_size"),
             col("modificationTime").as("modification_time"));
       }
       case TABLE_CONTENT -> table.select(col(pathColumn).as("path"),
@@ -166,11 +249,8 @@ final class ImageListing {
     return (int) Math.min(batches, p * waves);
   }
 
-  private Dataset<Row> binaryFiles(String[] paths, boolean recursive) {
+  private Dataset<Row> binaryFiles(String[] paths) {
     var reader = spark.read().format("binaryFile").option("pathGlobFilter", globFilter);
-    if (recursive) {
-      reader = reader.option("recursiveFileLookup", "true");
-    }
     return paths.length == 0 ? reader.load(paths).limit(0) : reader.load(paths);
   }
 

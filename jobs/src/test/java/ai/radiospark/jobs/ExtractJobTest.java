@@ -81,6 +81,17 @@ class ExtractJobTest {
     return Map.entry(code, text);
   }
 
+  /** The table version the summary printed. */
+  static long tableVersion(String output) {
+    for (String line : output.split("\n")) {
+      String t = line.trim();
+      if (t.startsWith("table ")) {
+        return Long.parseLong(t.substring(t.lastIndexOf("version ") + 8).trim());
+      }
+    }
+    throw new AssertionError("no table line in:\n" + output);
+  }
+
   static long count(String output, String label) {
     for (String line : output.split("\n")) {
       String t = line.trim();
@@ -92,9 +103,8 @@ class ExtractJobTest {
   }
 
   /**
-   * The golden images, a zero-byte file and two generated PNGs. Spark's file sources never list
-   * zero-byte files, so {@code empty.jpg} gets no row (RadioEmbedder's own tests cover empty
-   * content arriving from a table).
+   * The golden images, a zero-byte file and two generated PNGs. The zero-byte {@code empty.jpg} is
+   * listed and becomes an error row ("the file is empty"), as every bad image does.
    */
   Path imageFolder() throws Exception {
     Path dir = tmp.resolve("images");
@@ -149,12 +159,15 @@ class ExtractJobTest {
         "--max-failed-fraction", "0.5", "--commit-every", "7");
     assertEquals(0, first.getKey());
     Map<String, Row> rows = rowsByName(table);
-    // 12 golden files + 2 generated; notes.txt is not an image extension, empty.jpg is not listed.
-    assertEquals(14, rows.size(), rows.keySet().toString());
-    assertTrue(!rows.containsKey("empty.jpg"));
-    assertEquals(14, spark.read().format("delta").load(table).select("path").distinct().count());
+    // 12 golden files + 2 generated + empty.jpg; notes.txt is not an image extension.
+    assertEquals(15, rows.size(), rows.keySet().toString());
+    assertEquals(15, spark.read().format("delta").load(table).select("path").distinct().count());
     assertEquals(12, count(first.getValue(), "embedded"));
-    assertEquals(2, count(first.getValue(), "failed"));
+    assertEquals(3, count(first.getValue(), "failed"));
+    String emptyError = rows.get("empty.jpg").getAs("error");
+    assertTrue(emptyError.contains("the file is empty (0 bytes)"), emptyError);
+    // The summary's version is the table's last commit (Delta's history says the same).
+    assertEquals(EmbeddingTable.of(spark, table).version(), tableVersion(first.getValue()));
 
     SafetensorsFile reference = SafetensorsFile.open(GOLDEN.resolve("images-tiny-vit-outputs-224.safetensors"));
     for (String name : List.of("camera.png", "chelsea.png", "palette.png", "rgba.png", "tiny.bmp", "china.jpg",
@@ -200,10 +213,11 @@ class ExtractJobTest {
     long version = EmbeddingTable.of(spark, table).version();
     var second = extract("--input", images.toString(), "--output", table, "--model", MODEL, "--features", "full");
     assertEquals(0, second.getKey());
-    assertEquals(14, count(second.getValue(), "unchanged"));
+    assertEquals(15, count(second.getValue(), "unchanged"));
     assertEquals(0, count(second.getValue(), "embedded"));
-    assertEquals(14, spark.read().format("delta").load(table).count());
+    assertEquals(15, spark.read().format("delta").load(table).count());
     assertEquals(version, EmbeddingTable.of(spark, table).version());
+    assertEquals(version, tableVersion(second.getValue()));
 
     // Three new images are the only ones embedded; a copy of a known image reuses its embedding.
     for (int i = 3; i <= 5; i++) {
@@ -215,9 +229,11 @@ class ExtractJobTest {
     var third = extract("--input", images.toString(), "--output", table, "--model", MODEL, "--features", "full");
     assertEquals(3, count(third.getValue(), "embedded"));
     assertEquals(1, count(third.getValue(), "reused"));
-    assertEquals(14, count(third.getValue(), "unchanged"));
+    assertEquals(15, count(third.getValue(), "unchanged"));
+    assertEquals(EmbeddingTable.of(spark, table).version(), tableVersion(third.getValue()));
+    assertTrue(tableVersion(third.getValue()) > version);
     Map<String, Row> after = rowsByName(table);
-    assertEquals(18, after.size());
+    assertEquals(19, after.size());
     before.forEach((name, processedAt) -> assertEquals(processedAt, after.get(name).getAs("processed_at"), name));
     assertEquals(after.get("chelsea.png").getList(after.get("chelsea.png").fieldIndex("summary")),
         after.get("chelsea-copy.png").getList(after.get("chelsea-copy.png").fieldIndex("summary")));
@@ -240,7 +256,9 @@ class ExtractJobTest {
     assertEquals(0, reembed.getKey());
     List<Row> shas = spark.read().format("delta").load(table).select("checkpoint_sha256").distinct().collectAsList();
     assertEquals(1, shas.size());
-    assertEquals(18, spark.read().format("delta").load(table).count());
+    assertEquals(19, spark.read().format("delta").load(table).count());
+    // After the re-embedding merge, the delete of other models' rows and the new properties.
+    assertEquals(EmbeddingTable.of(spark, table).version(), tableVersion(reembed.getValue()));
   }
 
   @Test
@@ -249,7 +267,7 @@ class ExtractJobTest {
     String table = tmp.resolve("table").toString();
     assertEquals(0, extract("--input", images.toString(), "--output", table, "--model", MODEL,
         "--max-failed-fraction", "0.5").getKey());
-    assertEquals(14, spark.read().format("delta").load(table).count());
+    assertEquals(15, spark.read().format("delta").load(table).count());
     Path few = tmp.resolve("few");
     Files.createDirectories(few);
     Files.copy(GOLDEN.resolve("images/china.jpg"), few.resolve("china.jpg"));
@@ -262,7 +280,7 @@ class ExtractJobTest {
     String dryTable = tmp.resolve("dry").toString();
     var dry = extract("--input", images.toString(), "--output", dryTable, "--model", MODEL, "--dry-run");
     assertEquals(0, dry.getKey());
-    assertTrue(dry.getValue().contains("Dry run: 14 images listed"), dry.getValue());
+    assertTrue(dry.getValue().contains("Dry run: 15 images listed"), dry.getValue());
     assertTrue(!Files.exists(Path.of(dryTable)));
   }
 
@@ -318,15 +336,15 @@ class ExtractJobTest {
     assertTrue(Files.exists(firstCommit), "the child job never committed:\n" + Files.readString(tmp.resolve("child.log")));
     p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
     long partial = spark.read().format("delta").load(table).count();
-    assertTrue(partial > 0 && partial < 14, "rows after the kill: " + partial);
+    assertTrue(partial > 0 && partial < 15, "rows after the kill: " + partial);
 
     var rerun = extract("--input", images.toString(), "--output", table, "--model", MODEL, "--commit-every", "4",
         "--max-failed-fraction", "0.5");
     assertEquals(0, rerun.getKey());
     assertEquals(partial, count(rerun.getValue(), "unchanged"));
     var all = spark.read().format("delta").load(table);
-    assertEquals(14, all.count());
-    assertEquals(14, all.select("path").distinct().count());
+    assertEquals(15, all.count());
+    assertEquals(15, all.select("path").distinct().count());
     File[] logs = Path.of(table, "_delta_log").toFile().listFiles((d, n) -> n.endsWith(".json"));
     assertTrue(logs.length >= 2);
   }
