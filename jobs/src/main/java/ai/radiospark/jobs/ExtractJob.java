@@ -96,9 +96,9 @@ final class ExtractJob {
         .setResizeMode(o.resizeMode()).setBatchSize(o.batchSize()).setDevice(o.device()).setDtype(o.dtype())
         .setFeaturesMode(o.features()).setFeaturesType(o.featuresType()).setImageInfoCol("image_info")
         .setSummaryCol("summary").setFeaturesCol("features").setErrorCol("error");
-    // Loading the checkpoint (SHA-256, sharing or broadcasting the weights) and planning the
-    // listing (the session's first Spark SQL) are independent and each mostly one thread's work:
-    // they run side by side.
+    // Loading the checkpoint (SHA-256, sharing or broadcasting the weights) and listing the input
+    // (with the session's first Spark SQL, which resolves it) are independent and each mostly one
+    // thread's work: they run side by side.
     FutureTask<String> checkpoint = new FutureTask<>(() -> embedder.modelInfo(spark).checkpointSha256());
     Thread loader = new Thread(checkpoint, "radio-extract-checkpoint");
     loader.setDaemon(true);
@@ -256,7 +256,6 @@ final class ExtractJob {
       ticker.shutdownNow();
       spark.conf().unset("spark.databricks.delta.commitInfo.userMetadata");
     }
-    lap("after chunks");
     long failed = progress.failed();
     long embeddedCount = progress.processed() - failed;
     Long version = table.exists() ? table.version() : null;
