@@ -263,16 +263,23 @@ final class ExtractJob {
     return new Summary(listed, unchanged, reused, embeddedCount, failed, seconds(start), version, false);
   }
 
-  /** The table properties that say how its embeddings were made. */
+  /** How this run's embeddings are made, in order; the table properties and commit metadata name these. */
+  private Map<String, String> settings(String sha) {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("model", o.model());
+    m.put("checkpoint_sha256", sha);
+    m.put("resolution", o.size());
+    m.put("resize_mode", o.resizeMode());
+    m.put("dtype", o.dtype());
+    m.put("features", o.features());
+    m.put("features_type", o.featuresType());
+    return m;
+  }
+
+  /** The table properties that say how its embeddings were made: the settings as radio.*. */
   private Map<String, String> tableProperties(String sha) {
     Map<String, String> props = new LinkedHashMap<>();
-    props.put("radio.model", o.model());
-    props.put("radio.checkpoint_sha256", sha);
-    props.put("radio.resolution", o.size());
-    props.put("radio.resize_mode", o.resizeMode());
-    props.put("radio.dtype", o.dtype());
-    props.put("radio.features", o.features());
-    props.put("radio.features_type", o.featuresType());
+    settings(sha).forEach((k, v) -> props.put("radio." + k, v));
     return props;
   }
 
@@ -293,13 +300,8 @@ final class ExtractJob {
   private String commitInfo(String sha, int images) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("job", "radio extract");
-    m.put("model", o.model());
-    m.put("checkpoint_sha256", sha);
-    m.put("size", o.size());
-    m.put("resize_mode", o.resizeMode());
-    m.put("dtype", o.dtype());
-    m.put("features", o.features());
-    m.put("features_type", o.featuresType());
+    // The commit metadata has always called the resolution "size".
+    settings(sha).forEach((k, v) -> m.put(k.equals("resolution") ? "size" : k, v));
     m.put("images", images);
     try {
       return JSON.writeValueAsString(m);

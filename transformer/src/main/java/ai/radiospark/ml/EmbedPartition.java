@@ -165,7 +165,7 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
       if (queue == null) {
         device = DeviceSelector.forTask(cfg.device());
         DeviceSelector.checkDType(device, cfg.dtype());
-        torchThreads = cfg.torchThreads() > 0 ? cfg.torchThreads() : ctx != null ? Math.max(1, ctx.cpus()) : 0;
+        torchThreads = ctx != null ? EmbedPartition.torchThreads(cfg.torchThreads(), ctx.cpus()) : cfg.torchThreads();
         lanes = EmbedPartition.lanes(cfg.forwardConcurrency(), device.isGpu(), torchThreads);
         inFlight = Math.min(Math.max(2, lanes), BATCHES_AHEAD + 1);
         source = pixelSources.create(cfg.spec());
@@ -486,6 +486,11 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
       return m.group(1) == null ? 1 : m.group(1).equals("*") ? all : Math.max(1, Integer.parseInt(m.group(1)));
     }
     return all;
+  }
+
+  /** PyTorch threads per forward pass: the torchThreads param if set, else the task's CPUs (spark.task.cpus). */
+  static int torchThreads(int param, int taskCpus) {
+    return param > 0 ? param : Math.max(1, taskCpus);
   }
 
   /** Forward lanes per device: forwardConcurrency if set, else 1 on a GPU, else executor cores / torch threads. */

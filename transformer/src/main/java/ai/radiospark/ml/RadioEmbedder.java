@@ -84,11 +84,12 @@ import scala.runtime.AbstractFunction1;
  * shares them in its JVM, no broadcast); each
  * executor JVM builds the model once per (checkpoint SHA-256, device, dtype) and reuses it across
  * tasks and stages ({@link ExecutorModelCache}). Each partition decodes images on
- * {@code decodeThreads} threads into a bounded queue of two batches while the task thread runs
- * the model, so memory stays bounded whatever the partition size. The tasks queue their batches
- * for the executor's forward lanes ({@code forwardConcurrency} per device, default 1): on CPU one
- * forward pass at a time runs on all the executor's cores ({@code torchThreads}, default executor
- * cores / lanes) while the tasks decode their next batches. In native and shortest-edge
+ * {@code decodeThreads} threads into a bounded queue of two batches while earlier batches run,
+ * so memory stays bounded whatever the partition size. The tasks queue their batches for the
+ * executor's forward lanes, long-lived threads shared by its tasks ({@code forwardConcurrency} per
+ * device; default on CPU executor cores / {@code torchThreads}, on a GPU 1), each pass on
+ * {@code torchThreads} PyTorch threads (default spark.task.cpus); a task's last batch is split
+ * over the lanes. In native and shortest-edge
  * modes images of a batch can differ in size: each batch of {@code batchSize} consecutive rows is
  * run as one forward pass per distinct size, rows still emitted in input order.
  *
@@ -178,12 +179,11 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     decodeThreads = new IntParam(this, "decodeThreads", "image decoder threads per task; 0 = the task's CPUs, "
         + "spark.task.cpus (at least 1). On GPU executors give each GPU 8-10 decode cores in all",
         ParamValidators.gtEq(0));
-    torchThreads = new IntParam(this, "torchThreads", "PyTorch intra-op threads per forward pass; 0 = on CPU the "
-        + "executor's cores / forwardConcurrency, on a GPU spark.task.cpus. More threads than cores oversubscribe "
-        + "the executor", ParamValidators.gtEq(0));
+    torchThreads = new IntParam(this, "torchThreads", "PyTorch intra-op threads per forward pass; 0 = "
+        + "spark.task.cpus. Lanes x threads beyond the executor's cores oversubscribe it", ParamValidators.gtEq(0));
     forwardConcurrency = new IntParam(this, "forwardConcurrency", "forward passes that run at once per executor "
-        + "JVM and device (tasks queue their batches for them); 0 = 1: one pass at a time on all the executor's "
-        + "cores while tasks decode", ParamValidators.gtEq(0));
+        + "JVM and device (tasks queue their batches for them); 0 = on CPU the executor's cores / torchThreads, "
+        + "on a GPU 1", ParamValidators.gtEq(0));
 
     setDefault(inputCol, "content");
     setDefault(summaryCol, "summary");
@@ -608,7 +608,7 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     } catch (RadioException e) {
       return; // the tasks report it
     }
-    int threads = getTorchThreads() > 0 ? getTorchThreads() : Math.max(1, sc.conf().getInt("spark.task.cpus", 1));
+    int threads = EmbedPartition.torchThreads(getTorchThreads(), sc.conf().getInt("spark.task.cpus", 1));
     ForwardThreads.submit(device.toString(), EmbedPartition.lanes(getForwardConcurrency(), false, threads), threads,
         () -> ExecutorModelCache.get(state.info.checkpointSha256(), device, dtype, state.weights::get));
   }

@@ -5,12 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.radiospark.JavaSerialization;
 import ai.radiospark.RadioException;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.ObjectInputStream;
-import java.io.ObjectOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -112,14 +109,7 @@ class CheckpointTest {
   @Test
   void weightsSurviveJavaSerializationAsABroadcastWould() throws Exception {
     RadioWeights w = Checkpoint.open(Golden.checkpoint("tiny-swiglu")).weights();
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
-      out.writeObject(w);
-    }
-    RadioWeights back;
-    try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
-      back = (RadioWeights) in.readObject();
-    }
+    RadioWeights back = JavaSerialization.roundTrip(w);
     assertEquals(w.checkpointSha256(), back.checkpointSha256());
     assertEquals(w.config(), back.config());
     assertEquals(w.tensors().keySet(), back.tensors().keySet());

@@ -3,10 +3,7 @@ package ai.radiospark.model;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.ObjectInputStream;
-import java.io.ObjectOutputStream;
+import ai.radiospark.JavaSerialization;
 import java.util.EnumSet;
 import org.junit.jupiter.api.Test;
 
@@ -15,14 +12,7 @@ class RadioWeightsSerializationTest {
   @Test
   void serializedCopyKeepsCanonicalNamesAndOutputs() throws Exception {
     RadioWeights w = Checkpoint.open(Golden.checkpoint("tiny-swiglu")).weights();
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
-      out.writeObject(w);
-    }
-    RadioWeights copy;
-    try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
-      copy = (RadioWeights) in.readObject();
-    }
+    RadioWeights copy = JavaSerialization.roundTrip(w);
     assertEquals(w.tensors().keySet(), copy.tensors().keySet());
     assertEquals(w.checkpointSha256(), copy.checkpointSha256());
     assertEquals(w.layout(), copy.layout());
