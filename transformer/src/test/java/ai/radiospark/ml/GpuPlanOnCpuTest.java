@@ -17,6 +17,7 @@ import ai.radiospark.model.TensorInfo;
 import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -28,7 +29,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * float32 must match the reference within 1e-4 (RadioModelGoldenTest's tolerance); bfloat16 and
  * float16 (half, which libtorch 2.7.1's CPU kernels run) within the bf16 tolerance of
  * RadioModelBf16Test: cosine at least 0.999 of the summary and of every image's features,
- * against the CPU's float32 and against the reference.
+ * against float32 on the same plan and against the reference, and not equal to float32.
  *
  * <p>A GPU build that passes oneDNN to the module (the bug where the constructor passed its
  * parameter rather than the device's answer) reorders weights with a CPU-only op and fails on
@@ -53,7 +54,8 @@ class GpuPlanOnCpuTest {
     String lane = "gpu-plan-on-cpu-" + model + "-" + dtype;
     RadioWeights w = Checkpoint.open(Golden.checkpoint(model)).weights();
     List<String> cases = model.equals("tiny-vit") ? CASES : CASES.subList(0, 1);
-    try (RadioModel cpu = RadioModel.builder().build(w);
+    // float32 on the same GPU plan (aten linears): only the compute type differs from gpuPlan
+    try (RadioModel f32 = RadioModel.builder().optPlan(DevicePlan.of(Device.gpu(0), ModelDType.FLOAT32)).build(w);
         RadioModel gpuPlan = ForwardThreads.submit(lane, lanes, threads,
             () -> RadioModel.builder().optDevice(Device.cpu()).optPlan(plan).build(w)).get()) {
       assertEquals(DevicePlan.Linear.ATEN, gpuPlan.linear(), "the module's linears");
@@ -66,7 +68,7 @@ class GpuPlanOnCpuTest {
         int h = (int) px.shape()[2];
         int wd = (int) px.shape()[3];
         float[] pixels = golden.floats("pixel_values");
-        RadioOutput ref = cpu.forward(pixels, b, h, wd, BOTH);
+        RadioOutput ref = f32.forward(pixels, b, h, wd, BOTH);
         RadioOutput got = ForwardThreads.submit(lane, lanes, threads, () -> gpuPlan.forward(pixels, b, h, wd, BOTH))
             .get();
         String what = model + " " + c + " GPU plan " + dtype + " on the CPU";
@@ -90,6 +92,34 @@ class GpuPlanOnCpuTest {
       }
     }
     assertEquals(1, ForwardThreads.lanes(lane));
+  }
+
+  /**
+   * float16 computes in half, not in float32 or bfloat16: its outputs differ from float32's on the
+   * same plan, and by less than bfloat16's do (half keeps 11 significant bits, bfloat16 8).
+   */
+  @Test
+  void float16ComputesInHalf() {
+    SafetensorsFile golden = Golden.file("tiny-vit/case0_2x3x224x224.safetensors");
+    float[] pixels = golden.floats("pixel_values");
+    RadioWeights w = Checkpoint.open(Golden.checkpoint("tiny-vit")).weights();
+    try (RadioModel f32 = RadioModel.builder().optPlan(DevicePlan.of(Device.gpu(0), ModelDType.FLOAT32)).build(w);
+        RadioModel half = RadioModel.builder().optPlan(DevicePlan.of(Device.gpu(0), ModelDType.FLOAT16)).build(w);
+        RadioModel bf16 = RadioModel.builder().optPlan(DevicePlan.of(Device.gpu(0), ModelDType.BFLOAT16)).build(w)) {
+      float[] ref = f32.forward(pixels, 2, 224, 224, BOTH).features();
+      double halfErr = maxAbsDiff(ref, half.forward(pixels, 2, 224, 224, BOTH).features());
+      double bf16Err = maxAbsDiff(ref, bf16.forward(pixels, 2, 224, 224, BOTH).features());
+      System.out.printf("features max abs difference to float32: half %.3g, bfloat16 %.3g%n", halfErr, bf16Err);
+      assertTrue(halfErr > 0 && halfErr < bf16Err / 2, "half " + halfErr + ", bfloat16 " + bf16Err);
+    }
+  }
+
+  static double maxAbsDiff(float[] a, float[] b) {
+    double max = 0;
+    for (int i = 0; i < a.length; i++) {
+      max = Math.max(max, Math.abs((double) a[i] - b[i]));
+    }
+    return max;
   }
 
   static double minImageCosine(float[] a, float[] b, int batch) {
