@@ -8,7 +8,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.radiospark.RadioException;
-import ai.radiospark.model.ModelDType;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.Map;
@@ -115,18 +114,6 @@ final class DeviceSelector {
     }
     throw new RadioException("device=gpu, but this executor's PyTorch sees no GPU and Spark assigned none to this "
         + "task. " + GPU_SETUP + ". Or set device=auto (falls back to the CPU) or device=cpu.");
-  }
-
-  /**
-   * Refuses float16 on the CPU, before any work: PyTorch's CPU half-precision GEMM runs at
-   * 0.4-0.9 GFLOP/s here, about 200x slower than float32.
-   */
-  static void checkDType(Device device, ModelDType dtype) {
-    if (dtype == ModelDType.FLOAT16 && Device.Type.CPU.equals(device.getDeviceType())) {
-      throw new RadioException("dtype=float16 on the CPU: PyTorch's CPU float16 matrix multiplies are about 200x "
-          + "slower than float32 (0.4-0.9 GFLOP/s measured). Use dtype=bfloat16 or float32 on CPU executors; "
-          + "float16 is for GPUs (device=gpu, or auto on GPU executors).");
-    }
   }
 
   /** Spark GPU addresses are CUDA device indices ("0", "1", ...) for the CUDA libtorch. */

@@ -2,6 +2,7 @@ package ai.radiospark.ml;
 
 import ai.djl.Device;
 import ai.radiospark.RadioException;
+import ai.radiospark.model.DevicePlan;
 import ai.radiospark.model.ModelDType;
 import ai.radiospark.model.RadioModel;
 import ai.radiospark.model.RadioOutput;
@@ -40,14 +41,14 @@ import org.slf4j.LoggerFactory;
  * queued, so memory is bounded by about three batches of pixels whatever the partition size, and
  * the next batches decode while the model runs the current one. The input iterator is only
  * touched by the task thread (Spark's readers are not thread-safe). The device comes from
- * {@link DeviceSelector} (the task's Spark GPU, if any) and is checked, with the dtype, before the
- * first decode.
+ * {@link DeviceSelector} (the task's Spark GPU, if any); its {@link DevicePlan} (which refuses
+ * float16 on the CPU) decides the lanes and the default batch size before the first decode.
  */
 final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
   private static final long serialVersionUID = 1L;
   private static final Logger LOG = LoggerFactory.getLogger(EmbedPartition.class);
 
-  /** Everything a task needs, decided on the driver. */
+  /** Everything a task needs, decided on the driver; batchSize 0 = the device's default ({@link DevicePlan}). */
   record Config(RadioEmbedder.InputKind kind, int inputIndex, int nameIndex, PixelSource.Spec spec, int batchSize,
       int decodeThreads, String device, ModelDType dtype, FeaturesMode featuresMode, boolean float16,
       boolean failOnError, String checkpointSha256, boolean imageInfo, int torchThreads, int forwardConcurrency)
@@ -100,7 +101,7 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
      * passes on 2 shared cores.
      */
     private int torchThreads;
-    /** Forward passes that run at once in this JVM on this device: {@link EmbedPartition#lanes}. */
+    /** Forward passes that run at once in this JVM on this device: {@link DevicePlan#lanes}. */
     private int lanes;
     /**
      * Batches this task keeps submitted at once: 2 (the next one queued behind the running one),
@@ -164,13 +165,14 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
     private DecodeAhead<Row, PixelSource.Pixels> queue() {
       if (queue == null) {
         device = DeviceSelector.forTask(cfg.device());
-        DeviceSelector.checkDType(device, cfg.dtype());
+        DevicePlan plan = DevicePlan.of(device, cfg.dtype());
         torchThreads = ctx != null ? EmbedPartition.torchThreads(cfg.torchThreads(), ctx.cpus()) : cfg.torchThreads();
-        lanes = EmbedPartition.lanes(cfg.forwardConcurrency(), device.isGpu(), torchThreads);
+        lanes = plan.lanes(cfg.forwardConcurrency(), executorCores(), torchThreads);
         inFlight = Math.min(Math.max(2, lanes), BATCHES_AHEAD + 1);
         source = pixelSources.create(cfg.spec());
         String tag = ctx == null ? "driver" : ctx.stageId() + "." + ctx.partitionId();
-        queue = new DecodeAhead<>(input, cfg.batchSize(), BATCHES_AHEAD, decodeThreads(), tag, this::decode,
+        int batchSize = plan.batchSize(cfg.batchSize());
+        queue = new DecodeAhead<>(input, batchSize, BATCHES_AHEAD, decodeThreads(), tag, this::decode,
             () -> {
               if (ctx != null) {
                 ctx.killTaskIfInterrupted();
@@ -491,14 +493,6 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
   /** PyTorch threads per forward pass: the torchThreads param if set, else the task's CPUs (spark.task.cpus). */
   static int torchThreads(int param, int taskCpus) {
     return param > 0 ? param : Math.max(1, taskCpus);
-  }
-
-  /** Forward lanes per device: forwardConcurrency if set, else 1 on a GPU, else executor cores / torch threads. */
-  static int lanes(int forwardConcurrency, boolean gpu, int torchThreads) {
-    if (forwardConcurrency > 0) {
-      return forwardConcurrency;
-    }
-    return gpu ? 1 : Math.max(1, executorCores() / Math.max(1, torchThreads));
   }
 
   /** What goes in the error column: RadioException's message, else the class and message. */

@@ -24,7 +24,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       thread keeps calling. Lanes keep native memory flat across tasks and stages, and let the
  *       intra-op thread cap (per calling thread under OpenMP) stick.
  *   <li>Throughput. On a GPU there is one lane per device (concurrent passes only contend for
- *       it). On CPU there are executor cores / torch threads lanes ({@link EmbedPartition#lanes}):
+ *       it). On CPU there are executor cores / torch threads lanes
+ *       ({@link ai.radiospark.model.DevicePlan#lanes}):
  *       measured in the extract pipeline on 2 cores, two 1-thread lanes ran 5-10% faster than one
  *       2-thread lane (probably because a pass's OpenMP threads wait for each other whenever a
  *       decoder thread takes one of their cores). Each task

@@ -1,6 +1,7 @@
 package ai.radiospark.ml;
 
 import ai.radiospark.RadioException;
+import ai.radiospark.model.DevicePlan;
 import ai.radiospark.model.ModelDType;
 import ai.radiospark.model.RadioConfig;
 import ai.radiospark.model.RadioWeights;
@@ -192,7 +193,7 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     setDefault(imageInfoCol, "");
     setDefault(imageSize, "224x224");
     setDefault(resizeMode, "fixed");
-    setDefault(batchSize, 16);
+    setDefault(batchSize, DevicePlan.CPU_BATCH_SIZE);
     setDefault(device, "auto");
     setDefault(dtype, "float32");
     setDefault(featuresMode, "none");
@@ -562,7 +563,7 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     int[] size = parseImageSize(getImageSize());
     ModelDType dtype = ModelDType.parse(getDtype());
     if (getDevice().equals("cpu")) {
-      DeviceSelector.checkDType(ai.djl.Device.cpu(), dtype); // float16 on CPU: refused before any job starts
+      DevicePlan.of(ai.djl.Device.cpu(), dtype); // float16 on CPU: refused before any job starts
     }
     EmbedderMetrics.Accumulators acc = EmbedderMetrics.register(sc, "RadioEmbedder(" + uid + ")");
     lastMetrics = acc;
@@ -578,7 +579,9 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     PixelSource.Spec spec = new PixelSource.Spec(size[0], size[1], getResizeMode(),
         state.info.config().patchSize());
     pixelSourceFactory.create(spec); // validates the size against the model's patch size, on the driver
-    EmbedPartition.Config cfg = new EmbedPartition.Config(kind, inputIndex, nameIndex, spec, getBatchSize(), getDecodeThreads(),
+    // batchSize unset: 0, the device's default (DevicePlan), decided in the task that knows its device
+    int batch = isSet(batchSize) ? getBatchSize() : 0;
+    EmbedPartition.Config cfg = new EmbedPartition.Config(kind, inputIndex, nameIndex, spec, batch, getDecodeThreads(),
         getDevice(), dtype, FeaturesMode.parse(getFeaturesMode()),
         getFeaturesType().equals("float16"), getFailOnError(), state.info.checkpointSha256(),
         !getImageInfoCol().isEmpty(), getTorchThreads(), getForwardConcurrency());
@@ -603,13 +606,15 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
       return;
     }
     ai.djl.Device device = ai.djl.Device.cpu();
+    DevicePlan plan;
     try {
-      DeviceSelector.checkDType(device, dtype);
+      plan = DevicePlan.of(device, dtype);
     } catch (RadioException e) {
       return; // the tasks report it
     }
     int threads = EmbedPartition.torchThreads(getTorchThreads(), sc.conf().getInt("spark.task.cpus", 1));
-    ForwardThreads.submit(device.toString(), EmbedPartition.lanes(getForwardConcurrency(), false, threads), threads,
+    ForwardThreads.submit(device.toString(), plan.lanes(getForwardConcurrency(), EmbedPartition.executorCores(),
+        threads), threads,
         () -> ExecutorModelCache.get(state.info.checkpointSha256(), device, dtype, state.weights::get));
   }
 

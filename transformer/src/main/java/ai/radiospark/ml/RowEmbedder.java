@@ -2,6 +2,7 @@ package ai.radiospark.ml;
 
 import ai.djl.Device;
 import ai.radiospark.RadioException;
+import ai.radiospark.model.DevicePlan;
 import ai.radiospark.model.ModelDType;
 import ai.radiospark.model.RadioModel;
 import ai.radiospark.model.RadioOutput;
@@ -146,7 +147,7 @@ public final class RowEmbedder implements Serializable {
     RadioModel m = model;
     if (m == null) {
       Device d = DeviceSelector.forTask(device);
-      DeviceSelector.checkDType(d, dtype);
+      DevicePlan.of(d, dtype); // float16 on the CPU: refused before the model is built
       m = ExecutorModelCache.get(checkpointSha256, d, dtype, weights::get).model();
       model = m;
     }

@@ -42,8 +42,10 @@ import org.slf4j.LoggerFactory;
  * bfloat16 compute, which DJL's NDArray API cannot create (RESEARCH-bf16.md). In
  * {@link ModelDType#BFLOAT16} the matrices are converted once, when the model is built; the input
  * conditioner, patch embedding, LayerNorms, residual stream and layer scales stay float32, the
- * attention kernel accumulates its softmax in float32, and outputs are float32.
- * {@link ModelDType#FLOAT16} computes in float32 on the CPU (no fast float16 kernels there).
+ * attention kernel accumulates its softmax in float32, and outputs are float32. {@link ModelDType#FLOAT16}
+ * computes the same way in half precision; {@link DevicePlan} allows it only on GPUs. Every
+ * device-dependent choice (linear backend, compute type, graph optimisation) comes from the
+ * model's {@link DevicePlan}.
  *
  * <pre>{@code
  * RadioWeights weights = Checkpoint.open(Path.of("/models/C-RADIOv4-H")).weights();
@@ -64,9 +66,6 @@ public final class RadioModel implements AutoCloseable {
     HIDDEN_STATES
   }
 
-  /** c10::ScalarType codes, as TorchScript's serialized dialect writes dtypes. */
-  private static final int TS_FLOAT32 = 6;
-  private static final int TS_BFLOAT16 = 15;
   private static final int HEAD = 4;
   private static final int PER_BLOCK = 14;
 
@@ -74,9 +73,11 @@ public final class RadioModel implements AutoCloseable {
    * Block linears through oneDNN ({@code mkldnn::_linear_pointwise}, weights prepacked once,
    * GELU fused) rather than {@code aten::linear}. libtorch's statically linked oneMKL takes its
    * generic (non-AVX-512) sgemm path on AMD CPUs, oneDNN's brgemm uses AVX-512 (and
-   * AVX512-BF16 for bfloat16). {@code -Dradio.linear=aten} switches back, for comparison.
+   * AVX512-BF16 for bfloat16). {@code -Dradio.linear=aten} switches back, for comparison
+   * ({@link DevicePlan.Settings#fromSystemProperties}).
    */
-  static final boolean ONEDNN_DEFAULT = !"aten".equals(System.getProperty("radio.linear", "onednn"));
+  static final boolean ONEDNN_DEFAULT =
+      DevicePlan.Settings.fromSystemProperties().cpuLinear() == DevicePlan.Linear.ONEDNN;
 
   /**
    * The forward pass in TorchScript. Weights: patch, cls, mean, std, then per block norm1 w/b,
@@ -106,6 +107,8 @@ public final class RadioModel implements AutoCloseable {
           self.w = out
           self.onednn = onednn
           return len(out)
+        def uses_onednn(self) -> bool:
+          return self.onednn
         def lin(self, x: Tensor, w: Tensor, b: Tensor, act: str) -> Tensor:
           if self.onednn:
             return ops.mkldnn._linear_pointwise(x, w, b, act, annotate(List[Optional[number]], []), "none")
@@ -159,22 +162,17 @@ public final class RadioModel implements AutoCloseable {
 
   private final RadioConfig config;
   private final RadioWeights weights;
-  private final ModelDType dtype;
-  private final int computeType;
-  private final boolean onednn;
+  private final DevicePlan plan;
   private final Device device;
   private final PtNDManager manager;
   private final PtSymbolBlock module;
   private final PositionEmbedding positions;
   private volatile boolean closed;
 
-  private RadioModel(RadioWeights weights, Device device, ModelDType dtype, boolean onednn) {
-    // oneDNN kernels are CPU kernels: on a GPU the linears stay aten (cuBLAS).
-    this.onednn = onednn && Device.Type.CPU.equals(device.getDeviceType());
+  private RadioModel(RadioWeights weights, Device device, DevicePlan plan) {
     this.weights = weights;
     this.config = weights.config();
-    this.dtype = dtype;
-    this.computeType = dtype == ModelDType.BFLOAT16 ? TS_BFLOAT16 : TS_FLOAT32;
+    this.plan = plan;
     this.device = device;
     this.manager = (PtNDManager) NDManager.newBaseManager(device, "PyTorch");
     boolean ok = false;
@@ -212,9 +210,10 @@ public final class RadioModel implements AutoCloseable {
           ws.add(has(b + "ls1") ? param(tmp, scratch, b + "ls1") : (PtNDArray) tmp.ones(new Shape(d)));
           ws.add(has(b + "ls2") ? param(tmp, scratch, b + "ls2") : (PtNDArray) tmp.ones(new Shape(d)));
         }
+        JniUtils.setGraphExecutorOptimize(plan.graphOptimize());
         try (IValue list = IValue.listFrom(ws.toArray(new PtNDArray[0]));
-            IValue cdt = IValue.from((long) computeType);
-            IValue packed = IValue.from(onednn);
+            IValue cdt = IValue.from((long) plan.scalarType());
+            IValue packed = IValue.from(plan.linear() == DevicePlan.Linear.ONEDNN);
             IValue n = IValueUtils.runMethod(module, "set_weights", list, cdt, packed)) {
           if (n.toLong() != HEAD + PER_BLOCK * (long) c.numHiddenLayers()) {
             throw new IllegalStateException("set_weights kept " + n.toLong() + " tensors");
@@ -232,8 +231,12 @@ public final class RadioModel implements AutoCloseable {
         manager.close();
       }
     }
-    LOG.info("Built RADIO model from {} on {} in {} ({} layers, d={}, {} MB of weights)", weights.source(), device,
-        dtype, config.numHiddenLayers(), config.hiddenSize(), weights.byteSize() >> 20);
+    LOG.info("Built RADIO model from {} on {} in {} ({} layers, d={}, {} MB of weights; {})", weights.source(),
+        device, plan.compute(), config.numHiddenLayers(), config.hiddenSize(), weights.byteSize() >> 20, plan);
+    if (plan.tf32() && System.getenv("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE") == null) {
+      LOG.info("TF32 is allowed for float32 on {} but not in effect: libtorch enables it only with "
+          + "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1 in the executor's environment (DJL 0.36 has no call for it).", device);
+    }
   }
 
   /** Starts building a model: float32 on the CPU unless told otherwise. */
@@ -246,6 +249,7 @@ public final class RadioModel implements AutoCloseable {
     private Device device = Device.cpu();
     private ModelDType dtype = ModelDType.FLOAT32;
     private boolean onednn = ONEDNN_DEFAULT;
+    private DevicePlan plan;
 
     private Builder() {}
 
@@ -265,8 +269,24 @@ public final class RadioModel implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Runs with {@code plan} instead of the plan of the model's device and dtype: for testing one
+     * device's configuration on another (the GPU plan on the CPU). Its compute type replaces the dtype.
+     */
+    public Builder optPlan(DevicePlan plan) {
+      this.plan = plan;
+      return this;
+    }
+
+    /**
+     * Builds the model with its device's {@link DevicePlan}.
+     *
+     * @throws ai.radiospark.RadioException for float16 on the CPU
+     */
     public RadioModel build(RadioWeights weights) {
-      return new RadioModel(weights, device, dtype, onednn);
+      DevicePlan p = plan != null ? plan : DevicePlan.of(device, dtype,
+          new DevicePlan.Settings(onednn ? DevicePlan.Linear.ONEDNN : DevicePlan.Linear.ATEN));
+      return new RadioModel(weights, device, p);
     }
   }
 
@@ -303,8 +323,21 @@ public final class RadioModel implements AutoCloseable {
     return weights;
   }
 
+  /** The type the model computes in: its plan's compute type. */
   public ModelDType dtype() {
-    return dtype;
+    return plan.compute();
+  }
+
+  /** The device decisions this model was built with. */
+  public DevicePlan plan() {
+    return plan;
+  }
+
+  /** The linear backend the loaded TorchScript module runs, as the module itself reports it. */
+  public DevicePlan.Linear linear() {
+    try (IValue r = IValueUtils.runMethod(module, "uses_onednn")) {
+      return r.toBoolean() ? DevicePlan.Linear.ONEDNN : DevicePlan.Linear.ATEN;
+    }
   }
 
   public Device device() {
@@ -364,10 +397,11 @@ public final class RadioModel implements AutoCloseable {
       in[3] = IValue.from((long) c.numAttentionHeads());
       in[4] = IValue.from(c.layerNormEps());
       in[5] = IValue.from(c.useSwigluFfn());
-      in[6] = IValue.from((long) computeType);
+      in[6] = IValue.from((long) plan.scalarType());
       in[7] = IValue.from((long) c.numHiddenLayers());
       in[8] = IValue.from(wantHidden);
       PtNDArray[] states;
+      JniUtils.setGraphExecutorOptimize(plan.graphOptimize()); // per thread in libtorch
       try (IValue r = IValueUtils.runMethod(module, "forward", in)) {
         states = r.toTensorArray(scope);
       }

@@ -110,18 +110,6 @@ class DeviceSelectorTest {
   }
 
   @Test
-  void float16IsRefusedOnCpuOnly() {
-    RadioException e = assertThrows(RadioException.class,
-        () -> DeviceSelector.checkDType(Device.cpu(), ModelDType.FLOAT16));
-    assertTrue(e.getMessage().startsWith("dtype=float16 on the CPU"), e.getMessage());
-    assertTrue(e.getMessage().contains("Use dtype=bfloat16 or float32"), e.getMessage());
-    DeviceSelector.checkDType(Device.cpu(), ModelDType.FLOAT32);
-    DeviceSelector.checkDType(Device.cpu(), ModelDType.BFLOAT16);
-    DeviceSelector.checkDType(Device.gpu(0), ModelDType.FLOAT16);
-    DeviceSelector.checkDType(Device.gpu(1), ModelDType.BFLOAT16);
-  }
-
-  @Test
   void realEngineOnThisMachineSeesNoGpuWithoutCrashing() {
     // the CPU-only libtorch: no CUDA capability, so 0 GPUs, and the check itself does not throw
     assertEquals(0, DeviceSelector.pytorchGpus());

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
 import ai.radiospark.model.Checkpoint;
+import ai.radiospark.model.DevicePlan;
 import ai.radiospark.model.Golden;
 import ai.radiospark.model.ModelDType;
 import ai.radiospark.model.RadioModel;
@@ -69,7 +70,7 @@ class GpuDeviceTest {
     RadioWeights w = Checkpoint.open(Golden.checkpoint("tiny-vit")).weights();
     float[] ref = run(w, Device.cpu(), ModelDType.FLOAT32, px, 2, 224, 224).summary();
     for (ModelDType t : List.of(ModelDType.FLOAT16, ModelDType.BFLOAT16)) {
-      DeviceSelector.checkDType(Device.gpu(0), t); // allowed on a GPU
+      assertEquals(t, DevicePlan.of(Device.gpu(0), t).compute()); // allowed on a GPU, computed as asked
       float[] s = run(w, Device.gpu(0), t, px, 2, 224, 224).summary();
       double cos = cosine(ref, s);
       assertTrue(cos > 0.995, t + " summary cosine to CPU float32: " + cos);
