@@ -8,6 +8,7 @@ import ai.radiospark.model.RadioOutput;
 import ai.radiospark.model.SafetensorsFile;
 import ai.radiospark.model.SafetensorsWriter;
 import ai.radiospark.model.TensorInfo;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.Map;
@@ -49,6 +50,14 @@ public final class ForwardCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    OptionException.check("--dtype", dtype, () -> ModelDType.parse(dtype));
+    OptionException.require(!ModelDType.parse(dtype).equals(ModelDType.FLOAT16), "--dtype", dtype, "float16 is for "
+        + "GPUs; radio forward runs on the CPU, where float16 matrix products are hundreds of times slower. Use "
+        + "float32 or bfloat16.");
+    OptionException.require(Files.isRegularFile(input), "--input", input, Files.exists(input)
+        ? "It is not a file. Give a safetensors file holding pixel_values (radio preprocess writes one)."
+        : "No such file. Give a safetensors file holding pixel_values (radio preprocess writes one).");
+    ModelOption.config(model);
     SafetensorsFile in = SafetensorsFile.open(input);
     if (!in.tensors().containsKey("pixel_values")) {
       throw new RadioException(input + " has no tensor 'pixel_values' (it has " + in.tensors().keySet()
@@ -63,10 +72,6 @@ public final class ForwardCommand implements Callable<Integer> {
     int h = (int) px.shape()[2];
     int w = (int) px.shape()[3];
     ModelDType type = ModelDType.parse(dtype);
-    if (type == ModelDType.FLOAT16) {
-      throw new RadioException("--dtype float16 is for GPUs; radio forward runs on the CPU, where float16 matrix "
-          + "products are hundreds of times slower. Use --dtype float32 or bfloat16.");
-    }
     Checkpoint checkpoint = ModelOption.open(model);
     EnumSet<RadioModel.Output> outputs = EnumSet.of(RadioModel.Output.SUMMARY, RadioModel.Output.FEATURES,
         RadioModel.Output.LAST_HIDDEN_STATE);

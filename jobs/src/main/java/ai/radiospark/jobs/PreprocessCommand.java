@@ -14,7 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -82,14 +81,7 @@ public final class PreprocessCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter err = spec.commandLine().getErr();
     PrintWriter out = spec.commandLine().getOut();
-    ImagePreprocessor preprocessor;
-    try {
-      preprocessor = buildPreprocessor();
-    } catch (RadioException e) {
-      err.println("radio preprocess: " + e.getMessage());
-      err.flush();
-      return 2;
-    }
+    ImagePreprocessor preprocessor = buildPreprocessor();
     TreeMap<String, PreprocessedImage> tensors = new TreeMap<>();
     int refused = 0;
     for (Path image : images) {
@@ -138,8 +130,18 @@ public final class PreprocessCommand implements Callable<Integer> {
     return 0;
   }
 
+  /** The preprocessor of the options; a bad option is an {@link OptionException} naming it (exit code 2). */
   ImagePreprocessor buildPreprocessor() {
-    ResizeMode m = ResizeMode.parse(mode);
+    OptionException.require(patchSize > 0, "--patch-size", patchSize, "Use the model's patch size, e.g. 16.");
+    OptionException.require(maxPixels > 0, "--max-pixels", maxPixels, "Use a positive number, e.g. 100000000.");
+    ResizeMode[] parsed = new ResizeMode[1];
+    OptionException.check("--mode", mode, () -> parsed[0] = ResizeMode.parse(mode));
+    ImagePreprocessor[] pre = new ImagePreprocessor[1];
+    OptionException.check("--size", String.valueOf(size), () -> pre[0] = preprocessor(parsed[0]));
+    return pre[0];
+  }
+
+  private ImagePreprocessor preprocessor(ResizeMode m) {
     ImagePreprocessor.Builder b = ImagePreprocessor.builder().optResizeMode(m)
         .optPatchSize(patchSize).optMaxPixels(maxPixels).optExifOrientation(exifOrientation)
         .optDecodeScale(decodeScale);
@@ -170,6 +172,9 @@ public final class PreprocessCommand implements Callable<Integer> {
 
   /** Runs the command on its own (the top-level {@code radio} CLI registers it as a subcommand). */
   public static void main(String[] args) {
-    System.exit(new CommandLine(new PreprocessCommand()).execute(args));
+    String[] withCommand = new String[args.length + 1];
+    withCommand[0] = "preprocess";
+    System.arraycopy(args, 0, withCommand, 1, args.length);
+    System.exit(RadioCli.run(withCommand));
   }
 }

@@ -38,6 +38,8 @@ public final class ShowCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    OptionException.require(limit >= 0, "--limit", limit, "Use 0 or a positive number of rows.");
+    LocalPaths.checkTable("--table", table);
     SparkSession spark = JobSpark.session("radio show", master);
     EmbeddingTable t = EmbeddingTable.of(spark, table);
     if (!t.exists()) {

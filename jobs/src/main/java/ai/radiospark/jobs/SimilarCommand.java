@@ -5,6 +5,7 @@ import static org.apache.spark.sql.functions.lit;
 
 import ai.radiospark.Cosine;
 import ai.radiospark.RadioException;
+import ai.radiospark.image.ImagePreprocessor;
 import ai.radiospark.ml.RadioEmbedder;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -58,9 +59,11 @@ public final class SimilarCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    if (k <= 0) {
-      throw new RadioException("--k must be positive, but is " + k + ".");
+    OptionException.require(k > 0, "--k", k, "Use a positive number of neighbours, e.g. 10.");
+    if (query.image != null) {
+      checkQueryImage(query.image);
     }
+    LocalPaths.checkTable("--table", table);
     SparkSession spark = JobSpark.session("radio similar", master);
     EmbeddingTable t = EmbeddingTable.of(spark, table);
     if (!t.exists()) {
@@ -106,6 +109,23 @@ public final class SimilarCommand implements Callable<Integer> {
       v[i] = s.get(i);
     }
     return v;
+  }
+
+  /** The query image must be a readable image: checked (decoded once) before Spark starts. */
+  private static void checkQueryImage(Path image) {
+    OptionException.require(Files.isRegularFile(image), "--image", image, "No such file. Give an image file.");
+    byte[] bytes;
+    try {
+      bytes = Files.readAllBytes(image);
+    } catch (IOException e) {
+      throw new RadioException("Cannot read the query image " + image + ": " + e.getMessage() + ". Check its "
+          + "permissions.", e);
+    }
+    try {
+      ImagePreprocessor.builder().build().preprocess(bytes, image.toString());
+    } catch (RadioException e) {
+      throw new RadioException("The query image cannot be used: " + e.getMessage(), e);
+    }
   }
 
   /** Embeds the query file with the model, size, resize mode and dtype the table was written with. */

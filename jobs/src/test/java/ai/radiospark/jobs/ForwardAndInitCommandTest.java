@@ -76,7 +76,7 @@ class ForwardAndInitCommandTest {
   }
 
   @Test
-  void userErrorsAreOneClearLineWithExitCode1() {
+  void aBadShapeIsOneLineNamingTheOptionWithExitCode2() {
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     PrintStream old = System.err;
     System.setErr(new PrintStream(err, true));
@@ -86,7 +86,8 @@ class ForwardAndInitCommandTest {
     } finally {
       System.setErr(old);
     }
-    assertEquals(1, code);
-    assertEquals("radio init: Unknown model shape \"gigantic\". Use tiny, base, large or huge.", err.toString().trim());
+    assertEquals(2, code);
+    assertEquals("radio init: Invalid value for option '--shape' (gigantic): Unknown model shape \"gigantic\". Use tiny, "
+        + "base, large or huge.", err.toString().trim());
   }
 }

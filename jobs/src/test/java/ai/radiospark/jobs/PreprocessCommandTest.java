@@ -19,7 +19,6 @@ import java.util.List;
 import java.util.Locale;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 class PreprocessCommandTest {
   private static final Path GOLDEN = Path.of("../transformer/src/test/resources/golden");
@@ -32,10 +31,10 @@ class PreprocessCommandTest {
   private static Run run(String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    CommandLine cli = new CommandLine(new PreprocessCommand());
-    cli.setOut(new PrintWriter(out));
-    cli.setErr(new PrintWriter(err));
-    int exit = cli.execute(args);
+    String[] withCommand = new String[args.length + 1];
+    withCommand[0] = "preprocess";
+    System.arraycopy(args, 0, withCommand, 1, args.length);
+    int exit = RadioCli.run(new PrintWriter(out), new PrintWriter(err), withCommand);
     return new Run(exit, out.toString(), err.toString());
   }
 
