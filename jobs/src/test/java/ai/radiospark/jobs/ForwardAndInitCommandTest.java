@@ -90,4 +90,15 @@ class ForwardAndInitCommandTest {
     assertEquals("radio init: Invalid value for option '--shape' (gigantic): Unknown model shape \"gigantic\". Use tiny, "
         + "base, large or huge.", err.toString().trim());
   }
+
+  @Test
+  void initRefusesToOverwriteACheckpointWithoutForce() throws Exception {
+    Path dir = tmp.resolve("ckpt");
+    assertEquals(0, RadioCli.run("init", "--shape", "tiny", "--out", dir.toString(), "--seed", "1"));
+    String first = Checkpoint.open(dir).sha256();
+    assertEquals(1, RadioCli.run("init", "--shape", "tiny", "--out", dir.toString(), "--seed", "2"));
+    assertEquals(first, Checkpoint.open(dir).sha256(), "the checkpoint is untouched");
+    assertEquals(0, RadioCli.run("init", "--shape", "tiny", "--out", dir.toString(), "--seed", "2", "--force"));
+    assertNotEquals(first, Checkpoint.open(dir).sha256(), "--force overwrote it");
+  }
 }
