@@ -187,6 +187,8 @@ public final class ExtractCommand implements Callable<Integer> {
       return;
     }
     long done = s.embedded() + s.failed();
+    // The last progress line: every image of the run done, in the numbers of the summary below.
+    out.println(ExtractProgress.format(done + s.reused(), done + s.reused(), s.failed(), s.seconds()));
     out.printf("radio extract: done in %.1f s%n", s.seconds());
     out.printf("  listed     %,d images under %s%n", s.listed(), o.input());
     out.printf("  unchanged  %,d (skipped)%n", s.unchanged());

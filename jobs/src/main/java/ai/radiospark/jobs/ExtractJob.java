@@ -191,7 +191,7 @@ final class ExtractJob {
     }
 
     spark.conf().set("spark.databricks.delta.merge.materializeSource", "all");
-    ExtractProgress progress = new ExtractProgress(paths.size(), start);
+    ExtractProgress progress = new ExtractProgress(spark.sparkContext(), embedder.uid(), paths.size(), start);
     ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "radio-extract-progress");
       t.setDaemon(true);
@@ -232,7 +232,7 @@ final class ExtractJob {
         if (reuse != null) {
           reuse.unpersist();
         }
-        progress.chunkDone(embedder.getLastMetrics());
+        progress.chunkDone(embedder.getLastMetrics(), reused);
         pauseForCrashTests();
         if (o.quarantine() != null) {
           Dataset<Row> bad = table.read().where(col("error").isNotNull().and(col("path").isin(chunk.toArray())))
@@ -254,6 +254,7 @@ final class ExtractJob {
       }
     } finally {
       ticker.shutdownNow();
+      progress.close();
       spark.conf().unset("spark.databricks.delta.commitInfo.userMetadata");
     }
     long failed = progress.failed();
