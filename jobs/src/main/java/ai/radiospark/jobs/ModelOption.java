@@ -11,12 +11,51 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.Optional;
 
-/** Turns a {@code --model} value (a checkpoint directory or a hub id) into a checkpoint. */
+/**
+ * Turns a {@code --model} value (a checkpoint directory or a hub id) into a checkpoint, and into
+ * the identity a table records: where the model is, independent of the folder a command runs in.
+ *
+ * <pre>
+ * qualified("samples/model-tiny-random") = "file:/home/me/radio-spark/samples/model-tiny-random"
+ * qualified("nvidia/C-RADIOv4-H")        = "hub:nvidia/C-RADIOv4-H@main"
+ * forResolver(qualified(m))             = "/home/me/radio-spark/samples/model-tiny-random", "nvidia/C-RADIOv4-H@main"
+ * </pre>
+ */
 final class ModelOption {
   private ModelOption() {}
 
   static Checkpoint open(String model) {
-    return Checkpoint.open(new ModelResolver().resolve(model));
+    return Checkpoint.open(new ModelResolver().resolve(forResolver(model)));
+  }
+
+  /**
+   * The model's location, unambiguous from any folder: an existing local directory as
+   * {@code file:} and its absolute path, a hub id as {@code hub:org/name@revision} (the revision
+   * made explicit); anything else as given.
+   */
+  static String qualified(String model) {
+    Path local = localOrNull(model);
+    if (local != null) {
+      return "file:" + local.toAbsolutePath().normalize();
+    }
+    if (model.startsWith("file:") || model.startsWith("hub:")) {
+      return model;
+    }
+    return HubModelId.parse(model).map(id -> "hub:" + id.repoId() + "@" + id.revision()).orElse(model);
+  }
+
+  /**
+   * A model value as {@link ModelResolver} takes it (an absolute directory, or {@code
+   * org/name@revision}): {@link #qualified} values lose their prefix, others stay as they are.
+   */
+  static String forResolver(String model) {
+    if (model.startsWith("hub:")) {
+      return model.substring("hub:".length());
+    }
+    if (model.startsWith("file:")) {
+      return model.substring("file:".length()).replaceFirst("^/+", "/");
+    }
+    return model;
   }
 
   /**
@@ -33,7 +72,8 @@ final class ModelOption {
     return config[0];
   }
 
-  private static RadioConfig readConfig(String model) {
+  private static RadioConfig readConfig(String given) {
+    String model = forResolver(given);
     Path dir = localOrNull(model);
     Optional<HubModelId> hub = HubModelId.parse(model);
     if (dir == null && hub.isPresent()) {
