@@ -4,6 +4,7 @@ import ai.radiospark.RadioException;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.spark.sql.AnalysisException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -26,7 +27,8 @@ import picocli.CommandLine.UnmatchedArgumentException;
  * </table>
  *
  * <p>An error raised on an executor reaches the driver wrapped in Spark's and Delta's exceptions;
- * the first {@link RadioException} in the chain is what is reported.
+ * the first {@link RadioException} in the chain is what is reported. Spark's analysis errors (no
+ * such table, column or path) are user errors too: their first line is reported, with exit code 1.
  *
  * <pre>
  * radio init --shape base --out /tmp/base
@@ -118,11 +120,16 @@ public final class RadioCli {
   private static int failed(Exception e, CommandLine cmd, boolean verbose) {
     PrintWriter err = cmd.getErr();
     RadioException user = userError(e);
+    AnalysisException query = user == null ? queryError(e) : null;
     int code;
     if (user != null) {
       // Our messages are meant as one line: any line breaks in them (a parser's quoted message) become spaces.
       err.println(prefix(cmd) + user.getMessage().strip().replaceAll("\\s*\\R\\s*", " "));
       code = user instanceof OptionException ? EXIT_BAD_OPTION : EXIT_USER_ERROR;
+    } else if (query != null) {
+      // Spark's analysis errors name a table, column or path the user gave: its first line says which.
+      err.println(prefix(cmd) + oneLine(query.getMessage()));
+      code = EXIT_USER_ERROR;
     } else {
       err.println(prefix(cmd) + "internal error: " + oneLine(String.valueOf(e)) + (verbose ? ""
           : " (rerun with --verbose for the stack trace)"));
@@ -140,6 +147,16 @@ public final class RadioCli {
     for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
       if (t instanceof RadioException r) {
         return r;
+      }
+    }
+    return null;
+  }
+
+  /** The first Spark analysis error in the cause chain (no such table, column or path), or null. */
+  static AnalysisException queryError(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof AnalysisException a) {
+        return a;
       }
     }
     return null;
