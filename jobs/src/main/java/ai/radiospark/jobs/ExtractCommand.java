@@ -128,8 +128,7 @@ public final class ExtractCommand implements Callable<Integer> {
    * @throws RadioException for an output that cannot be created (exit code 1)
    */
   ExtractJob.Options options() {
-    OptionException.require(batchSize > 0, "--batch-size", batchSize, "Use a positive number of images per forward "
-        + "pass, e.g. 16.");
+    OptionException.param("--batch-size", "batchSize", batchSize);
     OptionException.require(commitEvery > 0, "--commit-every", commitEvery, "Use a positive number of images per "
         + "Delta commit, e.g. 2000.");
     OptionException.require(limit >= 0, "--limit", limit, "Use 0 (no limit) or a positive number of images.");
@@ -165,9 +164,9 @@ public final class ExtractCommand implements Callable<Integer> {
     }
     // The table records where the model is, not where it was relative to: an absolute directory, or org/name@rev.
     String located = ModelOption.forResolver(ModelOption.qualified(model));
-    return new ExtractJob.Options(input, output, located, size, resizeMode.toLowerCase(Locale.ROOT), batchSize, device,
-        dtype, features, featuresType, partitionBy, ExtractJob.WriteMode.parse(mode), limit, dryRun, reembed, extensions,
-        pathColumn, contentColumn, commitEvery, maxFailedFraction, quarantine, progressSeconds);
+    return new ExtractJob.Options(input, output, located, size, resizeMode.toLowerCase(Locale.ROOT), batchSize,
+        device, dtype, features, featuresType, partitionBy, ExtractJob.WriteMode.parse(mode), limit, dryRun, reembed,
+        extensions, pathColumn, contentColumn, commitEvery, maxFailedFraction, quarantine, progressSeconds);
   }
 
   @Override
