@@ -36,7 +36,7 @@ final class ModelOption {
   static String qualified(String model) {
     Path local = localOrNull(model);
     if (local != null) {
-      return "file:" + local.toAbsolutePath().normalize();
+      return "file:" + local.toAbsolutePath();
     }
     if (model.startsWith("file:") || model.startsWith("hub:")) {
       return model;
