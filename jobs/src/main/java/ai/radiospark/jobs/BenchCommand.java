@@ -78,7 +78,16 @@ public final class BenchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    RandomCheckpoint.shape(shape); // validates the name before any work
+    OptionException.check("--shape", shape, () -> RandomCheckpoint.shape(shape)); // before any work
+    OptionException.require(batch > 0, "--batch", batch, "Use a positive number of images per forward, e.g. 8.");
+    OptionException.require(size > 0 && size % 16 == 0, "--size", size, "Use a positive multiple of the patch size "
+        + "16, e.g. 224.");
+    OptionException.require(warmup >= 0, "--warmup", warmup, "Use 0 or more forwards.");
+    OptionException.require(iterations > 0, "--iterations", iterations, "Use a positive number of forwards.");
+    OptionException.require(rounds > 0, "--rounds", rounds, "Use a positive number of rounds.");
+    OptionException.require(matmulRepeats > 0, "--matmul-repeats", matmulRepeats, "Use a positive number.");
+    OptionException.require(preprocessSeconds > 0, "--preprocess-seconds", preprocessSeconds, "Use a positive "
+        + "number of seconds.");
     PrintWriter out = spec.commandLine().getOut();
     RadioBenchmark.Settings settings = new RadioBenchmark.Settings(shape, batch, size, warmup, iterations, rounds,
         !noBf16, !noPeers, preprocessSeconds, image != null ? image : defaultImage(), matmulRepeats);

@@ -1,6 +1,8 @@
 package ai.radiospark.jobs;
 
 import ai.radiospark.RadioException;
+import ai.radiospark.ml.RadioEmbedder;
+import ai.radiospark.model.RadioConfig;
 import java.io.PrintStream;
 import java.util.List;
 import java.util.Locale;
@@ -118,25 +120,53 @@ public final class ExtractCommand implements Callable<Integer> {
 
   PrintStream out = System.out;
 
+  /**
+   * The options, every one checked before Spark starts, including against the model's config.json
+   * (the size against its patch size) and this machine for local runs (float16 without a GPU).
+   *
+   * @throws OptionException naming the option (exit code 2)
+   * @throws RadioException for an output that cannot be created (exit code 1)
+   */
   ExtractJob.Options options() {
-    if (batchSize <= 0) {
-      throw new RadioException("--batch-size must be positive, but is " + batchSize + ".");
+    OptionException.param("--batch-size", "batchSize", batchSize);
+    OptionException.require(commitEvery > 0, "--commit-every", commitEvery, "Use a positive number of images per "
+        + "Delta commit, e.g. 2000.");
+    OptionException.require(limit >= 0, "--limit", limit, "Use 0 (no limit) or a positive number of images.");
+    OptionException.require(maxFailedFraction >= 0 && maxFailedFraction <= 1, "--max-failed-fraction",
+        maxFailedFraction, "Use a fraction between 0 and 1, e.g. 0.1.");
+    OptionException.require(progressSeconds > 0, "--progress-seconds", progressSeconds, "Use a positive number of "
+        + "seconds between progress lines, e.g. 30.");
+    OptionException.check("--mode", mode, () -> ExtractJob.WriteMode.parse(mode));
+    for (String c : partitionBy) {
+      OptionException.require(ExtractJob.COLUMNS.contains(c), "--partition-by", c, "The table has no column " + c
+          + ". Use columns of the table: " + String.join(", ", ExtractJob.COLUMNS) + " (resolution or dtype, for "
+          + "example).");
     }
-    if (commitEvery <= 0) {
-      throw new RadioException("--commit-every must be positive, but is " + commitEvery + ".");
+    String resize = resizeMode.toLowerCase(Locale.ROOT);
+    OptionException.param("--size", "imageSize", size);
+    OptionException.param("--resize-mode", "resizeMode", resize);
+    OptionException.param("--device", "device", device);
+    OptionException.param("--dtype", "dtype", dtype);
+    OptionException.param("--features", "featuresMode", features);
+    OptionException.param("--features-type", "featuresType", featuresType);
+    RadioEmbedder stage = new RadioEmbedder().setImageSize(size).setResizeMode(resize).setDevice(device)
+        .setDtype(dtype);
+    RadioConfig config = ModelOption.config(model);
+    if (config != null) {
+      OptionException.stage(() -> stage.checkAgainst(config));
     }
-    if (limit < 0) {
-      throw new RadioException("--limit must be 0 (no limit) or positive, but is " + limit + ".");
+    if (JobSpark.isLocal(master)) {
+      OptionException.stage(stage::checkDeviceLocally);
     }
-    if (!(maxFailedFraction >= 0 && maxFailedFraction <= 1)) {
-      throw new RadioException("--max-failed-fraction must be between 0 and 1, but is " + maxFailedFraction + ".");
+    LocalPaths.checkWritable("--output", output);
+    if (quarantine != null) {
+      LocalPaths.checkWritable("--quarantine", quarantine);
     }
-    if (progressSeconds <= 0) {
-      throw new RadioException("--progress-seconds must be positive, but is " + progressSeconds + ".");
-    }
-    return new ExtractJob.Options(input, output, model, size, resizeMode.toLowerCase(Locale.ROOT), batchSize, device,
-        dtype, features, featuresType, partitionBy, ExtractJob.WriteMode.parse(mode), limit, dryRun, reembed, extensions,
-        pathColumn, contentColumn, commitEvery, maxFailedFraction, quarantine, progressSeconds);
+    // The table records where the model is, not where it was relative to: an absolute directory, or org/name@rev.
+    String located = ModelOption.forResolver(ModelOption.qualified(model));
+    return new ExtractJob.Options(input, output, located, size, resizeMode.toLowerCase(Locale.ROOT), batchSize,
+        device, dtype, features, featuresType, partitionBy, ExtractJob.WriteMode.parse(mode), limit, dryRun, reembed,
+        extensions, pathColumn, contentColumn, commitEvery, maxFailedFraction, quarantine, progressSeconds);
   }
 
   @Override
@@ -158,6 +188,8 @@ public final class ExtractCommand implements Callable<Integer> {
       return;
     }
     long done = s.embedded() + s.failed();
+    // The last progress line: every image of the run done, in the numbers of the summary below.
+    out.println(ExtractProgress.format(done + s.reused(), done + s.reused(), s.failed(), s.seconds()));
     out.printf("radio extract: done in %.1f s%n", s.seconds());
     out.printf("  listed     %,d images under %s%n", s.listed(), o.input());
     out.printf("  unchanged  %,d (skipped)%n", s.unchanged());

@@ -191,7 +191,7 @@ final class ExtractJob {
     }
 
     spark.conf().set("spark.databricks.delta.merge.materializeSource", "all");
-    Progress progress = new Progress(paths.size(), start);
+    ExtractProgress progress = new ExtractProgress(spark.sparkContext(), embedder.uid(), paths.size(), start);
     ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "radio-extract-progress");
       t.setDaemon(true);
@@ -232,7 +232,7 @@ final class ExtractJob {
         if (reuse != null) {
           reuse.unpersist();
         }
-        progress.chunkDone(embedder.getLastMetrics());
+        progress.chunkDone(embedder.getLastMetrics(), reused);
         pauseForCrashTests();
         if (o.quarantine() != null) {
           Dataset<Row> bad = table.read().where(col("error").isNotNull().and(col("path").isin(chunk.toArray())))
@@ -254,6 +254,7 @@ final class ExtractJob {
       }
     } finally {
       ticker.shutdownNow();
+      progress.close();
       spark.conf().unset("spark.databricks.delta.commitInfo.userMetadata");
     }
     long failed = progress.failed();
@@ -372,50 +373,5 @@ final class ExtractJob {
 
   private static double seconds(long start) {
     return (System.nanoTime() - start) / 1e9;
-  }
-
-  /** Progress over chunks: each chunk's embedder metrics, added up. */
-  static final class Progress {
-    private final long total;
-    private final long start;
-    private long processedBefore;
-    private long failedBefore;
-    private boolean chunkActive;
-
-    Progress(long total, long start) {
-      this.total = total;
-      this.start = start;
-    }
-
-    synchronized void chunkStarted() {
-      chunkActive = true;
-    }
-
-    synchronized void chunkDone(EmbedderMetrics m) {
-      chunkActive = false;
-      if (m != null) {
-        processedBefore += m.imagesProcessed();
-        failedBefore += m.imagesFailed();
-      }
-    }
-
-    synchronized long processed() {
-      return processedBefore;
-    }
-
-    synchronized long failed() {
-      return failedBefore;
-    }
-
-    synchronized String line(EmbedderMetrics current) {
-      EmbedderMetrics live = chunkActive ? current : null;
-      long done = processedBefore + (live == null ? 0 : live.imagesProcessed());
-      long failed = failedBefore + (live == null ? 0 : live.imagesFailed());
-      double secs = (System.nanoTime() - start) / 1e9;
-      double rate = done / Math.max(secs, 1e-9);
-      String eta = rate > 0 && done < total ? String.format("%.0f s", (total - done) / rate) : "-";
-      return String.format("progress: %,d/%,d images (%.1f%%), %.1f images/s, %,d failed, ETA %s", done, total,
-          total == 0 ? 100.0 : 100.0 * done / total, rate, failed, eta);
-    }
   }
 }

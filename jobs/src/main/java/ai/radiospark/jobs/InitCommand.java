@@ -1,7 +1,9 @@
 package ai.radiospark.jobs;
 
+import ai.radiospark.RadioException;
 import ai.radiospark.model.RadioConfig;
 import ai.radiospark.model.RandomCheckpoint;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -29,9 +31,25 @@ public final class InitCommand implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "0", description = "Random seed (default: ${DEFAULT-VALUE}).")
   long seed;
 
+  @Option(names = "--force", description = "Overwrite a checkpoint already in --out.")
+  boolean force;
+
   @Override
   public Integer call() {
-    RadioConfig config = RandomCheckpoint.shape(shape);
+    RadioConfig[] shaped = new RadioConfig[1];
+    OptionException.check("--shape", shape, () -> shaped[0] = RandomCheckpoint.shape(shape));
+    RadioConfig config = shaped[0];
+    if (!force) {
+      for (String name : new String[] {"config.json", "model.safetensors", "model.safetensors.index.json"}) {
+        if (Files.exists(out.resolve(name))) {
+          throw new RadioException(out + " already holds a checkpoint (" + name + "). Pass --force to overwrite "
+              + "it, or choose another --out.");
+        }
+      }
+    }
+    if (Files.exists(out) && !Files.isDirectory(out)) {
+      throw new RadioException("--out " + out + " is a file, not a folder. Choose another --out.");
+    }
     RandomCheckpoint.write(config, out, seed);
     spec.commandLine().getOut().printf("Wrote a random-weight %s RADIO checkpoint (%,d parameters, seed %d) to %s%n",
         shape, config.parameterCount(), seed, out);

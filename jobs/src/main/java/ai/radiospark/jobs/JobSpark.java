@@ -6,6 +6,12 @@ import org.apache.spark.sql.SparkSession;
 final class JobSpark {
   private JobSpark() {}
 
+  /** Whether {@link #session} with this {@code --master} runs Spark in this JVM (local mode). */
+  static boolean isLocal(String master) {
+    String m = master != null ? master : System.getProperty("spark.master", "local[*]");
+    return m.startsWith("local");
+  }
+
   /**
    * @param master {@code --master}; null means spark-submit's master, or {@code local[*]} when the
    *     job runs outside spark-submit

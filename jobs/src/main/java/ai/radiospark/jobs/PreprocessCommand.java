@@ -5,6 +5,8 @@ import ai.radiospark.image.ImagePreprocessor;
 import ai.radiospark.image.PreprocessedImage;
 import ai.radiospark.image.ResizeMode;
 import ai.radiospark.model.SafetensorsWriter;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -12,9 +14,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -23,8 +23,11 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code radio preprocess}: decodes and preprocesses images exactly as the model pipeline does and
- * writes their pixel values to a safetensors file, one float32 (3, H, W) tensor per image keyed by
- * file name (the layout of the golden {@code images-pixel-values-224.safetensors}).
+ * writes their pixel values (float32 in [0, 1], not normalised) to a safetensors file: when every
+ * image has the same size (always in fixed mode), one {@code pixel_values} tensor (B, 3, H, W) in
+ * the order the files were given (their names in the metadata key {@code images}), which
+ * {@code radio forward} reads; otherwise one (3, H, W) tensor per image keyed by file name, which
+ * {@code radio forward} runs one by one.
  *
  * <pre>{@code
  * radio preprocess --size 224x224 --output pixels.safetensors cat.jpg dog.png
@@ -32,17 +35,20 @@ import picocli.CommandLine.Spec;
  * }</pre>
  *
  * <p>Refused files (unreadable, not an image, truncated, too large) each get one error line on
- * stderr and are left out. Exit code: 0 when at least one image was written, 1 when every image was
- * refused (no file is written), 2 for invalid options. All pixel values are kept in memory until
- * the file is written (about 600 KB per 224x224 image): meant for checks and small sets, not for
- * bulk jobs (use the Spark transformer for those).
+ * stderr and are left out. Exit code: 0 when every image was written, 1 when any was refused (the
+ * others are written; none when all were refused), 2 for invalid options. All pixel values are
+ * kept in memory until the file is written (about 600 KB per 224x224 image): meant for checks and
+ * small sets, not for bulk jobs (use the Spark transformer for those).
  */
 @Command(
     name = "preprocess",
     mixinStandardHelpOptions = true,
-    description = "Write the model's input pixel values (float32 (3,H,W) in [0,1], not normalised) "
-        + "of each image to a safetensors file, keyed by file name.")
+    description = "Write the model's input pixel values (float32 in [0,1], not normalised) to a safetensors file: "
+        + "pixel_values (B,3,H,W) when all images have one size (radio forward reads it), else one (3,H,W) tensor "
+        + "per file, keyed by file name. Exit code 1 when an image was refused.")
 public final class PreprocessCommand implements Callable<Integer> {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
   @Spec CommandSpec spec;
 
   @Option(names = "--size", paramLabel = "SIZE",
@@ -82,15 +88,8 @@ public final class PreprocessCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter err = spec.commandLine().getErr();
     PrintWriter out = spec.commandLine().getOut();
-    ImagePreprocessor preprocessor;
-    try {
-      preprocessor = buildPreprocessor();
-    } catch (RadioException e) {
-      err.println("radio preprocess: " + e.getMessage());
-      err.flush();
-      return 2;
-    }
-    TreeMap<String, PreprocessedImage> tensors = new TreeMap<>();
+    ImagePreprocessor preprocessor = buildPreprocessor();
+    LinkedHashMap<String, PreprocessedImage> tensors = new LinkedHashMap<>();
     int refused = 0;
     for (Path image : images) {
       String key = image.getFileName().toString();
@@ -123,8 +122,33 @@ public final class PreprocessCommand implements Callable<Integer> {
     Map<String, String> metadata = new LinkedHashMap<>();
     metadata.put("producer", "radio-spark preprocess");
     metadata.put("preprocessor", preprocessor.toString());
-    SafetensorsWriter writer = new SafetensorsWriter(metadata);
-    tensors.forEach((key, p) -> writer.add(key, new long[] {3, p.height(), p.width()}, p.toArray()));
+    PreprocessedImage first = tensors.values().iterator().next();
+    boolean stacked = tensors.values().stream().allMatch(p -> p.height() == first.height()
+        && p.width() == first.width());
+    String layout;
+    SafetensorsWriter writer;
+    if (stacked) {
+      // One (B, 3, H, W) batch, in the order the files were given: what radio forward reads.
+      int n = tensors.size();
+      int each = 3 * first.height() * first.width();
+      float[] all = new float[n * each];
+      int i = 0;
+      for (PreprocessedImage p : tensors.values()) {
+        System.arraycopy(p.toArray(), 0, all, i++ * each, each);
+      }
+      try {
+        metadata.put("images", JSON.writeValueAsString(List.copyOf(tensors.keySet())));
+      } catch (JsonProcessingException e) {
+        throw new IllegalStateException(e);
+      }
+      writer = new SafetensorsWriter(metadata);
+      writer.add("pixel_values", new long[] {n, 3, first.height(), first.width()}, all);
+      layout = "as pixel_values (" + n + ", 3, " + first.height() + ", " + first.width() + ")";
+    } else {
+      writer = new SafetensorsWriter(metadata);
+      tensors.forEach((key, p) -> writer.add(key, new long[] {3, p.height(), p.width()}, p.toArray()));
+      layout = "as one (3, H, W) tensor per file (their sizes differ)";
+    }
     try {
       writer.write(output);
     } catch (RadioException e) {
@@ -132,14 +156,24 @@ public final class PreprocessCommand implements Callable<Integer> {
       err.flush();
       return 1;
     }
-    out.println("Wrote " + tensors.size() + " image(s) to " + output
+    out.println("Wrote " + tensors.size() + " image(s) " + layout + " to " + output
         + (refused > 0 ? " (" + refused + " refused)" : ""));
     out.flush();
-    return 0;
+    return refused > 0 ? RadioCli.EXIT_USER_ERROR : 0;
   }
 
+  /** The preprocessor of the options; a bad option is an {@link OptionException} naming it (exit code 2). */
   ImagePreprocessor buildPreprocessor() {
-    ResizeMode m = ResizeMode.parse(mode);
+    OptionException.require(patchSize > 0, "--patch-size", patchSize, "Use the model's patch size, e.g. 16.");
+    OptionException.require(maxPixels > 0, "--max-pixels", maxPixels, "Use a positive number, e.g. 100000000.");
+    ResizeMode[] parsed = new ResizeMode[1];
+    OptionException.check("--mode", mode, () -> parsed[0] = ResizeMode.parse(mode));
+    ImagePreprocessor[] pre = new ImagePreprocessor[1];
+    OptionException.check("--size", String.valueOf(size), () -> pre[0] = preprocessor(parsed[0]));
+    return pre[0];
+  }
+
+  private ImagePreprocessor preprocessor(ResizeMode m) {
     ImagePreprocessor.Builder b = ImagePreprocessor.builder().optResizeMode(m)
         .optPatchSize(patchSize).optMaxPixels(maxPixels).optExifOrientation(exifOrientation)
         .optDecodeScale(decodeScale);
@@ -170,6 +204,9 @@ public final class PreprocessCommand implements Callable<Integer> {
 
   /** Runs the command on its own (the top-level {@code radio} CLI registers it as a subcommand). */
   public static void main(String[] args) {
-    System.exit(new CommandLine(new PreprocessCommand()).execute(args));
+    String[] withCommand = new String[args.length + 1];
+    withCommand[0] = "preprocess";
+    System.arraycopy(args, 0, withCommand, 1, args.length);
+    System.exit(RadioCli.run(withCommand));
   }
 }

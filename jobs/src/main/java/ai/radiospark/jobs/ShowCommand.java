@@ -2,6 +2,7 @@ package ai.radiospark.jobs;
 
 import static org.apache.spark.sql.functions.col;
 
+import ai.radiospark.ml.Half;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -18,7 +19,8 @@ import picocli.CommandLine.Option;
 /** {@code radio show}: prints rows of an embedding table, as text or as one JSON object per line. */
 @Command(name = "show", mixinStandardHelpOptions = true,
     description = "Print rows of an embedding table. --json: one JSON object per line with path, error, the full "
-        + "summary and the feature grid.")
+        + "summary and the feature grid (rows, cols, dim and the values, flattened row-major; float16 features as "
+        + "floats).")
 public final class ShowCommand implements Callable<Integer> {
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -38,6 +40,8 @@ public final class ShowCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    OptionException.require(limit >= 0, "--limit", limit, "Use 0 or a positive number of rows.");
+    LocalPaths.checkTable("--table", table);
     SparkSession spark = JobSpark.session("radio show", master);
     EmbeddingTable t = EmbeddingTable.of(spark, table);
     if (!t.exists()) {
@@ -69,6 +73,15 @@ public final class ShowCommand implements Callable<Integer> {
           f.put("rows", features.getInt(0));
           f.put("cols", features.getInt(1));
           f.put("dim", features.getInt(2));
+          ArrayNode values = f.putArray("values"); // (rows, cols, dim) row-major
+          Object v = features.get(3);
+          if (v instanceof byte[] half) {
+            for (float x : Half.decode(half)) {
+              values.add(x);
+            }
+          } else {
+            features.<Float>getList(3).forEach(values::add);
+          }
         }
         for (String c : List.of("width", "height", "resolution", "model", "checkpoint_sha256", "content_sha256")) {
           if (names.contains(c) && !r.isNullAt(r.fieldIndex(c))) {

@@ -5,6 +5,7 @@ import static org.apache.spark.sql.functions.lit;
 
 import ai.radiospark.Cosine;
 import ai.radiospark.RadioException;
+import ai.radiospark.image.ImagePreprocessor;
 import ai.radiospark.ml.RadioEmbedder;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -58,9 +59,11 @@ public final class SimilarCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    if (k <= 0) {
-      throw new RadioException("--k must be positive, but is " + k + ".");
+    OptionException.require(k > 0, "--k", k, "Use a positive number of neighbours, e.g. 10.");
+    if (query.image != null) {
+      checkQueryImage(query.image);
     }
+    LocalPaths.checkTable("--table", table);
     SparkSession spark = JobSpark.session("radio similar", master);
     EmbeddingTable t = EmbeddingTable.of(spark, table);
     if (!t.exists()) {
@@ -108,6 +111,23 @@ public final class SimilarCommand implements Callable<Integer> {
     return v;
   }
 
+  /** The query image must be a readable image: checked (decoded once) before Spark starts. */
+  private static void checkQueryImage(Path image) {
+    OptionException.require(Files.isRegularFile(image), "--image", image, "No such file. Give an image file.");
+    byte[] bytes;
+    try {
+      bytes = Files.readAllBytes(image);
+    } catch (IOException e) {
+      throw new RadioException("Cannot read the query image " + image + ": " + e.getMessage() + ". Check its "
+          + "permissions.", e);
+    }
+    try {
+      ImagePreprocessor.builder().build().preprocess(bytes, image.toString());
+    } catch (RadioException e) {
+      throw new RadioException("The query image cannot be used: " + e.getMessage(), e);
+    }
+  }
+
   /** Embeds the query file with the model, size, resize mode and dtype the table was written with. */
   private static float[] embed(SparkSession spark, EmbeddingTable t, Path image) {
     Map<String, String> props = t.properties();
@@ -124,7 +144,7 @@ public final class SimilarCommand implements Callable<Integer> {
     }
     StructType schema = new StructType().add("path", DataTypes.StringType).add("content", DataTypes.BinaryType);
     Dataset<Row> one = spark.createDataFrame(List.of(RowFactory.create(image.toString(), bytes)), schema);
-    RadioEmbedder embedder = new RadioEmbedder().setInputCol("content").setModel(model)
+    RadioEmbedder embedder = new RadioEmbedder().setInputCol("content").setModel(ModelOption.forResolver(model))
         .setImageSize(props.getOrDefault("radio.resolution", "224x224"))
         .setResizeMode(props.getOrDefault("radio.resize_mode", "fixed"))
         .setDtype(props.getOrDefault("radio.dtype", "float32")).setFeaturesMode("none").setFailOnError(true);

@@ -76,7 +76,7 @@ class ForwardAndInitCommandTest {
   }
 
   @Test
-  void userErrorsAreOneClearLineWithExitCode1() {
+  void aBadShapeIsOneLineNamingTheOptionWithExitCode2() {
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     PrintStream old = System.err;
     System.setErr(new PrintStream(err, true));
@@ -86,7 +86,19 @@ class ForwardAndInitCommandTest {
     } finally {
       System.setErr(old);
     }
-    assertEquals(1, code);
-    assertEquals("radio init: Unknown model shape \"gigantic\". Use tiny, base, large or huge.", err.toString().trim());
+    assertEquals(2, code);
+    assertEquals("radio init: Invalid value for option '--shape' (gigantic): Unknown model shape \"gigantic\". Use tiny, "
+        + "base, large or huge.", err.toString().trim());
+  }
+
+  @Test
+  void initRefusesToOverwriteACheckpointWithoutForce() throws Exception {
+    Path dir = tmp.resolve("ckpt");
+    assertEquals(0, RadioCli.run("init", "--shape", "tiny", "--out", dir.toString(), "--seed", "1"));
+    String first = Checkpoint.open(dir).sha256();
+    assertEquals(1, RadioCli.run("init", "--shape", "tiny", "--out", dir.toString(), "--seed", "2"));
+    assertEquals(first, Checkpoint.open(dir).sha256(), "the checkpoint is untouched");
+    assertEquals(0, RadioCli.run("init", "--shape", "tiny", "--out", dir.toString(), "--seed", "2", "--force"));
+    assertNotEquals(first, Checkpoint.open(dir).sha256(), "--force overwrote it");
   }
 }

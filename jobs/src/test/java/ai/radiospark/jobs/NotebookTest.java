@@ -68,6 +68,9 @@ class NotebookTest {
     assertEquals("java", nb.path("metadata").path("kernelspec").path("name").asText(), "kernelspec name");
     assertEquals("java", nb.path("metadata").path("kernelspec").path("language").asText(), "kernelspec language");
     assertEquals("java", nb.path("metadata").path("language_info").path("name").asText(), "language_info name");
+    if (!WRITE) {
+      checkStored(notebook, nb);
+    }
     ByteArrayOutputStream cellOut = new ByteArrayOutputStream();
     PrintStream realOut = System.out;
     PrintStream tee = new PrintStream(new Tee(cellOut, realOut), true, StandardCharsets.UTF_8);
@@ -111,6 +114,7 @@ class NotebookTest {
         }
         if (WRITE) {
           cell.put("execution_count", count);
+          text = portable(text);
           ArrayNode outputs = cell.putArray("outputs");
           if (!text.isEmpty()) {
             ObjectNode o = outputs.addObject();
@@ -125,9 +129,57 @@ class NotebookTest {
     System.out.printf("%s: %d code cells ran in %.1f s%n", notebook.getFileName(), count,
         (System.nanoTime() - t0) / 1e9);
     if (WRITE) {
+      // nbformat 4.5: every cell has an id (Jupyter warns about cells without), stable across regenerations.
+      nb.put("nbformat", 4);
+      nb.put("nbformat_minor", 5);
+      int n = 0;
+      for (JsonNode c : nb.withArray("cells")) {
+        ObjectNode cell = (ObjectNode) c;
+        String id = String.format("cell-%02d", ++n);
+        ObjectNode reordered = JSON.createObjectNode();
+        reordered.put("id", id);
+        cell.fields().forEachRemaining(f -> {
+          if (!f.getKey().equals("id")) {
+            reordered.set(f.getKey(), f.getValue());
+          }
+        });
+        cell.removeAll();
+        cell.setAll(reordered);
+      }
       DefaultPrettyPrinter pp = new DefaultPrettyPrinter()
           .withObjectIndenter(new DefaultIndenter(" ", "\n")).withArrayIndenter(new DefaultIndenter(" ", "\n"));
       Files.writeString(notebook, JSON.writer(pp).writeValueAsString(nb) + "\n");
+    }
+  }
+
+  /** Where this checkout is: stored outputs show /path/to/radio-spark instead of the developer's absolute path. */
+  static final String CHECKOUT = Path.of("..").toAbsolutePath().normalize().toString();
+  /** Temporary folders the notebooks make (Files.createTempDirectory("radio-notebook-")): the random part. */
+  static final java.util.regex.Pattern TEMP = java.util.regex.Pattern.compile("(radio-[a-z]+-)\\d{6,}");
+
+  /** A local absolute path other than the placeholder: file:/… or a home or work folder. */
+  static final java.util.regex.Pattern ABSOLUTE = java.util.regex.Pattern.compile(
+      "file:/(?!path/to/)|(^|[\\s=\"'(\\[])/(work|home|Users|root)/");
+
+  /** Output text as stored: no absolute path of this machine, no random temporary folder names. */
+  static String portable(String text) {
+    return TEMP.matcher(text.replace(CHECKOUT, "/path/to/radio-spark")).replaceAll("$1NNN");
+  }
+
+  /** The committed notebook: cells with ids, and outputs that show no path of the machine they were made on. */
+  static void checkStored(Path notebook, ObjectNode nb) {
+    assertTrue(nb.path("nbformat").asInt() == 4 && nb.path("nbformat_minor").asInt() >= 5, notebook + ": nbformat 4.5");
+    int n = 0;
+    for (JsonNode cell : nb.withArray("cells")) {
+      n++;
+      assertFalse(cell.path("id").asText().isEmpty(), notebook.getFileName() + " cell " + n + " has no id");
+      for (JsonNode o : cell.path("outputs")) {
+        String text = o.toString();
+        assertFalse(text.contains(CHECKOUT) || TEMP.matcher(text).find() || ABSOLUTE.matcher(text).find(),
+            notebook.getFileName()
+            + " cell " + n + " output shows a path of the machine it ran on; regenerate the outputs with "
+            + "-Dradio.notebooks.write=true: " + text);
+      }
     }
   }
 

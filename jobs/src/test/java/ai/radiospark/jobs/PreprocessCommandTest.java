@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.radiospark.model.SafetensorsFile;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.PrintWriter;
@@ -15,11 +16,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 class PreprocessCommandTest {
   private static final Path GOLDEN = Path.of("../transformer/src/test/resources/golden");
@@ -32,10 +33,10 @@ class PreprocessCommandTest {
   private static Run run(String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    CommandLine cli = new CommandLine(new PreprocessCommand());
-    cli.setOut(new PrintWriter(out));
-    cli.setErr(new PrintWriter(err));
-    int exit = cli.execute(args);
+    String[] withCommand = new String[args.length + 1];
+    withCommand[0] = "preprocess";
+    System.arraycopy(args, 0, withCommand, 1, args.length);
+    int exit = RadioCli.run(new PrintWriter(out), new PrintWriter(err), withCommand);
     return new Run(exit, out.toString(), err.toString());
   }
 
@@ -59,12 +60,12 @@ class PreprocessCommandTest {
   }
 
   @Test
-  void writesGoldenCompatibleFileAndReportsRefusals() throws Exception {
+  void stacksImagesOfOneSizeAsPixelValuesAndExitsOneForARefusal() throws Exception {
     Path out = tmp.resolve("pixels.safetensors");
     Run r = run("--size", "224x224", "--output", out.toString(),
         IMAGES.resolve("china.jpg").toString(), IMAGES.resolve("not-an-image.jpg").toString(),
         IMAGES.resolve("chelsea.png").toString());
-    assertEquals(0, r.exit(), r.err());
+    assertEquals(1, r.exit(), "an image was refused: " + r.err());
     List<String> errors = new ArrayList<>();
     for (String line : r.err().split("\n")) {
       if (!line.isBlank()) {
@@ -75,18 +76,22 @@ class PreprocessCommandTest {
     assertTrue(errors.get(0).startsWith("error: " + IMAGES.resolve("not-an-image.jpg")
         + ": Cannot decode image "), errors.get(0));
     assertTrue(errors.get(0).contains("not a JPEG, PNG, GIF, BMP, WebP or TIFF image"));
-    assertTrue(r.out().contains("Wrote 2 image(s) to " + out + " (1 refused)"), r.out());
+    assertEquals("Wrote 2 image(s) as pixel_values (2, 3, 224, 224) to " + out + " (1 refused)", r.out().trim());
 
     byte[] file = Files.readAllBytes(out);
     JsonNode h = header(file);
     assertTrue(h.has("__metadata__"));
-    assertFalse(h.has("not-an-image.jpg"));
-    assertArrayEquals(new int[] {3, 224, 224}, new ObjectMapper()
-        .convertValue(h.get("china.jpg").get("shape"), int[].class));
+    assertEquals(List.of("__metadata__", "pixel_values"), fieldNames(h).stream().sorted().toList());
+    assertArrayEquals(new int[] {2, 3, 224, 224}, new ObjectMapper()
+        .convertValue(h.get("pixel_values").get("shape"), int[].class));
+    assertEquals("[\"china.jpg\",\"chelsea.png\"]", h.get("__metadata__").get("images").asText(), "in input order");
+    float[] stacked = tensor(file, "pixel_values");
     byte[] golden = Files.readAllBytes(GOLDEN.resolve("images-pixel-values-224.safetensors"));
-    for (String name : new String[] {"china.jpg", "chelsea.png"}) {
-      float[] mine = tensor(file, name);
+    String[] order = {"china.jpg", "chelsea.png"};
+    for (int k = 0; k < order.length; k++) {
+      String name = order[k];
       float[] ref = tensor(golden, name);
+      float[] mine = Arrays.copyOfRange(stacked, k * ref.length, (k + 1) * ref.length);
       assertEquals(ref.length, mine.length);
       double max = 0;
       double sum = 0;
@@ -107,8 +112,45 @@ class PreprocessCommandTest {
     Run r = run("--mode", "native", "--output", out.toString(),
         IMAGES.resolve("china.jpg").toString());
     assertEquals(0, r.exit(), r.err());
-    JsonNode shape = header(Files.readAllBytes(out)).get("china.jpg").get("shape");
-    assertEquals("[3,336,512]", shape.toString());
+    JsonNode shape = header(Files.readAllBytes(out)).get("pixel_values").get("shape");
+    assertEquals("[1,3,336,512]", shape.toString());
+  }
+
+  @Test
+  void imagesOfDifferentSizesArePerFileTensorsAndForwardRunsEither() throws Exception {
+    Path perFile = tmp.resolve("native.safetensors");
+    Run r = run("--mode", "native", "--output", perFile.toString(),
+        IMAGES.resolve("china.jpg").toString(), IMAGES.resolve("chelsea.png").toString());
+    assertEquals(0, r.exit(), r.err());
+    JsonNode h = header(Files.readAllBytes(perFile));
+    assertEquals(List.of("__metadata__", "chelsea.png", "china.jpg"), fieldNames(h).stream().sorted().toList());
+    assertEquals("[3,336,512]", h.get("china.jpg").get("shape").toString());
+    assertEquals("[3,304,448]", h.get("chelsea.png").get("shape").toString());
+    Path stacked = tmp.resolve("fixed.safetensors");
+    assertEquals(0, run("--size", "32x32", "--output", stacked.toString(), IMAGES.resolve("china.jpg").toString(),
+        IMAGES.resolve("chelsea.png").toString()).exit());
+
+    String model = Path.of("../samples/model-tiny-random").toString();
+    Path outPerFile = tmp.resolve("out-native.safetensors");
+    assertEquals(0, RadioCli.run("forward", "--model", model, "--input", perFile.toString(), "--output",
+        outPerFile.toString()));
+    SafetensorsFile a = SafetensorsFile.open(outPerFile);
+    System.out.println("per-file outputs: " + a.tensors().keySet() + " " + a.info("features.china.jpg").shapeString()
+        + " " + a.info("features.chelsea.png").shapeString());
+    assertEquals("[1, 672, 64]", a.info("features.china.jpg").shapeString()); // 21 x 32 patches
+    assertEquals("[1, 532, 64]", a.info("features.chelsea.png").shapeString()); // 19 x 28
+    Path outStacked = tmp.resolve("out-fixed.safetensors");
+    assertEquals(0, RadioCli.run("forward", "--model", model, "--input", stacked.toString(), "--output",
+        outStacked.toString()));
+    SafetensorsFile b = SafetensorsFile.open(outStacked);
+    assertEquals(2, b.info("summary").shape()[0]);
+    assertEquals(a.info("summary.china.jpg").shape()[1], b.info("summary").shape()[1]);
+  }
+
+  private static List<String> fieldNames(JsonNode n) {
+    List<String> names = new ArrayList<>();
+    n.fieldNames().forEachRemaining(names::add);
+    return names;
   }
 
   @Test

@@ -1,5 +1,6 @@
 package ai.radiospark.ml;
 
+import ai.radiospark.InvalidValueException;
 import ai.radiospark.RadioException;
 import java.io.Serializable;
 import java.util.Locale;
@@ -32,8 +33,8 @@ record FeaturesMode(Kind kind, int rows, int cols) implements Serializable {
         return new FeaturesMode(Kind.POOLED, r, c);
       }
     }
-    throw new RadioException("Invalid featuresMode \"" + text + "\". Use none, full, or pooled:RxC with R and C "
-        + "positive (e.g. pooled:2x2 averages the patch grid into 2x2 cells).");
+    throw new InvalidValueException("featuresMode", text, "Use none, full, or pooled:RxC with R and C positive (e.g. "
+        + "pooled:2x2 averages the patch grid into 2x2 cells).");
   }
 
   static boolean isValid(String text) {

@@ -4,7 +4,7 @@ package ai.radiospark.ml;
  * IEEE 754 binary16 ("half") conversion, round-to-nearest-even, as Java 20's
  * {@code Float.floatToFloat16} does (this project targets Java 17).
  */
-final class Half {
+public final class Half {
   private Half() {}
 
   /** The binary16 bits of {@code f}, rounded to nearest, ties to even; NaN stays NaN. */
@@ -58,7 +58,7 @@ final class Half {
   }
 
   /** {@code values} as little-endian binary16, two bytes each. */
-  static byte[] encode(float[] values) {
+  public static byte[] encode(float[] values) {
     byte[] out = new byte[values.length * 2];
     for (int i = 0; i < values.length; i++) {
       short s = fromFloat(values[i]);
@@ -68,8 +68,8 @@ final class Half {
     return out;
   }
 
-  /** Decodes little-endian binary16 bytes, as written by {@link #encode}. */
-  static float[] decode(byte[] bytes) {
+  /** Decodes little-endian binary16 bytes, as written by {@link #encode} (featuresType float16). */
+  public static float[] decode(byte[] bytes) {
     float[] out = new float[bytes.length / 2];
     for (int i = 0; i < out.length; i++) {
       out[i] = toFloat((short) ((bytes[2 * i] & 0xff) | (bytes[2 * i + 1] << 8)));

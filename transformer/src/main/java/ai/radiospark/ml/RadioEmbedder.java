@@ -1,5 +1,6 @@
 package ai.radiospark.ml;
 
+import ai.radiospark.InvalidValueException;
 import ai.radiospark.RadioException;
 import ai.radiospark.model.DevicePlan;
 import ai.radiospark.model.ModelDType;
@@ -113,6 +114,11 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
       | `error` (`errorCol`) | `string` | null when the image was embedded; else what went wrong with it (a bad or truncated file, an unreadable path, a null input). With failOnError=true the task fails instead, naming the file. |
       """;
 
+  private static final String[] RESIZE_MODES = {"fixed", "shortest-edge", "native"};
+  private static final String[] DEVICES = {"auto", "cpu", "gpu"};
+  private static final String[] DTYPES = {"float32", "bfloat16", "float16"};
+  private static final String[] FEATURES_TYPES = {"float32", "float16"};
+
   private final String uid;
 
   private final Param<String> inputCol;
@@ -161,20 +167,20 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     resizeMode = new Param<>(this, "resizeMode", "how images are resized: fixed (exactly imageSize), "
         + "shortest-edge (shorter side to S, aspect kept, snapped down to the patch size) or native (aspect kept, "
         + "longer side capped, snapped to the patch size)",
-        ParamValidators.inArray(new String[] {"fixed", "shortest-edge", "native"}));
+        ParamValidators.inArray(RESIZE_MODES));
     batchSize = new IntParam(this, "batchSize", "images per forward pass (> 0)", ParamValidators.gt(0));
     device = new Param<>(this, "device", "auto (the task's GPU from Spark's resource "
         + "scheduling, else a GPU PyTorch sees, else the CPU), cpu, or gpu (as auto, but failing without a GPU)",
-        ParamValidators.inArray(new String[] {"auto", "cpu", "gpu"}));
+        ParamValidators.inArray(DEVICES));
     dtype = new Param<>(this, "dtype", "the model's compute type: float32, bfloat16 or float16 (GPU only: refused "
         + "on the CPU, where it is ~200x slower than float32); outputs are float32",
-        ParamValidators.inArray(new String[] {"float32", "bfloat16", "float16"}));
+        ParamValidators.inArray(DTYPES));
     featuresMode = new Param<>(this, "featuresMode", "patch features to output: none, full (the whole patch "
         + "grid) or pooled:RxC (the grid average-pooled to R x C, e.g. pooled:2x2)",
         new Validator(FeaturesMode::isValid));
     featuresType = new Param<>(this, "featuresType", "element type of features.values: float32 (array<float>) "
         + "or float16 (binary, little-endian IEEE half floats)",
-        ParamValidators.inArray(new String[] {"float32", "float16"}));
+        ParamValidators.inArray(FEATURES_TYPES));
     failOnError = new BooleanParam(this, "failOnError", "fail the task on the first image that cannot be "
         + "embedded (naming it), instead of writing the error to errorCol");
     decodeThreads = new IntParam(this, "decodeThreads", "image decoder threads per task; 0 = the task's CPUs, "
@@ -700,8 +706,87 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
         return new int[] {h, w};
       }
     }
-    throw new RadioException("Invalid imageSize \"" + text + "\". Use \"HxW\" such as \"224x224\" or \"512x384\", "
-        + "or a single size \"S\" for SxS, with sides between 1 and 16384.");
+    throw new InvalidValueException("imageSize", text, "Use \"HxW\" such as \"224x224\" or \"512x384\", or a single "
+        + "size \"S\" for SxS, with sides between 1 and 16384.");
+  }
+
+  /**
+   * Checks a value of imageSize, resizeMode, batchSize, device, dtype, featuresMode or featuresType
+   * as the parameter's validator does (the same rules), but says why and what would work: for
+   * front ends that check their options before starting Spark.
+   *
+   * @throws InvalidValueException naming the parameter and the accepted values
+   */
+  public static void checkValue(String param, String value) {
+    switch (param) {
+      case "imageSize" -> parseImageSize(value);
+      case "featuresMode" -> FeaturesMode.parse(value);
+      case "resizeMode" -> oneOf(param, value, RESIZE_MODES);
+      case "device" -> oneOf(param, value, DEVICES);
+      case "dtype" -> oneOf(param, value, DTYPES);
+      case "featuresType" -> oneOf(param, value, FEATURES_TYPES);
+      case "batchSize" -> {
+        if (!value.matches("\\d{1,9}") || Integer.parseInt(value) <= 0) {
+          throw new InvalidValueException(param, value, "Use a positive number of images per forward pass, e.g. 16.");
+        }
+      }
+      default -> throw new IllegalArgumentException("checkValue does not know the parameter " + param);
+    }
+  }
+
+  /** A value with a fixed set of choices: the message names them. */
+  private static void oneOf(String param, String value, String[] accepted) {
+    if (!Arrays.asList(accepted).contains(value)) {
+      throw new InvalidValueException(param, value, "Use " + String.join(", ", Arrays.copyOf(accepted,
+          accepted.length - 1)) + " or " + accepted[accepted.length - 1] + ".");
+    }
+  }
+
+  /**
+   * Checks the settings against a model's configuration, as {@link #transform} does on the
+   * driver, without Spark and without the weights: imageSize and resizeMode against the patch
+   * size. Front ends call it to report a bad size before starting Spark.
+   *
+   * @throws InvalidValueException naming imageSize
+   */
+  public void checkAgainst(RadioConfig config) {
+    int[] size = parseImageSize(getImageSize());
+    try {
+      pixelSourceFactory.create(new PixelSource.Spec(size[0], size[1], getResizeMode(), config.patchSize()));
+    } catch (InvalidValueException e) {
+      throw e;
+    } catch (RadioException e) {
+      throw new InvalidValueException("imageSize", getImageSize(), e.getMessage());
+    }
+  }
+
+  /**
+   * Checks device and dtype against this machine, for local mode (where the tasks run here and
+   * Spark assigns no GPU): device=gpu needs a GPU PyTorch sees, and float16 needs the GPU that
+   * device=auto would then use. Only loads the PyTorch engine (to count GPUs) when the answer
+   * matters: for device=gpu, or dtype=float16 with device=auto.
+   *
+   * @throws InvalidValueException naming device or dtype
+   */
+  public void checkDeviceLocally() {
+    String d = getDevice();
+    ModelDType type = ModelDType.parse(getDtype());
+    boolean cpu = d.equals("cpu");
+    if (!cpu && (d.equals("gpu") || type == ModelDType.FLOAT16)) {
+      cpu = DeviceSelector.pytorchGpus() == 0;
+      if (cpu && d.equals("gpu")) {
+        throw new InvalidValueException("device", d, "PyTorch sees no GPU on this machine (the CPU-only libtorch, or "
+            + "no CUDA driver). Use device auto or cpu, or run on GPU executors (README, GPU clusters).");
+      }
+    }
+    if (cpu) {
+      try {
+        DeviceSelector.checkDType(ai.djl.Device.cpu(), type);
+      } catch (RadioException e) {
+        throw new InvalidValueException("dtype", getDtype(), (d.equals("cpu") ? "" : "This machine has no GPU, so "
+            + "device=" + d + " runs on the CPU. ") + e.getMessage());
+      }
+    }
   }
 
   static boolean isValidImageSize(String text) {
