@@ -781,7 +781,7 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     }
     if (cpu) {
       try {
-        DeviceSelector.checkDType(ai.djl.Device.cpu(), type);
+        DevicePlan.of(ai.djl.Device.cpu(), type); // refuses float16 on the CPU
       } catch (RadioException e) {
         throw new InvalidValueException("dtype", getDtype(), (d.equals("cpu") ? "" : "This machine has no GPU, so "
             + "device=" + d + " runs on the CPU. ") + e.getMessage());
