@@ -113,6 +113,10 @@ public final class ExtractCommand implements Callable<Integer> {
       description = "Also append the rows of bad images (path, hash, error) to this Delta table.")
   String quarantine;
 
+  @Option(names = "--max-pixels", defaultValue = "100000000",
+      description = "Largest image decoded, in pixels (default ${DEFAULT-VALUE}); larger ones become error rows.")
+  long maxPixels;
+
   @Option(names = "--progress-seconds", defaultValue = "30", description = "Seconds between progress lines.")
   int progressSeconds;
 
@@ -131,6 +135,9 @@ public final class ExtractCommand implements Callable<Integer> {
     if (!(maxFailedFraction >= 0 && maxFailedFraction <= 1)) {
       throw new RadioException("--max-failed-fraction must be between 0 and 1, but is " + maxFailedFraction + ".");
     }
+    if (maxPixels <= 0) {
+      throw new RadioException("--max-pixels must be positive, but is " + maxPixels + ".");
+    }
     if (progressSeconds <= 0) {
       throw new RadioException("--progress-seconds must be positive, but is " + progressSeconds + ".");
     }
@@ -143,6 +150,8 @@ public final class ExtractCommand implements Callable<Integer> {
   public Integer call() {
     ExtractJob.Options o = options();
     SparkSession spark = JobSpark.session("radio extract", master);
+    // The job's RadioEmbedder takes its pixel limit from the session.
+    spark.conf().set(ai.radiospark.ml.RadioEmbedder.MAX_PIXELS_CONF, Long.toString(maxPixels));
     ExtractJob.Summary s = new ExtractJob(spark, o, out).run();
     print(s, o);
     if (!s.dryRun() && s.failedFraction() > o.maxFailedFraction()) {
