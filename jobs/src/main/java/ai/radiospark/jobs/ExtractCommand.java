@@ -115,6 +115,10 @@ public final class ExtractCommand implements Callable<Integer> {
       description = "Also append the rows of bad images (path, hash, error) to this Delta table.")
   String quarantine;
 
+  @Option(names = "--max-pixels", defaultValue = "100000000",
+      description = "Largest image decoded, in pixels (default ${DEFAULT-VALUE}); larger ones become error rows.")
+  long maxPixels;
+
   @Option(names = "--progress-seconds", defaultValue = "30", description = "Seconds between progress lines.")
   int progressSeconds;
 
@@ -136,6 +140,8 @@ public final class ExtractCommand implements Callable<Integer> {
         maxFailedFraction, "Use a fraction between 0 and 1, e.g. 0.1.");
     OptionException.require(progressSeconds > 0, "--progress-seconds", progressSeconds, "Use a positive number of "
         + "seconds between progress lines, e.g. 30.");
+    OptionException.require(maxPixels > 0, "--max-pixels", maxPixels, "Use a positive number of pixels, e.g. "
+        + "100000000.");
     OptionException.check("--mode", mode, () -> ExtractJob.WriteMode.parse(mode));
     for (String c : partitionBy) {
       OptionException.require(ExtractJob.COLUMNS.contains(c), "--partition-by", c, "The table has no column " + c
@@ -173,6 +179,8 @@ public final class ExtractCommand implements Callable<Integer> {
   public Integer call() {
     ExtractJob.Options o = options();
     SparkSession spark = JobSpark.session("radio extract", master);
+    // The job's RadioEmbedder takes its pixel limit from the session.
+    spark.conf().set(ai.radiospark.ml.RadioEmbedder.MAX_PIXELS_CONF, Long.toString(maxPixels));
     ExtractJob.Summary s = new ExtractJob(spark, o, out).run();
     print(s, o);
     if (!s.dryRun() && s.failedFraction() > o.maxFailedFraction()) {

@@ -6,14 +6,19 @@ import static org.apache.spark.sql.functions.lit;
 import ai.radiospark.RadioException;
 import io.delta.tables.DeltaTable;
 import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.sql.Timestamp;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import java.util.stream.Collectors;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.GlobFilter;
@@ -21,6 +26,7 @@ import org.apache.hadoop.fs.LocatedFileStatus;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.RemoteIterator;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
@@ -31,6 +37,8 @@ import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.StringType;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.util.SerializableConfiguration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The images a job reads: every file under a folder or glob (recursively, filtered by extension),
@@ -40,6 +48,7 @@ import org.apache.spark.util.SerializableConfiguration;
  * {@code modification_time}); {@link #withContent} reads the bytes of a chunk of them.
  */
 final class ImageListing {
+  private static final Logger LOG = LoggerFactory.getLogger(ImageListing.class);
   static final List<String> DEFAULT_EXTENSIONS = List.of("jpg", "jpeg", "png", "bmp", "gif", "webp", "tif", "tiff");
 
   private enum Kind { FILES, TABLE_PATHS, TABLE_CONTENT }
@@ -132,7 +141,8 @@ final class ImageListing {
 
   /**
    * The images of a folder or glob input as {@code path, byte_size, modification_time} rows,
-   * listed on the driver through Hadoop's file system (a flat listing on object stores): every
+   * listed on the driver through Hadoop's file system (a flat listing on object stores; local
+   * folders by {@link #walkLocal}, safe from link loops): every
    * file below the matched folders whose name matches the extensions, skipping names that start
    * with '_' or '.' below them as Spark's file sources do. Zero-byte files are listed (they become
    * error rows); Spark's file sources would drop them silently.
@@ -157,6 +167,10 @@ final class ImageListing {
           continue;
         }
         String prefix = root.getPath().toUri().getPath();
+        if ("file".equals(root.getPath().toUri().getScheme())) {
+          walkLocal(root.getPath(), names, rows);
+          continue;
+        }
         RemoteIterator<LocatedFileStatus> files = fs.listFiles(root.getPath(), true);
         while (files.hasNext()) {
           LocatedFileStatus f = files.next();
@@ -170,6 +184,59 @@ final class ImageListing {
           + "readable (and the file system's credentials, for an object store).", e);
     }
     return rows;
+  }
+
+  /** Folders deeper than this below an input folder are not listed (a warning says so). */
+  static final int MAX_DEPTH = 64;
+
+  /**
+   * Lists a local folder as Hadoop's listFiles does (same paths, sizes and times), but safely:
+   * symbolic links are followed, each folder only once by its real path, so a link loop such as
+   * {@code ln -s . loop} adds nothing, and no deeper than {@link #MAX_DEPTH}. Names matching the
+   * extensions that are not regular files (a FIFO, socket, device) are listed too; they are never
+   * opened, and become error rows ({@link ai.radiospark.ml.FileBytes}).
+   */
+  private void walkLocal(Path root, GlobFilter names, List<Row> rows) throws IOException {
+    java.nio.file.Path start = java.nio.file.Paths.get(root.toUri());
+    String prefix = root.toUri().getPath();
+    Set<java.nio.file.Path> seen = new HashSet<>();
+    seen.add(start.toRealPath());
+    ArrayDeque<java.nio.file.Path> folders = new ArrayDeque<>();
+    folders.add(start);
+    boolean warned = false;
+    while (!folders.isEmpty()) {
+      java.nio.file.Path dir = folders.poll();
+      int depth = dir.equals(start) ? 0 : start.relativize(dir).getNameCount();
+      try (DirectoryStream<java.nio.file.Path> entries = Files.newDirectoryStream(dir)) {
+        for (java.nio.file.Path entry : entries) {
+          Path path = new Path(entry.toUri());
+          if (hiddenBelow(prefix, path.toUri().getPath())) {
+            continue;
+          }
+          BasicFileAttributes a;
+          try {
+            a = Files.readAttributes(entry, BasicFileAttributes.class);
+          } catch (IOException e) { // a dangling link, or no permission to look: listed, its read says why
+            if (names.accept(path)) {
+              rows.add(RowFactory.create(path.toString(), null, null));
+            }
+            continue;
+          }
+          if (a.isDirectory()) {
+            if (depth + 1 > MAX_DEPTH) {
+              if (!warned) {
+                LOG.warn("Not listing folders more than {} levels below {}, such as {}", MAX_DEPTH, root, entry);
+                warned = true;
+              }
+            } else if (seen.add(entry.toRealPath())) {
+              folders.add(entry);
+            }
+          } else if (names.accept(path)) {
+            rows.add(RowFactory.create(path.toString(), a.size(), new Timestamp(a.lastModifiedTime().toMillis())));
+          }
+        }
+      }
+    }
   }
 
   /** Rows of {@link #listFolder} as a Dataset (partitions of up to 10,000 rows, at most one per core). */
@@ -203,12 +270,9 @@ final class ImageListing {
   Dataset<Row> files() {
     return switch (kind) {
       case FILES -> asDataset(listFolder());
-      case TABLE_PATHS -> {
-        String[] paths = table.select(pathColumn).distinct().as(Encoders.STRING()).collectAsList().stream()
-            .map(ImageListing::escapeGlob).toArray(String[]::new);
-        yield binaryFiles(paths).select(col("path"), col("length").as("byte_size"),
-            col("modificationTime").as("modification_time"));
-      }
+      case TABLE_PATHS -> table.select(col(pathColumn)).where(col(pathColumn).isNotNull()).distinct()
+          .as(Encoders.STRING()).mapPartitions(new StatPaths(globFilter,
+              new SerializableConfiguration(spark.sparkContext().hadoopConfiguration())), Encoders.row(ReadContent.LISTED));
       case TABLE_CONTENT -> table.select(col(pathColumn).as("path"),
               org.apache.spark.sql.functions.octet_length(col(contentColumn)).cast("long").as("byte_size"),
               lit(null).cast("timestamp").as("modification_time"))
@@ -249,14 +313,62 @@ final class ImageListing {
     return (int) Math.min(batches, p * waves);
   }
 
-  private Dataset<Row> binaryFiles(String[] paths) {
-    var reader = spark.read().format("binaryFile").option("pathGlobFilter", globFilter);
-    return paths.length == 0 ? reader.load(paths).limit(0) : reader.load(paths);
-  }
+  /**
+   * The listing rows of a table's paths, in the tasks: each path qualified, with its size and time.
+   * A path that does not exist (or cannot be looked at) keeps a row with null size and time, so that
+   * reading it makes an error row, as for an unreadable file in a folder, and the job goes on; a
+   * folder contributes the files below it. Names not matching the extensions are left out, as
+   * binaryFile's pathGlobFilter did.
+   */
+  static final class StatPaths implements MapPartitionsFunction<String, Row> {
+    private static final long serialVersionUID = 1L;
+    private final String globFilter;
+    private final SerializableConfiguration conf;
 
-  /** Paths are read as globs: escape Hadoop's glob characters so that a file name is taken literally. */
-  static String escapeGlob(String path) {
-    return path.chars().mapToObj(c -> "\\*?[]{}".indexOf(c) >= 0 ? "\\" + (char) c : String.valueOf((char) c))
-        .collect(Collectors.joining());
+    StatPaths(String globFilter, SerializableConfiguration conf) {
+      this.globFilter = globFilter;
+      this.conf = conf;
+    }
+
+    @Override
+    public Iterator<Row> call(Iterator<String> paths) throws IOException {
+      GlobFilter names = new GlobFilter(globFilter);
+      List<Row> out = new ArrayList<>();
+      while (paths.hasNext()) {
+        String given = paths.next();
+        Path p;
+        FileSystem fs;
+        try {
+          p = new Path(given);
+          fs = p.getFileSystem(conf.value());
+          p = fs.makeQualified(p);
+        } catch (IllegalArgumentException | IOException e) { // not a usable path: its read says why
+          out.add(RowFactory.create(given, null, null));
+          continue;
+        }
+        FileStatus st;
+        try {
+          st = fs.getFileStatus(p);
+        } catch (IOException e) {
+          if (names.accept(p)) {
+            out.add(RowFactory.create(p.toString(), null, null));
+          }
+          continue;
+        }
+        if (st.isDirectory()) {
+          String prefix = p.toUri().getPath();
+          RemoteIterator<LocatedFileStatus> files = fs.listFiles(p, true);
+          while (files.hasNext()) {
+            LocatedFileStatus f = files.next();
+            if (names.accept(f.getPath()) && !hiddenBelow(prefix, f.getPath().toUri().getPath())) {
+              out.add(row(f));
+            }
+          }
+        } else if (names.accept(p)) {
+          out.add(RowFactory.create(p.toString(), st.getLen(), new Timestamp(st.getModificationTime())));
+        }
+      }
+      return out.iterator();
+    }
   }
 }

@@ -1,6 +1,7 @@
 package ai.radiospark.jobs;
 
 import ai.radiospark.ml.FileBytes;
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.util.Iterator;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
@@ -14,8 +15,9 @@ import org.apache.spark.util.SerializableConfiguration;
  * Reads the bytes of listed files inside the task that embeds them: rows of
  * {@code path, byte_size, modification_time} become
  * {@code path, byte_size, modification_time, content, read_error}. A file that cannot be read
- * (deleted or replaced since the listing, no permission, too large) gets a null content and the
- * reason in {@code read_error}, which becomes the row's error; the other files go on.
+ * (missing, not a regular file, no permission, too large, a read over its timeout: see
+ * {@link FileBytes}) gets a null content and the reason in {@code read_error}, which becomes the
+ * row's error; the other files go on.
  *
  * <p>Reading here rather than through Spark's binaryFile source avoids listing every path of a
  * chunk again (for more than 32 paths Spark runs a listing job of one task per path), and lets
@@ -58,9 +60,11 @@ final class ReadContent implements MapPartitionsFunction<Row, Row> {
         try {
           content = FileBytes.read(path, conf.value());
         } catch (IOException | RuntimeException e) {
+          // Only a missing file may have been deleted since the listing; other reasons say what they are.
           error = "Cannot read image file " + path + ": " + e.getClass().getSimpleName() + ": " + e.getMessage()
-              + ". Was it deleted or replaced since the listing? Check the path, its permissions, and that "
-              + "executors can reach its file system; the next run retries it.";
+              + (e instanceof FileNotFoundException ? ". Was it deleted or replaced since the listing? Check the path"
+                  : ". Check the file, its permissions")
+              + ", and that executors can reach its file system; the next run retries it.";
         }
         return RowFactory.create(path, r.isNullAt(1) ? null : r.getLong(1), r.get(2), content, error);
       }

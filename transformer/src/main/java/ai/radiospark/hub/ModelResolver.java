@@ -188,7 +188,7 @@ public final class ModelResolver {
   // Online
 
   private Path resolveOnline(HubModelId id) {
-    Path repoDir = settings.cacheDir().resolve(id.cacheFolderName());
+    Path repoDir = inside(settings.cacheDir(), id.cacheFolderName(), "repo folder of " + id);
     HubHttp.Metadata config = head(id, id.revision(), CONFIG, false);
     String commit = config.commitHash();
     if (commit == null || !SAFE_NAME.matcher(commit).matches() || commit.startsWith(".")) {
@@ -201,7 +201,7 @@ public final class ModelResolver {
       writeRef(repoDir, id.revision(), commit);
     }
     // All further files at the commit, so that a push during the download cannot mix revisions.
-    Path snapshot = repoDir.resolve("snapshots").resolve(commit);
+    Path snapshot = inside(repoDir.resolve("snapshots"), commit, "commit of " + id);
     fetch(id, repoDir, commit, CONFIG, config);
     HubHttp.Metadata weights = head(id, commit, WEIGHTS, true);
     if (weights != null) {
@@ -264,9 +264,9 @@ public final class ModelResolver {
   }
 
   private void fetch(HubModelId id, Path repoDir, String commit, String file, HubHttp.Metadata m) {
-    Path snapshot = repoDir.resolve("snapshots").resolve(commit);
-    Path pointer = pointerPath(snapshot, file);
-    Path blob = repoDir.resolve("blobs").resolve(m.etag());
+    Path snapshot = inside(repoDir.resolve("snapshots"), commit, "commit of " + id);
+    Path pointer = inside(snapshot, file, "file name of " + id);
+    Path blob = inside(repoDir.resolve("blobs"), m.etag(), "etag of " + file + " of " + id);
     boolean damaged = false;
     if (Files.exists(pointer)) {
       String problem = blobProblem(pointer, m.size(), m.etag(), settings.verify());
@@ -278,8 +278,8 @@ public final class ModelResolver {
       damaged = true;
     }
     boolean replacePointer = damaged;
-    Path lockFile = settings.cacheDir().resolve(".locks").resolve(id.cacheFolderName())
-        .resolve(m.etag() + ".lock");
+    Path lockFile = inside(inside(settings.cacheDir().resolve(".locks"), id.cacheFolderName(),
+        "repo folder of " + id), m.etag() + ".lock", "etag of " + file + " of " + id);
     withLock(lockFile, () -> {
       if (Files.exists(pointer)) {
         if (blobProblem(pointer, m.size(), m.etag(), settings.verify()) == null) {
@@ -444,13 +444,13 @@ public final class ModelResolver {
   }
 
   private CacheState inspectCache(HubModelId id) {
-    Path repoDir = settings.cacheDir().resolve(id.cacheFolderName());
+    Path repoDir = inside(settings.cacheDir(), id.cacheFolderName(), "repo folder of " + id);
     if (!Files.isDirectory(repoDir)) {
       return new CacheState(null, "no folder " + repoDir);
     }
     String commit = id.revision();
     if (!id.isCommitHash()) {
-      Path ref = repoDir.resolve("refs").resolve(id.revision());
+      Path ref = inside(repoDir.resolve("refs"), id.revision(), "revision of " + id);
       try {
         commit = Files.isRegularFile(ref) ? Files.readString(ref, StandardCharsets.UTF_8).trim()
             : null;
@@ -462,7 +462,7 @@ public final class ModelResolver {
             + id.revision() + "'");
       }
     }
-    Path snapshot = repoDir.resolve("snapshots").resolve(commit);
+    Path snapshot = inside(repoDir.resolve("snapshots"), commit, "commit of " + id);
     if (!Files.isDirectory(snapshot)) {
       return new CacheState(null, "no snapshot folder " + snapshot);
     }
@@ -482,7 +482,7 @@ public final class ModelResolver {
       missing.add(WEIGHTS + " (or " + WEIGHTS_INDEX + ")");
     }
     for (String f : needed) {
-      Path p = snapshot.resolve(f);
+      Path p = inside(snapshot, f, "file name of " + id);
       if (!Files.isRegularFile(p)) {
         missing.add(f);
       } else if (settings.verify()) {
@@ -502,17 +502,54 @@ public final class ModelResolver {
   // ---------------------------------------------------------------------------------------------
   // Cache writing helpers
 
-  private static Path pointerPath(Path snapshot, String file) {
-    Path p = snapshot.resolve(file).normalize();
-    if (!p.startsWith(snapshot) || p.equals(snapshot)) {
-      throw new RadioException("Refusing the file name '" + file + "': it would be stored outside "
-          + "the snapshot folder " + snapshot + ".");
+  /**
+   * {@code root/name} for a relative name that the hub, or a cache it filled, gave: a file or shard
+   * name, a revision, a commit, an etag. Every cache path built from such a name goes through here,
+   * so that none can reach outside {@code root}. Refused: empty, absolute, with a backslash, NUL, or
+   * an empty, {@code .} or {@code ..} segment.
+   *
+   * @param what the kind of name and whose, for the message ("shard name of org/name@main")
+   */
+  static Path inside(Path root, String name, String what) {
+    String why = null;
+    if (name == null || name.isEmpty()) {
+      why = "it is empty";
+    } else if (name.indexOf('\\') >= 0 || name.indexOf('\0') >= 0) {
+      why = "it contains a backslash or NUL";
+    } else if (name.startsWith("/")) {
+      why = "it is an absolute path";
+    } else {
+      for (String segment : name.split("/", -1)) {
+        if (segment.isEmpty() || segment.equals(".") || segment.equals("..")) {
+          why = "it has the path segment '" + segment + "'";
+          break;
+        }
+      }
+    }
+    Path p = null;
+    if (why == null) {
+      try {
+        Path relative = root.getFileSystem().getPath(name);
+        p = root.resolve(relative).normalize();
+        if (relative.isAbsolute() || relative.getRoot() != null
+            || !p.startsWith(root.normalize()) || p.equals(root.normalize())) {
+          why = "it leads outside " + root;
+        }
+      } catch (InvalidPathException e) {
+        why = "it is not a valid file name here (" + e.getReason() + ")";
+      }
+    }
+    if (why != null) {
+      throw new RadioException("Refusing the " + what + " '" + name + "' from the Hugging Face hub: "
+          + why + ", and the cache keeps every file inside " + root + ". The repo's files are "
+          + "malformed or HF_ENDPOINT is not a trustworthy hub: use another revision or repo, or "
+          + "check HF_ENDPOINT.");
     }
     return p;
   }
 
   private void writeRef(Path repoDir, String revision, String commit) {
-    Path ref = repoDir.resolve("refs").resolve(revision);
+    Path ref = inside(repoDir.resolve("refs"), revision, "revision");
     try {
       if (Files.isRegularFile(ref)
           && commit.equals(Files.readString(ref, StandardCharsets.UTF_8).trim())) {
@@ -532,8 +569,9 @@ public final class ModelResolver {
     if (!SAFE_NAME.matcher(commit).matches()) {
       return;
     }
-    Path marker = settings.cacheDir().resolve(id.cacheFolderName()).resolve(".no_exist")
-        .resolve(commit).resolve(file);
+    Path repoDir = inside(settings.cacheDir(), id.cacheFolderName(), "repo folder of " + id);
+    Path marker = inside(inside(repoDir.resolve(".no_exist"), commit, "commit of " + id), file,
+        "file name of " + id);
     try {
       Files.createDirectories(marker.getParent());
       if (!Files.exists(marker)) {
@@ -757,6 +795,8 @@ public final class ModelResolver {
         throw new RadioException(WEIGHTS_INDEX + " of " + id + " maps a tensor to " + v
             + ", not to a shard file name.");
       }
+      // refused here, before any request or cache path is made from it
+      inside(index.getParent(), v.asText(), "shard name in " + WEIGHTS_INDEX + " of " + id);
       shards.add(v.asText());
     }
     return new ArrayList<>(shards);

@@ -120,7 +120,8 @@ final class ImageDecoder {
         throw new RadioException(String.format(Locale.ROOT,
             "Refusing to decode image %s: its header declares %dx%d = %,d pixels, over the limit "
                 + "of %,d pixels (protects executors from decompression bombs and out-of-memory). "
-                + "Downscale the image, or raise the limit with optMaxPixels / --max-pixels.",
+                + "Downscale the image, or raise the limit: --max-pixels of radio extract or radio preprocess, "
+                + "maxPixels of RadioEmbedder or ImagePreprocessor.",
             name, width, height, pixels, maxPixels));
       }
       ImageReadParam param = reader.getDefaultReadParam();

@@ -123,7 +123,8 @@ public final class ImagePreprocessor {
     if ((long) width * height > maxPixels) {
       throw new RadioException("Image " + name + " has " + width + "x" + height + " = "
           + (long) width * height + " pixels, more than the limit of " + maxPixels
-          + ". Raise maxPixels if the image is trusted, or downscale it first.");
+          + ". Downscale it, or if it is trusted raise the limit: --max-pixels of radio extract or radio "
+          + "preprocess, maxPixels of RadioEmbedder or ImagePreprocessor.");
     }
     return resize(new DecodedImage(width, height, rgb, width, height), name, null, 0);
   }

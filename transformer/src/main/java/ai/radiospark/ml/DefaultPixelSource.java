@@ -18,7 +18,8 @@ final class DefaultPixelSource implements PixelSource {
 
   DefaultPixelSource(Spec spec) {
     ResizeMode mode = ResizeMode.parse(spec.resizeMode());
-    ImagePreprocessor.Builder b = ImagePreprocessor.builder().optResizeMode(mode).optPatchSize(spec.patchSize());
+    ImagePreprocessor.Builder b = ImagePreprocessor.builder().optResizeMode(mode).optPatchSize(spec.patchSize())
+        .optMaxPixels(spec.maxPixels());
     switch (mode) {
       case FIXED -> b.optSize(spec.height(), spec.width());
       case SHORTEST_EDGE -> b.optShortestEdge(Math.min(spec.height(), spec.width()));

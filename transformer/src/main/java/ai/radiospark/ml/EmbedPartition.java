@@ -326,10 +326,24 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
         }
         for (int j = 0; j < f.group().size(); j++) {
           int i = f.group().get(j);
-          summary[i] = out.summary(j);
-          if (cfg.featuresMode().kind() != FeaturesMode.Kind.NONE) {
-            features[i] = featuresRow(out, j);
+          float[] s = out.summary(j);
+          Row feats = null;
+          String bad = nonFinite(s, "summary");
+          if (bad == null && cfg.featuresMode().kind() != FeaturesMode.Kind.NONE) {
+            feats = featuresRow(out, j, cfg.featuresMode(), cfg.float16());
+            bad = feats == null ? nonFinite(null, "features") : null;
           }
+          if (bad != null) {
+            if (cfg.failOnError()) {
+              DecodeAhead.Item<Row, PixelSource.Pixels> item = p.batch().get(i);
+              throw new RadioException("Cannot embed image " + name(item.input(), item.index()) + ": " + bad
+                  + " (failOnError=true; set failOnError=false to record such errors in the error column and go on)");
+            }
+            p.errors()[i] = bad;
+            continue;
+          }
+          summary[i] = s;
+          features[i] = feats;
         }
       }
       long bad = 0;
@@ -382,19 +396,6 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
         return r;
       });
       return new PendingForward(group, f, took);
-    }
-
-    private Row featuresRow(RadioOutput out, int j) {
-      int rows = out.rows();
-      int cols = out.cols();
-      float[] values = out.features(j);
-      if (cfg.featuresMode().kind() == FeaturesMode.Kind.POOLED) {
-        values = FeaturesMode.pool(values, rows, cols, out.dim(), cfg.featuresMode().rows(),
-            cfg.featuresMode().cols());
-        rows = cfg.featuresMode().rows();
-        cols = cfg.featuresMode().cols();
-      }
-      return RowFactory.create(rows, cols, out.dim(), cfg.float16() ? Half.encode(values) : values);
     }
 
     /** Decoder threads: the decodeThreads param, else the task's CPUs (spark.task.cpus, as this task got them). */
@@ -493,6 +494,45 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
   /** PyTorch threads per forward pass: the torchThreads param if set, else the task's CPUs (spark.task.cpus). */
   static int torchThreads(int param, int taskCpus) {
     return param > 0 ? param : Math.max(1, taskCpus);
+  }
+
+  /**
+   * Image {@code j}'s features as stored: (rows, cols, dim, values), pooled per {@code mode}, values
+   * as halves when {@code float16}; null when a value is NaN or infinite (see {@link #nonFinite}).
+   */
+  static Row featuresRow(RadioOutput out, int j, FeaturesMode mode, boolean float16) {
+    int rows = out.rows();
+    int cols = out.cols();
+    float[] values = out.features(j);
+    if (mode.kind() == FeaturesMode.Kind.POOLED) {
+      values = FeaturesMode.pool(values, rows, cols, out.dim(), mode.rows(), mode.cols());
+      rows = mode.rows();
+      cols = mode.cols();
+    }
+    if (nonFinite(values, "features") != null) {
+      return null;
+    }
+    return RowFactory.create(rows, cols, out.dim(), float16 ? Half.encode(values) : values);
+  }
+
+  /**
+   * Null when every value is finite; else the error-column text for an image whose {@code what}
+   * (summary or features) came out NaN or infinite, or for {@code values} null, features that did.
+   * Such an output is an error row, never a stored vector: one NaN makes every cosine with it NaN.
+   */
+  static String nonFinite(float[] values, String what) {
+    if (values != null) {
+      boolean finite = true;
+      for (float v : values) {
+        finite &= Float.isFinite(v);
+      }
+      if (finite) {
+        return null;
+      }
+    }
+    return "The model's " + what + " for this image came out non-finite (NaN or Inf), so no embedding is "
+        + "stored: the forward pass overflowed. With dtype float16 use bfloat16 or float32; else check the "
+        + "checkpoint's weights (re-download or re-export it).";
   }
 
   /** What goes in the error column: RadioException's message, else the class and message. */

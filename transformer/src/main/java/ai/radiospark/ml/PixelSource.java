@@ -23,8 +23,8 @@ interface PixelSource {
    */
   record Pixels(int height, int width, float[] chw, int originalHeight, int originalWidth) {}
 
-  /** How to size images: the stage's imageSize, resizeMode and the model's patch size. */
-  record Spec(int height, int width, String resizeMode, int patchSize) implements Serializable {}
+  /** How to size images: the stage's imageSize, resizeMode, maxPixels and the model's patch size. */
+  record Spec(int height, int width, String resizeMode, int patchSize, long maxPixels) implements Serializable {}
 
   /** Builds a {@link PixelSource} on the executor. */
   interface Factory extends Serializable {

@@ -15,6 +15,7 @@ import org.apache.spark.SparkContext;
 import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.param.BooleanParam;
 import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.LongParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.param.ParamValidators;
@@ -138,6 +139,7 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
   private final IntParam decodeThreads;
   private final IntParam torchThreads;
   private final IntParam forwardConcurrency;
+  private final LongParam maxPixels;
 
   /** Not a param: the image decoder seam (tests substitute a stand-in). */
   private PixelSource.Factory pixelSourceFactory = DefaultPixelSource.FACTORY;
@@ -191,6 +193,9 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     forwardConcurrency = new IntParam(this, "forwardConcurrency", "forward passes that run at once per executor "
         + "JVM and device (tasks queue their batches for them); 0 = on CPU the executor's cores / torchThreads, "
         + "on a GPU 1", ParamValidators.gtEq(0));
+    maxPixels = new LongParam(this, "maxPixels", "the largest image decoded, in pixels (width x height): a larger "
+        + "one is refused from its header, as an error row. Unset: the session's " + MAX_PIXELS_CONF + ", else "
+        + "100000000", ParamValidators.gt(0));
 
     setDefault(inputCol, "content");
     setDefault(summaryCol, "summary");
@@ -208,6 +213,7 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     setDefault(decodeThreads, 0);
     setDefault(torchThreads, 0);
     setDefault(forwardConcurrency, 0);
+    setDefault(maxPixels, DEFAULT_MAX_PIXELS);
   }
 
   public RadioEmbedder() {
@@ -287,6 +293,10 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
 
   public IntParam forwardConcurrency() {
     return forwardConcurrency;
+  }
+
+  public LongParam maxPixels() {
+    return maxPixels;
   }
 
   public String getInputCol() {
@@ -454,6 +464,42 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     return this;
   }
 
+  /** Images over this many pixels become error rows, refused from their header (decompression bombs). */
+  public RadioEmbedder setMaxPixels(long value) {
+    set(maxPixels, value);
+    return this;
+  }
+
+  public long getMaxPixels() {
+    return (Long) $(maxPixels);
+  }
+
+  /** Session conf that sets the pixel limit of stages whose maxPixels is not set (radio extract's --max-pixels). */
+  public static final String MAX_PIXELS_CONF = "spark.radio.maxPixels";
+
+  static final long DEFAULT_MAX_PIXELS = 100_000_000L;
+
+  /** maxPixels if set, else the session's {@link #MAX_PIXELS_CONF}, else the default. */
+  long maxPixels(SparkSession spark) {
+    if (isSet(maxPixels)) {
+      return getMaxPixels();
+    }
+    String conf = spark.conf().get(MAX_PIXELS_CONF, null);
+    if (conf == null) {
+      return getMaxPixels();
+    }
+    try {
+      long v = Long.parseLong(conf.trim().replace("_", "").replace(",", ""));
+      if (v > 0) {
+        return v;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new IllegalArgumentException(MAX_PIXELS_CONF + " must be a positive number of pixels, but is '" + conf
+        + "'. Set it to, for example, 200000000, or unset it for the default " + DEFAULT_MAX_PIXELS + ".");
+  }
+
   /** For tests: substitute the image decoder (must be serializable; runs on executors). */
   RadioEmbedder setPixelSourceFactory(PixelSource.Factory factory) {
     this.pixelSourceFactory = factory;
@@ -583,7 +629,7 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
       nameIndex = schema.fieldIndex("path");
     }
     PixelSource.Spec spec = new PixelSource.Spec(size[0], size[1], getResizeMode(),
-        state.info.config().patchSize());
+        state.info.config().patchSize(), maxPixels(spark));
     pixelSourceFactory.create(spec); // validates the size against the model's patch size, on the driver
     // batchSize unset: 0, the device's default (DevicePlan), decided in the task that knows its device
     int batch = isSet(batchSize) ? getBatchSize() : 0;
@@ -640,7 +686,7 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     FeaturesMode fm = FeaturesMode.parse(getFeaturesMode());
     DriverState state = driverState(spark.sparkContext());
     PixelSource.Spec spec = new PixelSource.Spec(size[0], size[1], getResizeMode(),
-        state.info.config().patchSize());
+        state.info.config().patchSize(), maxPixels(spark));
     pixelSourceFactory.create(spec); // validates the size against the model's patch size, on the driver
     return new RowEmbedder(state.weights, state.info, spec, getDevice(), ModelDType.parse(getDtype()), fm,
         getFeaturesType().equals("float16"), pixelSourceFactory);

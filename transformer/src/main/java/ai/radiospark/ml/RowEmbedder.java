@@ -93,8 +93,8 @@ public final class RowEmbedder implements Serializable {
   public record Result(float[] summary, Row features, String error) {}
 
   /**
-   * Decodes, resizes and embeds {@code image}. A bad image (null, truncated, not an image) gives a
-   * Result with {@code error} set; a failure of the model itself (out of memory, a device error)
+   * Decodes, resizes and embeds {@code image}. A bad image (null, truncated, not an image), or an
+   * output that came out NaN or infinite, gives a Result with {@code error} set; a failure of the model itself (out of memory, a device error)
    * throws, so Spark fails the task as with RadioEmbedder.
    *
    * @param name what error messages call the image (a path, or e.g. "the argument")
@@ -115,25 +115,25 @@ public final class RowEmbedder implements Serializable {
     Set<RadioModel.Output> outputs = withFeatures
         ? EnumSet.of(RadioModel.Output.SUMMARY, RadioModel.Output.FEATURES) : EnumSet.of(RadioModel.Output.SUMMARY);
     RadioOutput out = model().forward(px.chw(), 1, px.height(), px.width(), outputs);
-    return new Result(out.summary(0), withFeatures ? featuresRow(out) : null, null);
+    float[] summary = out.summary(0);
+    String bad = EmbedPartition.nonFinite(summary, "summary");
+    if (bad != null) {
+      return new Result(null, null, bad);
+    }
+    Row features = null;
+    if (withFeatures) {
+      features = EmbedPartition.featuresRow(out, 0, featuresMode, float16);
+      if (features == null) {
+        return new Result(null, null, EmbedPartition.nonFinite(null, "features"));
+      }
+    }
+    return new Result(summary, features, null);
   }
 
   /** {@link #embed} as a Row of {@link #resultType()}. */
   public Row embedRow(byte[] image, String name) {
     Result r = embed(image, name);
     return RowFactory.create(r.summary(), r.features(), r.error());
-  }
-
-  private Row featuresRow(RadioOutput out) {
-    int rows = out.rows();
-    int cols = out.cols();
-    float[] values = out.features(0);
-    if (featuresMode.kind() == FeaturesMode.Kind.POOLED) {
-      values = FeaturesMode.pool(values, rows, cols, out.dim(), featuresMode.rows(), featuresMode.cols());
-      rows = featuresMode.rows();
-      cols = featuresMode.cols();
-    }
-    return RowFactory.create(rows, cols, out.dim(), float16 ? Half.encode(values) : values);
   }
 
   private PixelSource source() {

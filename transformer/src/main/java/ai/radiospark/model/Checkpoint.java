@@ -218,6 +218,12 @@ public final class Checkpoint {
     return tensors.containsKey(name);
   }
 
+  /** The file that holds a tensor, for messages. */
+  String fileOf(String name) {
+    SafetensorsFile f = tensors.get(name);
+    return f == null ? source : f.source();
+  }
+
   Tensor tensor(String name) {
     SafetensorsFile f = tensors.get(name);
     if (f == null) {

@@ -270,6 +270,15 @@ public final class RadioWeights implements Serializable {
         throw new RadioException("Cannot load model " + ckpt.source() + ": tensor '" + name + "' has type "
             + t.type() + "; weights must be F32, BF16 or F16.");
       }
+      // Every weight the forward pass uses comes through here, whichever the checkpoint's layout,
+      // file or bytes: a NaN or Inf would otherwise turn every embedding into NaN without an error.
+      long bad = TensorConversions.nonFinite(t.type(), t.data());
+      if (bad > 0) {
+        throw new RadioException("Cannot load model " + ckpt.source() + ": tensor '" + name + "' in "
+            + ckpt.fileOf(name) + " has " + bad + (bad == 1 ? " non-finite value" : " non-finite values")
+            + " (NaN or Inf) among its " + t.elements() + ": the checkpoint is corrupt. Re-download it, or "
+            + "re-export it from a model with finite weights.");
+      }
       used.add(name);
       return t;
     }

@@ -62,6 +62,64 @@ final class TensorConversions {
     return out;
   }
 
+  /**
+   * The number of NaN and infinite values in F32, BF16 or F16 data (0 for other types): elements
+   * whose exponent field is all ones. Tested on the raw bits, eight bytes at a time (two F32 or four
+   * 16-bit lanes per long), and counted one by one only when a lane matches, so a clean tensor costs
+   * one pass over its bytes.
+   */
+  static long nonFinite(TensorType type, ByteBuffer data) {
+    int lane;
+    long exponent;
+    switch (type) {
+      case F32 -> {
+        lane = 4;
+        exponent = 0x7f800000L;
+      }
+      case BF16 -> {
+        lane = 2;
+        exponent = 0x7f80L;
+      }
+      case F16 -> {
+        lane = 2;
+        exponent = 0x7c00L;
+      }
+      default -> {
+        return 0;
+      }
+    }
+    long mask = lane == 4 ? exponent | exponent << 32 : exponent * 0x0001000100010001L;
+    long ones = lane == 4 ? 0x0000000100000001L : 0x0001000100010001L;
+    long highs = ones << (8 * lane - 1);
+    ByteBuffer b = data.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    int start = b.position();
+    int n = b.remaining();
+    int words = n / 8;
+    // z has a zero lane exactly where the exponent is all ones; z's lanes never reach their top
+    // bit, so the classic has-a-zero-lane test is exact. OR-ing keeps the loop free of branches.
+    long any = 0;
+    for (int i = 0; i < words; i++) {
+      long z = (b.getLong(start + 8 * i) & mask) ^ mask;
+      any |= (z - ones) & ~z & highs;
+    }
+    boolean tail = false;
+    for (int i = words * 8; i < n; i += lane) {
+      long v = lane == 4 ? b.getInt(start + i) : b.getShort(start + i);
+      tail |= (v & exponent) == exponent;
+    }
+    if (any == 0 && !tail) {
+      return 0;
+    }
+    long count = 0;
+    for (int i = 0; i + lane <= n; i += lane) {
+      long v = lane == 4 ? b.getInt(start + i) : b.getShort(start + i);
+      if ((v & exponent) == exponent) {
+        count++;
+      }
+    }
+    return count;
+  }
+
   static float bf16ToFloat(short bits) {
     return Float.intBitsToFloat((bits & 0xffff) << 16);
   }

@@ -446,6 +446,77 @@ class ModelResolverTest {
     assertEquals(0, hub.requestCount.get());
   }
 
+  /** A repo whose index lists one shard, named {@code shard}, that the hub does not have. */
+  void addRepoWithShard(String repo, String shard) {
+    String index = "{\"weight_map\": {\"w\": \"" + shard + "\"}}";
+    hub.addRepo(repo, COMMIT, Map.of("config.json", config,
+        "model.safetensors.index.json", index.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+  }
+
+  @Test
+  void shardNameLeadingOutOfTheCacheIsRefusedAndNothingIsCreatedOutside() throws IOException {
+    // Without the check, the hub's EntryNotFound for this shard made recordMissing create
+    // .no_exist/<commit>/../../../../outside/x.safetensors = hfHome/outside/x.safetensors.
+    addRepoWithShard("acme/evil", "../../../../outside/x.safetensors");
+    RadioException e = assertThrows(RadioException.class,
+        () -> new ModelResolver(online()).resolve("acme/evil"));
+    assertEquals("Refusing the shard name in model.safetensors.index.json of acme/evil@main "
+        + "'../../../../outside/x.safetensors' from the Hugging Face hub: it has the path segment "
+        + "'..', and the cache keeps every file inside " + repoDir("acme/evil").resolve("snapshots")
+        .resolve(COMMIT) + ". The repo's files are malformed or HF_ENDPOINT is not a trustworthy "
+        + "hub: use another revision or repo, or check HF_ENDPOINT.", e.getMessage());
+    assertFalse(Files.exists(hfHome.resolve("outside")));
+    assertTrue(hub.requests.stream().noneMatch(r -> r.path().contains("outside")), "no request");
+  }
+
+  @Test
+  void absoluteShardNameIsRefusedAndNothingIsCreatedThere() {
+    Path target = hfHome.resolve("abs").resolve("x.safetensors");
+    addRepoWithShard("acme/absolute", target.toString());
+    RadioException e = assertThrows(RadioException.class,
+        () -> new ModelResolver(online()).resolve("acme/absolute"));
+    assertTrue(e.getMessage().startsWith("Refusing the shard name in model.safetensors.index.json "
+        + "of acme/absolute@main '" + target + "' from the Hugging Face hub: it is an absolute "
+        + "path"), e.getMessage());
+    assertFalse(Files.exists(hfHome.resolve("abs")));
+  }
+
+  @Test
+  void cachedIndexNamingAFileOutsideTheSnapshotIsNotUsedOffline() throws IOException {
+    // A cache whose index points at a file outside it: offline it used to count as complete.
+    Path snap = repoDir("acme/evil").resolve("snapshots").resolve(COMMIT);
+    Files.createDirectories(snap);
+    Files.write(snap.resolve("config.json"), config);
+    Files.writeString(snap.resolve("model.safetensors.index.json"),
+        "{\"weight_map\": {\"w\": \"../../../../outside.safetensors\"}}");
+    Files.write(hfHome.resolve("outside.safetensors"), weights);
+    Files.createDirectories(repoDir("acme/evil").resolve("refs"));
+    Files.writeString(repoDir("acme/evil").resolve("refs").resolve("main"), COMMIT);
+
+    RadioException e = assertThrows(RadioException.class,
+        () -> new ModelResolver(offline()).resolve("acme/evil"));
+    assertTrue(e.getMessage().contains("Refusing the shard name in model.safetensors.index.json of "
+        + "acme/evil@main '../../../../outside.safetensors' from the Hugging Face hub: it has the "
+        + "path segment '..'"), e.getMessage());
+  }
+
+  @Test
+  void hubNamesResolveOnlyInsideTheirRoot(@TempDir Path root) {
+    assertEquals(root.resolve("model-00001-of-00002.safetensors"),
+        ModelResolver.inside(root, "model-00001-of-00002.safetensors", "shard name"));
+    assertEquals(root.resolve("refs/pr/1"), ModelResolver.inside(root, "refs/pr/1", "revision"));
+    Map<String, String> refused = Map.of("", "it is empty", "/etc/passwd", "it is an absolute path",
+        "a\\..\\b", "it contains a backslash or NUL", "a//b", "it has the path segment ''",
+        "./a", "it has the path segment '.'", "a/..", "it has the path segment '..'",
+        "..", "it has the path segment '..'", "a/", "it has the path segment ''");
+    refused.forEach((name, why) -> {
+      RadioException e = assertThrows(RadioException.class,
+          () -> ModelResolver.inside(root, name, "file name"), name);
+      assertTrue(e.getMessage().startsWith("Refusing the file name '" + name + "' from the Hugging "
+          + "Face hub: " + why + ", "), e.getMessage());
+    });
+  }
+
   @Test
   void concurrentResolversDownloadEachBlobOnce() throws Exception {
     concurrentResolvers(online());

@@ -136,7 +136,8 @@ class ImageDecoderTest {
     assertTrue(e.getMessage().contains("bomb.png"), e.getMessage());
     assertTrue(e.getMessage().contains("60000x60000 = 3,600,000,000 pixels"), e.getMessage());
     assertTrue(e.getMessage().contains("limit of 100,000,000 pixels"), e.getMessage());
-    assertTrue(e.getMessage().contains("optMaxPixels / --max-pixels"), e.getMessage());
+    assertTrue(e.getMessage().endsWith("Downscale the image, or raise the limit: --max-pixels of radio extract or "
+        + "radio preprocess, maxPixels of RadioEmbedder or ImagePreprocessor."), e.getMessage());
   }
 
   @Test

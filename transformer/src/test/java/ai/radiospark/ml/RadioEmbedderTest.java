@@ -171,6 +171,30 @@ class RadioEmbedderTest {
 
   static final String[] BAD_FILES = {"not-an-image.jpg", "truncated.jpg", "empty.jpg"};
 
+  /** Finite weights that overflow on real images: every row an error row, no NaN vector stored. */
+  @Test
+  void nonFiniteOutputsBecomeErrorRows() {
+    String model = SparkTestSupport.overflowingTinyVit(tmp.resolve("overflowing-tiny-vit")).toString();
+    Dataset<Row> in = goldenBinary().filter(col("path").endsWith(".png"));
+    long images = in.count();
+    for (String features : new String[] {"none", "pooled:2x2"}) {
+      List<Row> rows = SparkTestSupport.embedder().setModel(model).setFeaturesMode(features).transform(in)
+          .collectAsList();
+      assertEquals(images, rows.size());
+      for (Row r : rows) {
+        assertNull(r.getAs("summary"), features);
+        assertNull(r.getAs("features"), features);
+        assertEquals("The model's summary for this image came out non-finite (NaN or Inf), so no embedding is "
+            + "stored: the forward pass overflowed. With dtype float16 use bfloat16 or float32; else check the "
+            + "checkpoint's weights (re-download or re-export it).", r.getAs("error"));
+      }
+    }
+    SparkException ex = assertThrows(SparkException.class,
+        () -> SparkTestSupport.embedder().setModel(model).setFailOnError(true).transform(in).collectAsList());
+    assertTrue(ex.getMessage().contains("came out non-finite") && ex.getMessage().contains("failOnError=true"),
+        ex.getMessage());
+  }
+
   /** Input columns are kept, rows come out in input order, nulls become error rows. */
   @Test
   void rowsKeepInputOrderAndColumns() {

@@ -1,6 +1,11 @@
 package ai.radiospark.ml;
 
+import ai.radiospark.model.Checkpoint;
+import ai.radiospark.model.CheckpointWriter;
 import ai.radiospark.model.Golden;
+import ai.radiospark.model.SafetensorsFile;
+import ai.radiospark.model.TensorInfo;
+import ai.radiospark.model.TensorType;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -76,6 +81,32 @@ final class SparkTestSupport {
       rows.add(RowFactory.create((long) i, png(size, size, i)));
     }
     return rows;
+  }
+
+  /**
+   * tiny-vit with every patch-embedding weight 1e38: finite, so the checkpoint loads, but a patch's
+   * 768 products overflow float32, and every output of the forward pass comes out NaN or Inf.
+   */
+  static Path overflowingTinyVit(Path dir) {
+    Path golden = Golden.checkpoint("tiny-vit");
+    SafetensorsFile f = SafetensorsFile.open(golden.resolve("model.safetensors"));
+    CheckpointWriter w = new CheckpointWriter(Checkpoint.open(golden).config());
+    for (java.util.Map.Entry<String, TensorInfo> e : f.tensors().entrySet()) {
+      String name = e.getKey();
+      if (e.getValue().type() == TensorType.I64) {
+        w.addInt64(name, e.getValue().shape(), f.longs(name));
+      } else if (name.endsWith("patch_generator.embedder.weight")) {
+        w.add(name, e.getValue().shape(), () -> {
+          float[] v = f.floats(name);
+          java.util.Arrays.fill(v, 1e38f);
+          return v;
+        });
+      } else {
+        w.add(name, e.getValue().shape(), () -> f.floats(name));
+      }
+    }
+    w.write(dir);
+    return dir;
   }
 
   static float[] floats(Row row, String col) {

@@ -145,6 +145,88 @@ class CheckpointTest {
     assertArrayEquals(run(Checkpoint.open(onesLs).weights(), golden).summary(), run(noLsWeights, golden).summary());
   }
 
+  @Test
+  void checkpointsWithNonFiniteWeightsAreRefusedNamingTheTensor() {
+    Checkpoint src = Checkpoint.open(Golden.checkpoint("tiny-vit"));
+    String qkv = "radio_model.model.blocks.1.attn.qkv.weight"; // [192, 64]
+    for (TensorType type : new TensorType[] {TensorType.F32, TensorType.BF16, TensorType.F16}) {
+      Path dir = tmp.resolve("nan-" + type);
+      // A NaN, both infinities, the last element included (the scan's tail); largest finite kept.
+      writeWith(src, dir, type, 1, qkv, v -> {
+        v[5] = Float.NaN;
+        v[100] = Float.POSITIVE_INFINITY;
+        v[v.length - 1] = Float.NEGATIVE_INFINITY;
+        v[7] = type == TensorType.F16 ? 65504f // the largest finite value of each type
+            : type == TensorType.BF16 ? Float.intBitsToFloat(0x7f7f0000) : Float.MAX_VALUE;
+      });
+      String m = message(() -> Checkpoint.open(dir).weights());
+      assertEquals("Cannot load model " + dir + ": tensor '" + qkv + "' in " + dir.resolve("model.safetensors")
+          + " has 3 non-finite values (NaN or Inf) among its 12288: the checkpoint is corrupt. Re-download it, or "
+          + "re-export it from a model with finite weights.", m, type.toString());
+    }
+    // Sharded, and held in memory as a broadcast delivers it: the same check.
+    Path sharded = tmp.resolve("nan-sharded");
+    String patch = "radio_model.model.patch_generator.embedder.weight";
+    writeWith(src, sharded, TensorType.BF16, 2, patch, v -> v[0] = Float.NaN);
+    String m = message(() -> Checkpoint.open(sharded).weights());
+    assertTrue(m.startsWith("Cannot load model " + sharded + ": tensor '" + patch + "' in "
+        + sharded.resolve("model-00002-of-00002.safetensors") + " has 1 non-finite value (NaN or Inf) among "
+        + "its 49152: the checkpoint is corrupt."), m);
+    Map<String, byte[]> files = new HashMap<>();
+    try (Stream<Path> list = Files.list(sharded)) {
+      list.forEach(f -> files.put(f.getFileName().toString(), readAll(f)));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    m = message(() -> Checkpoint.fromBytes("mem", files).weights());
+    assertTrue(m.startsWith("Cannot load model mem: tensor '" + patch + "' in mem/model-00002-of-00002.safetensors "
+        + "has 1 non-finite value"), m);
+  }
+
+  @Test
+  void nonFiniteCountsEveryLaneOfEveryType() {
+    float[] v = new float[19]; // 19: whole longs plus a tail for each type
+    v[0] = Float.NaN;
+    v[3] = Float.NEGATIVE_INFINITY;
+    v[9] = 1e-40f; // subnormal: finite
+    v[17] = Float.POSITIVE_INFINITY;
+    v[18] = -0f;
+    for (TensorType type : new TensorType[] {TensorType.F32, TensorType.BF16, TensorType.F16}) {
+      assertEquals(3, TensorConversions.nonFinite(type, CheckpointWriter.encode(v, type)), type.toString());
+      assertEquals(0, TensorConversions.nonFinite(type, CheckpointWriter.encode(new float[19], type)), type.toString());
+    }
+    assertEquals(0, TensorConversions.nonFinite(TensorType.I64, java.nio.ByteBuffer.allocate(16).putLong(0, -1L)));
+  }
+
+  private static byte[] readAll(Path f) {
+    try {
+      return Files.readAllBytes(f);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /** Writes {@code src} with {@code type} floats into {@code dir}, {@code edit} changing one tensor's values. */
+  private static void writeWith(Checkpoint src, Path dir, TensorType type, int shards, String name,
+      java.util.function.Consumer<float[]> edit) {
+    CheckpointWriter w = new CheckpointWriter(src.config()).optFloatType(type).optShards(shards);
+    for (var e : src.tensorInfos().entrySet()) {
+      if (e.getValue().type() == TensorType.I64) {
+        w.addInt64(e.getKey(), e.getValue().shape(),
+            TensorConversions.toLongs(e.getValue(), src.tensor(e.getKey()).data(), "golden"));
+      } else {
+        w.add(e.getKey(), e.getValue().shape(), () -> {
+          float[] values = src.tensor(e.getKey()).floats();
+          if (e.getKey().equals(name)) {
+            edit.accept(values);
+          }
+          return values;
+        });
+      }
+    }
+    w.write(dir);
+  }
+
   private static float[] ones(int n) {
     float[] v = new float[n];
     java.util.Arrays.fill(v, 1f);

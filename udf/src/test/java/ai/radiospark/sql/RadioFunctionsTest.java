@@ -191,6 +191,22 @@ class RadioFunctionsTest {
     assertEquals(14 * 14 * 64 * 2, ((byte[]) f.get(3)).length);
   }
 
+  /** A model whose forward pass overflows: radio_embed gives an error, radio_summary null, never NaN. */
+  @Test
+  void nonFiniteOutputsAreErrorsNotVectors() {
+    SparkSession s = spark.newSession();
+    RadioFunctions.register(s, Map.of("model", SqlTestSpark.overflowingTinyVit(), "featuresMode", "pooled:2x2"));
+    s.read().format("binaryFile").load(SqlTestSpark.goldenImages().resolve("camera.png").toString())
+        .createOrReplaceTempView("one");
+    Row r = s.sql("SELECT radio_embed(content) AS e, radio_summary(content) AS s FROM one").head();
+    assertNull(r.getStruct(0).getAs("summary"));
+    assertNull(r.getStruct(0).getAs("features"));
+    assertEquals("The model's summary for this image came out non-finite (NaN or Inf), so no embedding is "
+        + "stored: the forward pass overflowed. With dtype float16 use bfloat16 or float32; else check the "
+        + "checkpoint's weights (re-download or re-export it).", r.getStruct(0).getAs("error"));
+    assertTrue(r.isNullAt(1));
+  }
+
   @Test
   void badOptionsAreRejectedWhenRegistering() {
     IllegalArgumentException noModel = assertThrows(IllegalArgumentException.class,

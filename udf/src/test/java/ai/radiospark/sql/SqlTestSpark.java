@@ -54,6 +54,38 @@ final class SqlTestSpark {
     return golden().resolve("tiny-vit").resolve("checkpoint").toString();
   }
 
+  /**
+   * tiny-vit with every patch-embedding weight 1e38, written into a new temporary folder: finite, so
+   * it loads, but the patch embedding overflows float32 and every output comes out NaN or Inf.
+   */
+  static String overflowingTinyVit() {
+    try {
+      Path dir = Files.createTempDirectory("radio-overflowing-tiny-vit");
+      Path golden = Path.of(tinyVit());
+      ai.radiospark.model.SafetensorsFile f =
+          ai.radiospark.model.SafetensorsFile.open(golden.resolve("model.safetensors"));
+      ai.radiospark.model.CheckpointWriter w =
+          new ai.radiospark.model.CheckpointWriter(ai.radiospark.model.Checkpoint.open(golden).config());
+      f.tensors().forEach((name, info) -> {
+        if (info.type() == ai.radiospark.model.TensorType.I64) {
+          w.addInt64(name, info.shape(), f.longs(name));
+        } else {
+          w.add(name, info.shape(), () -> {
+            float[] v = f.floats(name);
+            if (name.endsWith("patch_generator.embedder.weight")) {
+              java.util.Arrays.fill(v, 1e38f);
+            }
+            return v;
+          });
+        }
+      });
+      w.write(dir);
+      return dir.toString();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   /** The repository's samples/images (tests run in the module folder). */
   static Path sampleImages() {
     Path p = Path.of("..", "samples", "images").toAbsolutePath().normalize();
