@@ -798,7 +798,8 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
   public void checkAgainst(RadioConfig config) {
     int[] size = parseImageSize(getImageSize());
     try {
-      pixelSourceFactory.create(new PixelSource.Spec(size[0], size[1], getResizeMode(), config.patchSize()));
+      pixelSourceFactory.create(new PixelSource.Spec(size[0], size[1], getResizeMode(), config.patchSize(),
+          getMaxPixels()));
     } catch (InvalidValueException e) {
       throw e;
     } catch (RadioException e) {
