@@ -73,7 +73,8 @@ public final class ExtractCommand implements Callable<Integer> {
 
   @Option(names = "--mode", defaultValue = "merge", paramLabel = "append|merge|overwrite",
       description = "merge (default): add new and changed images, skip unchanged ones; append: add rows for every "
-          + "image; overwrite: replace the table.")
+          + "image; overwrite: replace the table in one commit, once every image is embedded (into a staging table "
+          + "under it, resumed by a rerun).")
   String mode;
 
   @Option(names = "--reembed", description = "Re-embed every image with this run's --model and settings when they "

@@ -217,6 +217,13 @@ final class ExtractJob {
     if (exists) {
       Map<String, String> props = table.properties();
       target = targetSettings(props);
+      if (!differences(target, run).isEmpty() && table.read().isEmpty()) {
+        // No row to mix with (say a first run whose tasks all failed): the table takes this run's settings.
+        if (!o.dryRun()) {
+          table.setProperties(tableProperties(sha));
+        }
+        target = run;
+      }
       boolean reembedding = guard(table, target, run, mode);
       finishing = mode == WriteMode.MERGE && (reembedding || "true".equals(props.get(REEMBED_MARKER)));
       if (!o.dryRun()) {

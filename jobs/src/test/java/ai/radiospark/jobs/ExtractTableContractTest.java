@@ -136,6 +136,27 @@ class ExtractTableContractTest {
     assertTrue(Files.isDirectory(foreign.resolve("_delta_log")));
   }
 
+  /** A first run whose tasks all failed (say --dtype float16 on a CPU) leaves an empty table: the next run's settings win. */
+  @Test
+  void anEmptyTableTakesTheNextRunsSettings() throws Exception {
+    Path images = folder("images", 1, 2);
+    Path table = tmp.resolve("table");
+    System.setProperty(ExtractJob.FAULT_POINT, "task-failure");
+    try {
+      assertEquals(1, run("--input", images.toString(), "--output", table.toString(), "--size", "112x112").code());
+    } finally {
+      System.clearProperty(ExtractJob.FAULT_POINT);
+    }
+    assertEquals("112x112", EmbeddingTable.of(spark, table.toString()).properties().get("radio.resolution"));
+    assertEquals(0, rows(table).size());
+    Result r = run("--input", images.toString(), "--output", table.toString());
+    assertEquals(0, r.code(), r.err());
+    assertEquals("224x224", EmbeddingTable.of(spark, table.toString()).properties().get("radio.resolution"));
+    Map<String, String> settings = settingsByName(table);
+    assertEquals(2, settings.size());
+    assertTrue(settings.values().stream().allMatch(ROW_224::equals), settings.toString());
+  }
+
   /**
    * Items 2, 3, 4, 5: every setting that changes the vectors is refused naming both values, in
    * merge and append mode; --reembed --limit deletes nothing; a merge run with the new settings
