@@ -238,7 +238,6 @@ final class ExtractJob {
           props2.put(REEMBED_MARKER, "true");
           table.setProperties(props2);
           target = run;
-          fault("reembed-started");
         }
       }
     } else if (!o.dryRun()) {
@@ -533,7 +532,10 @@ final class ExtractJob {
   /**
    * The fault-injection suite: with {@code -Dradio.extract.faultPoint=NAME}, reaching point NAME
    * prints {@code radio-fault: NAME} and holds the job there (to be killed), or throws for
-   * {@code model-load}. Unset, this does nothing.
+   * {@code model-load}. Points: {@code model-load}, {@code before-first-commit}, {@code after-create}
+   * (a new table's empty first commit made), {@code in-merge} (a chunk embedded, its MERGE not
+   * started), {@code between-chunks}, {@code before-replace} (an overwrite staged, the table not
+   * replaced); {@code task-failure} makes every task of a chunk throw. Unset, this does nothing.
    */
   static void fault(String point) {
     if (!point.equals(System.getProperty(FAULT_POINT))) {
