@@ -75,11 +75,19 @@ public final class ExtractCommand implements Callable<Integer> {
 
   @Option(names = "--mode", defaultValue = "merge", paramLabel = "append|merge|overwrite",
       description = "merge (default): add new and changed images, skip unchanged ones; append: add rows for every "
-          + "image; overwrite: replace the table.")
+          + "image; overwrite: replace the table in one commit, once every image is embedded (into a staging table "
+          + "under it, resumed by a rerun).")
   String mode;
 
-  @Option(names = "--reembed", description = "Re-embed every image, for example after changing --model.")
+  @Option(names = "--reembed", description = "Re-embed every image with this run's --model and settings when they "
+      + "differ from the table's (changing them is refused without it); a killed --reembed resumes with the same "
+      + "command.")
   boolean reembed;
+
+  @Option(names = "--retry-errors", description = "Also retry the error rows of images that were read but refused "
+      + "(not an image, truncated, too large) though their files are unchanged. Files that could not be read are "
+      + "retried on every run.")
+  boolean retryErrors;
 
   @Option(names = "--limit", defaultValue = "0", description = "Embed at most N images this run (0: no limit).")
   long limit;
@@ -172,7 +180,8 @@ public final class ExtractCommand implements Callable<Integer> {
     String located = ModelOption.forResolver(ModelOption.qualified(model));
     return new ExtractJob.Options(input, output, located, size, resizeMode.toLowerCase(Locale.ROOT), batchSize,
         device, dtype, features, featuresType, partitionBy, ExtractJob.WriteMode.parse(mode), limit, dryRun, reembed,
-        extensions, pathColumn, contentColumn, commitEvery, maxFailedFraction, quarantine, progressSeconds);
+        extensions, pathColumn, contentColumn, commitEvery, maxFailedFraction, quarantine, progressSeconds,
+        retryErrors);
   }
 
   @Override

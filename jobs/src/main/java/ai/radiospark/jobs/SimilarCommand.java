@@ -1,7 +1,9 @@
 package ai.radiospark.jobs;
 
+import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.not;
 
 import ai.radiospark.Cosine;
 import ai.radiospark.RadioException;
@@ -14,6 +16,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -70,7 +73,17 @@ public final class SimilarCommand implements Callable<Integer> {
       throw new RadioException("There is no Delta table at " + table + ". Run radio extract first, or check --table.");
     }
     float[] q = query.image != null ? embed(spark, t, query.image) : lookUp(t, query.path);
-    Dataset<Row> candidates = t.read().where(col("summary").isNotNull());
+    // Only rows made as the table's properties say (a --reembed may be under way) are comparable.
+    Map<String, String> target = ExtractJob.targetSettings(t.properties());
+    String targetRow = ExtractJob.rowSettings(target);
+    Dataset<Row> all = t.read().where(col("summary").isNotNull());
+    Column settings = java.util.Arrays.asList(all.columns()).contains("settings")
+        ? coalesce(col("settings"), lit(targetRow)) : lit(targetRow);
+    Column comparable = target.get("checkpoint_sha256") == null ? lit(true)
+        : coalesce(col("checkpoint_sha256").equalTo(lit(target.get("checkpoint_sha256")))
+            .and(settings.equalTo(lit(targetRow))), lit(false));
+    Dataset<Row> candidates = all.where(comparable);
+    long skipped = all.where(not(comparable)).count();
     if (query.path != null) {
       candidates = candidates.where(col("path").notEqual(lit(query.path)));
     }
@@ -79,6 +92,10 @@ public final class SimilarCommand implements Callable<Integer> {
     List<Row> top = candidates.select(col("path"), cosine.apply(col("summary")).as("similarity"))
         .orderBy(col("similarity").desc(), col("path")).limit(k).collectAsList();
     out.printf("Nearest %d of %s to %s:%n", top.size(), table, query.image != null ? query.image : query.path);
+    if (skipped > 0) {
+      out.printf("(%,d rows made with another model or settings than the table's skipped: a --reembed is not "
+          + "finished; rerun it to include them)%n", skipped);
+    }
     int rank = 1;
     for (Row r : top) {
       out.printf("%3d  %.6f  %s%n", rank++, r.getDouble(1), r.getString(0));

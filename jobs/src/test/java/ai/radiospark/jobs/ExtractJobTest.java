@@ -328,7 +328,8 @@ class ExtractJobTest {
         "--max-failed-fraction", "0.5"));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(tmp.resolve("child.log").toFile())
         .start();
-    Path firstCommit = Path.of(table, "_delta_log", "00000000000000000000.json");
+    // Version 0 creates the table empty; version 1 is the first chunk.
+    Path firstCommit = Path.of(table, "_delta_log", "00000000000000000001.json");
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
     while (!Files.exists(firstCommit) && p.isAlive() && System.nanoTime() < deadline) {
       Thread.sleep(200);
