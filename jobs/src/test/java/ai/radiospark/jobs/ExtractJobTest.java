@@ -35,7 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
  * table, read back with {@code spark.read.format("delta")}.
  */
 class ExtractJobTest {
-  static final Path GOLDEN = Path.of(System.getProperty("radio.golden.dir", "../transformer/src/test/resources/golden"));
+  static final Path GOLDEN = ai.radiospark.model.GoldenResources.dir();
   static final String MODEL = GOLDEN.resolve("tiny-vit/checkpoint").toAbsolutePath().toString();
   /** Lossless sources differ from the reference pixels by ≤ 2/255; JPEG decoders differ slightly more (image issue). */
   static final double LOSSLESS_COSINE = 0.9999;

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** {@code radio forward} and {@code radio init}, run as a user runs them. */
 class ForwardAndInitCommandTest {
-  static final Path GOLDEN = Path.of(System.getProperty("radio.golden.dir", "../transformer/src/test/resources/golden"));
+  static final Path GOLDEN = ai.radiospark.model.GoldenResources.dir();
 
   @TempDir Path tmp;
 

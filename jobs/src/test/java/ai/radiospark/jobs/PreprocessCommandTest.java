@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class PreprocessCommandTest {
-  private static final Path GOLDEN = Path.of("../transformer/src/test/resources/golden");
+  private static final Path GOLDEN = ai.radiospark.model.GoldenResources.dir();
   private static final Path IMAGES = GOLDEN.resolve("images");
 
   @TempDir Path tmp;

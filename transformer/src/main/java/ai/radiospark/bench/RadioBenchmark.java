@@ -280,8 +280,8 @@ public final class RadioBenchmark {
           PtSymbolBlock gemm = JniUtils.loadModule(m, new java.io.ByteArrayInputStream(archive), true, false);
           modules.add(gemm);
           try (NDArray bt = b.transpose().duplicate();
-              IValue w = IValue.from((PtNDArray) bt);
-              IValue n = IValueUtils.runMethod(gemm, "set_weights", w)) {
+              IValue w = IValue.from((PtNDArray) bt)) {
+            IValueUtils.runMethod(gemm, "set_weights", w).close();
             IValue x = IValue.from((PtNDArray) a);
             inputs.add(new IValue[] {x, IValueUtils.runMethod(gemm, "to_bf16", x)});
           }

@@ -14,7 +14,7 @@ import java.util.Map;
 
 /**
  * The architecture of a RADIO checkpoint, read from its {@code config.json}
- * ({@code model_type: "radio"}). Missing keys take the C-RADIOv4-H defaults of RADIO-SPEC.md;
+ * ({@code model_type: "radio"}). Missing keys take C-RADIOv4-H's values, the defaults of {@link Builder};
  * unknown keys are ignored.
  *
  * <pre>{@code

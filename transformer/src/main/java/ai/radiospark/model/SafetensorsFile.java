@@ -12,7 +12,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Collections;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -137,12 +136,11 @@ public final class SafetensorsFile {
       throw new RadioException("Checkpoint file " + source
           + " has a corrupt safetensors header (not a JSON object). Re-download the checkpoint.");
     }
-    for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> e = it.next();
+    for (Map.Entry<String, JsonNode> e : root.properties()) {
       String name = e.getKey();
       JsonNode v = e.getValue();
       if ("__metadata__".equals(name)) {
-        v.fields().forEachRemaining(m -> meta.put(m.getKey(), m.getValue().asText()));
+        v.properties().forEach(m -> meta.put(m.getKey(), m.getValue().asText()));
         continue;
       }
       JsonNode shapeNode = v.get("shape");

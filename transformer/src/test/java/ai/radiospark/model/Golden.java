@@ -13,15 +13,9 @@ import java.nio.file.StandardCopyOption;
 public final class Golden {
   private Golden() {}
 
-  /** The golden folder: {@code -Dradio.golden.dir}, else this module's test resources. */
+  /** The golden folder: {@code -Dradio.golden.dir}, else the test classpath's (see {@link GoldenResources}). */
   public static Path dir() {
-    String prop = System.getProperty("radio.golden.dir");
-    Path p = prop != null ? Path.of(prop) : Path.of("src/test/resources/golden");
-    if (!Files.isDirectory(p)) {
-      p = Path.of("transformer/src/test/resources/golden");
-    }
-    assertTrue(Files.isDirectory(p), "golden data not found at " + p.toAbsolutePath());
-    return p;
+    return GoldenResources.dir();
   }
 
   public static Path checkpoint(String model) {

@@ -187,7 +187,7 @@ public final class RadioFunctions {
   /** A function's name, usage text and builder. */
   record Function(String name, String usage, AbstractFunction1<Seq<Expression>, Expression> builder) {
     ExpressionInfo info() {
-      return new ExpressionInfo(RadioFunctions.class.getName(), null, name, usage, "");
+      return new ExpressionInfo(RadioFunctions.class.getName(), null, name, usage, "", "", "", "", "", "", "");
     }
   }
 

@@ -2,6 +2,7 @@ package ai.radiospark.sql;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.radiospark.model.GoldenResources;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -39,11 +40,9 @@ final class SqlTestSpark {
         .getOrCreate();
   }
 
+  /** transformer's golden data, from its test-jar. */
   static Path golden() {
-    String prop = System.getProperty("radio.golden.dir");
-    Path p = prop != null ? Path.of(prop) : Path.of("../transformer/src/test/resources/golden");
-    assertTrue(Files.isDirectory(p), "golden data not found at " + p.toAbsolutePath());
-    return p.toAbsolutePath().normalize();
+    return GoldenResources.dir();
   }
 
   static Path goldenImages() {

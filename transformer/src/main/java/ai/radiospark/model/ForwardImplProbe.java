@@ -12,11 +12,18 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * Not a test: the base-shape forward with the block linears on aten (MKL) vs oneDNN, float32 and
- * bfloat16, interleaved in rounds in one JVM. Reports median wall ms and process CPU seconds per
- * forward (load-robust). args: [rounds=4] [reps=2] [batch=8]
+ * A benchmark (docs/performance.md): the base-shape forward with the block linears on aten (MKL) vs oneDNN,
+ * float32 and bfloat16, interleaved in rounds in one JVM, on a random-weight checkpoint. Reports median wall ms
+ * and process CPU seconds per forward (load-robust). It sits in this package for the package-private
+ * {@code RadioModel.Builder.linearOneDnn}.
+ *
+ * <pre>{@code
+ * java -cp ... ai.radiospark.model.ForwardImplProbe [rounds=4] [reps=2] [batch=8]
+ * }</pre>
  */
 public final class ForwardImplProbe {
+  private ForwardImplProbe() {}
+
   public static void main(String[] args) throws Exception {
     int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 4;
     int reps = args.length > 1 ? Integer.parseInt(args[1]) : 2;
@@ -40,7 +47,7 @@ public final class ForwardImplProbe {
     Map<String, List<Double>> cpu = new LinkedHashMap<>();
     for (Map.Entry<String, RadioModel> e : models.entrySet()) {
       float[] s = e.getValue().forward(px, batch, 224, 224, sum).summary();
-      System.out.printf("%-12s summary cosine vs f32-aten %.7f%n", e.getKey(), Golden.cosine(ref, s));
+      System.out.printf("%-12s summary cosine vs f32-aten %.7f%n", e.getKey(), ai.radiospark.Cosine.similarity(ref, s));
       wall.put(e.getKey(), new ArrayList<>());
       cpu.put(e.getKey(), new ArrayList<>());
     }
