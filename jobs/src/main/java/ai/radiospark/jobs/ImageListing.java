@@ -242,7 +242,7 @@ final class ImageListing {
   /** Rows of {@link #listFolder} as a Dataset (partitions of up to 10,000 rows, at most one per core). */
   Dataset<Row> asDataset(List<Row> listed) {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    int slices = (int) Math.max(1, Math.min(spark.sparkContext().defaultParallelism(), listed.size() / 10_000 + 1));
+    int slices = Math.max(1, Math.min(spark.sparkContext().defaultParallelism(), listed.size() / 10_000 + 1));
     return spark.createDataFrame(jsc.parallelize(listed, slices), ReadContent.LISTED);
   }
 

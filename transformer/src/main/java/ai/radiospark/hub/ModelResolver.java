@@ -28,7 +28,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -350,10 +349,11 @@ public final class ModelResolver {
           long period = Math.max(50, settings.downloadTimeout().toMillis() / 4);
           // Read timeout, as huggingface_hub's HF_HUB_DOWNLOAD_TIMEOUT: HttpClient has none for
           // bodies, so a watchdog closes a stream that delivered nothing for that long.
+          var stream = body; // closed by the watchdog too, from its thread
           ScheduledFuture<?> dog = WATCHDOG.scheduleWithFixedDelay(() -> {
             if (System.nanoTime() - lastProgress.get() > limit && !stalled.getAndSet(true)) {
               try {
-                body.close();
+                stream.close();
               } catch (IOException | RuntimeException ignored) {
                 // the reader fails either way
               }
@@ -789,8 +789,8 @@ public final class ModelResolver {
           + "\"weight_map\" object (tensor name -> shard file): it is not a safetensors index.");
     }
     TreeSet<String> shards = new TreeSet<>();
-    for (Iterator<Map.Entry<String, JsonNode>> it = map.fields(); it.hasNext(); ) {
-      JsonNode v = it.next().getValue();
+    for (Map.Entry<String, JsonNode> entry : map.properties()) {
+      JsonNode v = entry.getValue();
       if (!v.isTextual() || v.asText().isBlank()) {
         throw new RadioException(WEIGHTS_INDEX + " of " + id + " maps a tensor to " + v
             + ", not to a shard file name.");

@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
@@ -178,8 +177,7 @@ public final class Checkpoint {
           + "files. Re-download the checkpoint.");
     }
     Map<String, String> out = new LinkedHashMap<>();
-    for (Iterator<Map.Entry<String, JsonNode>> it = map.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> e = it.next();
+    for (Map.Entry<String, JsonNode> e : map.properties()) {
       String file = e.getValue().asText();
       if (file.contains("/") || file.contains("\\") || file.startsWith(".")) {
         throw new RadioException("Cannot read " + source + ": shard name \"" + file

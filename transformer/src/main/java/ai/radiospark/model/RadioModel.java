@@ -391,8 +391,8 @@ public final class RadioModel implements AutoCloseable {
     PtNDManager scope = (PtNDManager) manager.newSubManager();
     IValue[] in = new IValue[9];
     try (scope) {
-      in[0] = IValue.from((PtNDArray) scope.create(input, new Shape(batch, ch, height, width), DataType.FLOAT32));
-      in[1] = IValue.from((PtNDArray) scope.create(pos, new Shape(n, d), DataType.FLOAT32));
+      in[0] = IValue.from(scope.create(input, new Shape(batch, ch, height, width), DataType.FLOAT32));
+      in[1] = IValue.from(scope.create(pos, new Shape(n, d), DataType.FLOAT32));
       in[2] = IValue.from((long) p);
       in[3] = IValue.from((long) c.numAttentionHeads());
       in[4] = IValue.from(c.layerNormEps());
