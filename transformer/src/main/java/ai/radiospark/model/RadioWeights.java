@@ -18,8 +18,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The tensors the RADIO forward pass uses, under one canonical naming, resolved from either
- * checkpoint layout of RADIO-SPEC.md:
+ * The tensors the RADIO forward pass uses, under one canonical naming ({@code patch},
+ * {@code pos_embed}, {@code cls_token}, and {@link BlockTensor#key} per block), resolved from either
+ * checkpoint layout of Hugging Face transformers' {@code RadioModel} (both are in the golden data,
+ * {@code golden/REFERENCE-README.md} in the test resources):
  *
  * <ul>
  *   <li>the hub layout ({@code radio_model.model.blocks.{i}.attn.qkv.*}, fused qkv), which
@@ -98,42 +100,42 @@ public final class RadioWeights implements Serializable {
 
     for (int i = 0; i < cfg.numHiddenLayers(); i++) {
       String b = "blocks." + i + ".";
-      out.put(b + "norm1.weight", r.take(b + "norm1.weight", d));
-      out.put(b + "norm1.bias", r.take(b + "norm1.bias", d));
-      out.put(b + "norm2.weight", r.take(b + "norm2.weight", d));
-      out.put(b + "norm2.bias", r.take(b + "norm2.bias", d));
+      out.put(BlockTensor.NORM1_W.key(i), r.take(b + "norm1.weight", d));
+      out.put(BlockTensor.NORM1_B.key(i), r.take(b + "norm1.bias", d));
+      out.put(BlockTensor.NORM2_W.key(i), r.take(b + "norm2.weight", d));
+      out.put(BlockTensor.NORM2_B.key(i), r.take(b + "norm2.bias", d));
       if (layout == Layout.HUB) {
-        out.put(b + "qkv.weight", r.take(b + "qkv.weight", 3L * d, d));
+        out.put(BlockTensor.QKV_W.key(i), r.take(b + "qkv.weight", 3L * d, d));
         if (cfg.qkvBias()) {
-          out.put(b + "qkv.bias", r.take(b + "qkv.bias", 3L * d));
+          out.put(BlockTensor.QKV_B.key(i), r.take(b + "qkv.bias", 3L * d));
         }
       } else {
-        out.put(b + "qkv.weight", fuse(b + "qkv.weight", r.take(b + "q.weight", d, d),
+        out.put(BlockTensor.QKV_W.key(i), fuse(BlockTensor.QKV_W.key(i), r.take(b + "q.weight", d, d),
             r.take(b + "k.weight", d, d), r.take(b + "v.weight", d, d)));
         if (cfg.qkvBias()) {
-          out.put(b + "qkv.bias", fuse(b + "qkv.bias", r.take(b + "q.bias", d), r.take(b + "k.bias", d),
-              r.take(b + "v.bias", d)));
+          out.put(BlockTensor.QKV_B.key(i), fuse(BlockTensor.QKV_B.key(i), r.take(b + "q.bias", d),
+              r.take(b + "k.bias", d), r.take(b + "v.bias", d)));
         }
       }
-      out.put(b + "proj.weight", r.take(b + "proj.weight", d, d));
-      out.put(b + "proj.bias", r.take(b + "proj.bias", d));
+      out.put(BlockTensor.PROJ_W.key(i), r.take(b + "proj.weight", d, d));
+      out.put(BlockTensor.PROJ_B.key(i), r.take(b + "proj.bias", d));
       if (cfg.useSwigluFfn()) {
-        out.put(b + "mlp.in.weight", r.take(b + "swiglu_in.weight", 2L * hf, d));
-        out.put(b + "mlp.in.bias", r.take(b + "swiglu_in.bias", 2L * hf));
-        out.put(b + "mlp.out.weight", r.take(b + "swiglu_out.weight", d, hf));
-        out.put(b + "mlp.out.bias", r.take(b + "swiglu_out.bias", d));
+        out.put(BlockTensor.MLP_IN_W.key(i), r.take(b + "swiglu_in.weight", 2L * hf, d));
+        out.put(BlockTensor.MLP_IN_B.key(i), r.take(b + "swiglu_in.bias", 2L * hf));
+        out.put(BlockTensor.MLP_OUT_W.key(i), r.take(b + "swiglu_out.weight", d, hf));
+        out.put(BlockTensor.MLP_OUT_B.key(i), r.take(b + "swiglu_out.bias", d));
       } else {
-        out.put(b + "mlp.in.weight", r.take(b + "fc1.weight", hf, d));
-        out.put(b + "mlp.in.bias", r.take(b + "fc1.bias", hf));
-        out.put(b + "mlp.out.weight", r.take(b + "fc2.weight", d, hf));
-        out.put(b + "mlp.out.bias", r.take(b + "fc2.bias", d));
+        out.put(BlockTensor.MLP_IN_W.key(i), r.take(b + "fc1.weight", hf, d));
+        out.put(BlockTensor.MLP_IN_B.key(i), r.take(b + "fc1.bias", hf));
+        out.put(BlockTensor.MLP_OUT_W.key(i), r.take(b + "fc2.weight", d, hf));
+        out.put(BlockTensor.MLP_OUT_B.key(i), r.take(b + "fc2.bias", d));
       }
       // LayerScale lambdas are optional: a checkpoint without them means identity.
       if (r.has(b + "ls1")) {
-        out.put(b + "ls1", r.take(b + "ls1", d));
+        out.put(BlockTensor.LS1.key(i), r.take(b + "ls1", d));
       }
       if (r.has(b + "ls2")) {
-        out.put(b + "ls2", r.take(b + "ls2", d));
+        out.put(BlockTensor.LS2.key(i), r.take(b + "ls2", d));
       }
     }
     out.replaceAll((key, tensor) -> tensor.renamed(key));
@@ -308,7 +310,7 @@ public final class RadioWeights implements Serializable {
     return h;
   }
 
-  /** The canonical tensors, in the order the forward pass uses them. */
+  /** The canonical tensors, in the order they were resolved (not the script's order: {@link BlockTensor}). */
   public Map<String, Tensor> tensors() {
     return tensors;
   }
