@@ -280,12 +280,4 @@ public final class RadioModel implements AutoCloseable {
     module.close();
     manager.close();
   }
-
-  static DataType dataType(ModelDType t) {
-    return switch (t) {
-      case FLOAT32 -> DataType.FLOAT32;
-      case BFLOAT16 -> DataType.BFLOAT16;
-      case FLOAT16 -> DataType.FLOAT16;
-    };
-  }
 }
