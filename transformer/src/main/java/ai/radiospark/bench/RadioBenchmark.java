@@ -3,12 +3,6 @@ package ai.radiospark.bench;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.engine.PtNDManager;
-import ai.djl.pytorch.engine.PtSymbolBlock;
-import ai.djl.pytorch.jni.IValue;
-import ai.djl.pytorch.jni.IValueUtils;
-import ai.djl.pytorch.jni.JniUtils;
 import ai.radiospark.image.PreprocessBenchmark;
 import ai.radiospark.model.Checkpoint;
 import ai.radiospark.model.ModelDType;
@@ -16,6 +10,7 @@ import ai.radiospark.model.RadioConfig;
 import ai.radiospark.model.RadioModel;
 import ai.radiospark.model.RadioWeights;
 import ai.radiospark.model.RandomCheckpoint;
+import ai.radiospark.model.TorchEngine;
 import ai.radiospark.model.TorchScriptArchive;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -109,10 +104,10 @@ public final class RadioBenchmark {
       for (int i = 0; i < px.length; i++) {
         px[i] = (float) r.nextDouble();
       }
-      ai.djl.engine.Engine.getEngine("PyTorch"); // loads the native library JniUtils needs
-      int threads = JniUtils.getNumThreads();
+      TorchEngine.ensureLoaded();
+      int threads = TorchEngine.intraOpThreads();
       f.put("shape", s.shape()).put("image_size", s.size()).put("batch", s.batch()).put("tokens", tokens)
-          .put("threads", threads).put("interop_threads", JniUtils.getNumInteropThreads())
+          .put("threads", threads).put("interop_threads", TorchEngine.interOpThreads())
           .put("gflop_per_image", flops / 1e9);
       log.printf("forward: %s (d=%d, %d layers, %d heads), %dx%d, batch %d, %d tokens, %d torch threads%n",
           s.shape(), c.hiddenSize(), c.numHiddenLayers(), c.numAttentionHeads(), s.size(), s.size(), s.batch(),
@@ -260,11 +255,12 @@ public final class RadioBenchmark {
    * forward see the same machine load; per round the float32 peak is the best float32 kernel.
    */
   private final class GemmPeak implements AutoCloseable {
-    final PtNDManager m = (PtNDManager) NDManager.newBaseManager("PyTorch");
+    final NDManager m = NDManager.newBaseManager(TorchEngine.NAME);
     final long[][] shapes = {{(long) s.batch() * 196, 768, 3072}, {2048, 2048, 2048}};
     final List<NDArray[]> operands = new ArrayList<>();
-    final List<PtSymbolBlock> modules = new ArrayList<>();
-    final List<IValue[]> inputs = new ArrayList<>();
+    final List<TorchEngine.Module> modules = new ArrayList<>();
+    /** Per shape the left operand in float32 and in bfloat16. */
+    final List<NDArray[]> inputs = new ArrayList<>();
     final java.util.Map<String, Double> best = new java.util.TreeMap<>();
     final List<Double> peak32 = new ArrayList<>();
     final List<Double> peak16s = new ArrayList<>();
@@ -275,20 +271,17 @@ public final class RadioBenchmark {
           NDArray a = m.randomNormal(new Shape(sh[0], sh[1]));
           NDArray b = m.randomNormal(new Shape(sh[1], sh[2]));
           operands.add(new NDArray[] {a, b});
-          byte[] archive = new TorchScriptArchive("Gemm", GEMM_SOURCE)
-              .attribute("w", TorchScriptArchive.Init.EMPTY_LIST).toBytes();
-          PtSymbolBlock gemm = JniUtils.loadModule(m, new java.io.ByteArrayInputStream(archive), true, false);
+          TorchEngine.Module gemm = TorchEngine.load(m, new TorchScriptArchive("Gemm", GEMM_SOURCE)
+              .attribute("w", TorchScriptArchive.Init.EMPTY_LIST));
           modules.add(gemm);
-          try (NDArray bt = b.transpose().duplicate();
-              IValue w = IValue.from((PtNDArray) bt)) {
-            IValueUtils.runMethod(gemm, "set_weights", w).close();
-            IValue x = IValue.from((PtNDArray) a);
-            inputs.add(new IValue[] {x, IValueUtils.runMethod(gemm, "to_bf16", x)});
+          try (NDArray bt = b.transpose().duplicate()) {
+            gemm.call("set_weights", bt);
           }
+          inputs.add(new NDArray[] {a, gemm.callTensor(m, "to_bf16", a)});
         }
-      } catch (java.io.IOException e) {
+      } catch (RuntimeException e) {
         m.close();
-        throw new UncheckedIOException(e);
+        throw e;
       }
     }
 
@@ -302,11 +295,11 @@ public final class RadioBenchmark {
         String key = sh[0] + "x" + sh[1] + "x" + sh[2];
         NDArray a = operands.get(i)[0];
         NDArray b = operands.get(i)[1];
-        PtSymbolBlock gemm = modules.get(i);
-        IValue[] x = inputs.get(i);
+        TorchEngine.Module gemm = modules.get(i);
+        NDArray[] x = inputs.get(i);
         double djl = flop / bestMs(() -> a.matMul(b)) / 1e6;
-        double dnn = flop / bestMs(() -> run(gemm, "onednn_f32", x[0], m)) / 1e6;
-        double dnn16 = flop / bestMs(() -> run(gemm, "onednn_bf16", x[1], m)) / 1e6;
+        double dnn = flop / bestMs(() -> gemm.callTensor(m, "onednn_f32", x[0])) / 1e6;
+        double dnn16 = flop / bestMs(() -> gemm.callTensor(m, "onednn_bf16", x[1])) / 1e6;
         best.merge(key + "_djl_matmul_f32_gflops", djl, Math::max);
         best.merge(key + "_onednn_f32_gflops", dnn, Math::max);
         best.merge(key + "_onednn_bf16_gflops", dnn16, Math::max);
@@ -319,18 +312,8 @@ public final class RadioBenchmark {
 
     @Override
     public void close() {
-      for (IValue[] v : inputs) {
-        v[0].close();
-        v[1].close();
-      }
-      modules.forEach(PtSymbolBlock::close);
+      modules.forEach(TorchEngine.Module::close);
       m.close();
-    }
-  }
-
-  private static NDArray run(PtSymbolBlock block, String method, IValue x, PtNDManager m) {
-    try (IValue r = IValueUtils.runMethod(block, method, x)) {
-      return r.toTensor(m);
     }
   }
 

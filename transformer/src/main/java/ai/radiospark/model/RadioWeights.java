@@ -18,8 +18,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The tensors the RADIO forward pass uses, under one canonical naming, resolved from either
- * checkpoint layout of RADIO-SPEC.md:
+ * The tensors the RADIO forward pass uses, under one canonical naming ({@code patch},
+ * {@code pos_embed}, {@code cls_token}, and {@link BlockTensor#key} per block), resolved from either
+ * checkpoint layout of Hugging Face transformers' {@code RadioModel} (both are in the golden data,
+ * {@code golden/REFERENCE-README.md} in the test resources):
  *
  * <ul>
  *   <li>the hub layout ({@code radio_model.model.blocks.{i}.attn.qkv.*}, fused qkv), which
@@ -54,18 +56,18 @@ public final class RadioWeights implements Serializable {
 
   static RadioWeights resolve(Checkpoint ckpt) {
     RadioConfig cfg = ckpt.config();
-    Layout layout;
-    if (ckpt.has(Layout.HUB.name("patch"))) {
-      layout = Layout.HUB;
-    } else if (ckpt.has(Layout.MODULE.name("patch"))) {
-      layout = Layout.MODULE;
+    CheckpointLayout layout;
+    if (ckpt.has(CheckpointLayout.HUB.name("patch"))) {
+      layout = CheckpointLayout.HUB;
+    } else if (ckpt.has(CheckpointLayout.MODULE.name("patch"))) {
+      layout = CheckpointLayout.MODULE;
     } else {
       throw new RadioException("Cannot load model " + ckpt.source() + ": it has neither "
-          + Layout.HUB.name("patch") + " (hub layout) nor " + Layout.MODULE.name("patch")
+          + CheckpointLayout.HUB.name("patch") + " (hub layout) nor " + CheckpointLayout.MODULE.name("patch")
           + " (module layout). Is this a RADIO checkpoint? Its first tensors are "
           + ckpt.tensorInfos().keySet().stream().limit(5).toList() + ".");
     }
-    Resolver r = new Resolver(ckpt, layout);
+    CheckpointLayout.Resolver r = new CheckpointLayout.Resolver(ckpt, layout);
     int d = cfg.hiddenSize();
     int p = cfg.patchSize();
     int g = cfg.positionGrid();
@@ -98,42 +100,42 @@ public final class RadioWeights implements Serializable {
 
     for (int i = 0; i < cfg.numHiddenLayers(); i++) {
       String b = "blocks." + i + ".";
-      out.put(b + "norm1.weight", r.take(b + "norm1.weight", d));
-      out.put(b + "norm1.bias", r.take(b + "norm1.bias", d));
-      out.put(b + "norm2.weight", r.take(b + "norm2.weight", d));
-      out.put(b + "norm2.bias", r.take(b + "norm2.bias", d));
-      if (layout == Layout.HUB) {
-        out.put(b + "qkv.weight", r.take(b + "qkv.weight", 3L * d, d));
+      out.put(BlockTensor.NORM1_W.key(i), r.take(b + "norm1.weight", d));
+      out.put(BlockTensor.NORM1_B.key(i), r.take(b + "norm1.bias", d));
+      out.put(BlockTensor.NORM2_W.key(i), r.take(b + "norm2.weight", d));
+      out.put(BlockTensor.NORM2_B.key(i), r.take(b + "norm2.bias", d));
+      if (layout == CheckpointLayout.HUB) {
+        out.put(BlockTensor.QKV_W.key(i), r.take(b + "qkv.weight", 3L * d, d));
         if (cfg.qkvBias()) {
-          out.put(b + "qkv.bias", r.take(b + "qkv.bias", 3L * d));
+          out.put(BlockTensor.QKV_B.key(i), r.take(b + "qkv.bias", 3L * d));
         }
       } else {
-        out.put(b + "qkv.weight", fuse(b + "qkv.weight", r.take(b + "q.weight", d, d),
+        out.put(BlockTensor.QKV_W.key(i), fuse(BlockTensor.QKV_W.key(i), r.take(b + "q.weight", d, d),
             r.take(b + "k.weight", d, d), r.take(b + "v.weight", d, d)));
         if (cfg.qkvBias()) {
-          out.put(b + "qkv.bias", fuse(b + "qkv.bias", r.take(b + "q.bias", d), r.take(b + "k.bias", d),
-              r.take(b + "v.bias", d)));
+          out.put(BlockTensor.QKV_B.key(i), fuse(BlockTensor.QKV_B.key(i), r.take(b + "q.bias", d),
+              r.take(b + "k.bias", d), r.take(b + "v.bias", d)));
         }
       }
-      out.put(b + "proj.weight", r.take(b + "proj.weight", d, d));
-      out.put(b + "proj.bias", r.take(b + "proj.bias", d));
+      out.put(BlockTensor.PROJ_W.key(i), r.take(b + "proj.weight", d, d));
+      out.put(BlockTensor.PROJ_B.key(i), r.take(b + "proj.bias", d));
       if (cfg.useSwigluFfn()) {
-        out.put(b + "mlp.in.weight", r.take(b + "swiglu_in.weight", 2L * hf, d));
-        out.put(b + "mlp.in.bias", r.take(b + "swiglu_in.bias", 2L * hf));
-        out.put(b + "mlp.out.weight", r.take(b + "swiglu_out.weight", d, hf));
-        out.put(b + "mlp.out.bias", r.take(b + "swiglu_out.bias", d));
+        out.put(BlockTensor.MLP_IN_W.key(i), r.take(b + "swiglu_in.weight", 2L * hf, d));
+        out.put(BlockTensor.MLP_IN_B.key(i), r.take(b + "swiglu_in.bias", 2L * hf));
+        out.put(BlockTensor.MLP_OUT_W.key(i), r.take(b + "swiglu_out.weight", d, hf));
+        out.put(BlockTensor.MLP_OUT_B.key(i), r.take(b + "swiglu_out.bias", d));
       } else {
-        out.put(b + "mlp.in.weight", r.take(b + "fc1.weight", hf, d));
-        out.put(b + "mlp.in.bias", r.take(b + "fc1.bias", hf));
-        out.put(b + "mlp.out.weight", r.take(b + "fc2.weight", d, hf));
-        out.put(b + "mlp.out.bias", r.take(b + "fc2.bias", d));
+        out.put(BlockTensor.MLP_IN_W.key(i), r.take(b + "fc1.weight", hf, d));
+        out.put(BlockTensor.MLP_IN_B.key(i), r.take(b + "fc1.bias", hf));
+        out.put(BlockTensor.MLP_OUT_W.key(i), r.take(b + "fc2.weight", d, hf));
+        out.put(BlockTensor.MLP_OUT_B.key(i), r.take(b + "fc2.bias", d));
       }
       // LayerScale lambdas are optional: a checkpoint without them means identity.
       if (r.has(b + "ls1")) {
-        out.put(b + "ls1", r.take(b + "ls1", d));
+        out.put(BlockTensor.LS1.key(i), r.take(b + "ls1", d));
       }
       if (r.has(b + "ls2")) {
-        out.put(b + "ls2", r.take(b + "ls2", d));
+        out.put(BlockTensor.LS2.key(i), r.take(b + "ls2", d));
       }
     }
     out.replaceAll((key, tensor) -> tensor.renamed(key));
@@ -144,8 +146,8 @@ public final class RadioWeights implements Serializable {
           skipped.size(), skipped);
     }
     LOG.info("Checkpoint {}: {} layout, {} layers, d={}, {} tensors used, {} skipped", ckpt.source(),
-        layout == Layout.HUB ? "hub" : "module", cfg.numHiddenLayers(), d, r.used.size(), skipped.size());
-    RadioWeights w = new RadioWeights(cfg, ckpt.source(), null, layout.label, out);
+        layout == CheckpointLayout.HUB ? "hub" : "module", cfg.numHiddenLayers(), d, r.used.size(), skipped.size());
+    RadioWeights w = new RadioWeights(cfg, ckpt.source(), null, layout.label(), out);
     // The checkpoint hash is computed on first use: hashing gigabytes is not free.
     w.checkpointRef = ckpt;
     return w;
@@ -163,125 +165,6 @@ public final class RadioWeights implements Serializable {
     ByteBuffer b = ByteBuffer.allocate(q.data().remaining() * 3).order(ByteOrder.LITTLE_ENDIAN);
     b.put(q.data().duplicate()).put(k.data().duplicate()).put(v.data().duplicate()).flip();
     return new Tensor(name, q.type(), shape, b);
-  }
-
-  /** The two layouts' names for each canonical tensor. */
-  private enum Layout {
-    HUB("hub"),
-    MODULE("module");
-
-    final String label;
-
-    Layout(String label) {
-      this.label = label;
-    }
-
-    String name(String canonical) {
-      String hubBlock = "radio_model.model.blocks.";
-      String modBlock = "encoder.layer.";
-      if (canonical.startsWith("blocks.")) {
-        String rest = canonical.substring("blocks.".length());
-        int dot = rest.indexOf('.');
-        String i = rest.substring(0, dot);
-        String part = rest.substring(dot + 1);
-        String shared = switch (part) {
-          case "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias" -> "mlp." + part;
-          case "swiglu_in.weight", "swiglu_in.bias" -> "mlp.weights_in." + part.substring(10);
-          case "swiglu_out.weight", "swiglu_out.bias" -> "mlp.weights_out." + part.substring(11);
-          case "ls1" -> "layer_scale1.lambda1";
-          case "ls2" -> "layer_scale2.lambda1";
-          default -> null;
-        };
-        if (this == HUB) {
-          return hubBlock + i + "." + (shared != null ? shared : switch (part) {
-            case "qkv.weight", "qkv.bias", "proj.weight", "proj.bias" -> "attn." + part;
-            default -> part;
-          });
-        }
-        return modBlock + i + "." + (shared != null ? shared : switch (part) {
-          case "q.weight", "q.bias" -> "attention.attention.query." + part.substring(2);
-          case "k.weight", "k.bias" -> "attention.attention.key." + part.substring(2);
-          case "v.weight", "v.bias" -> "attention.attention.value." + part.substring(2);
-          case "proj.weight", "proj.bias" -> "attention.output.dense." + part.substring(5);
-          default -> part;
-        });
-      }
-      if (this == HUB) {
-        return switch (canonical) {
-          case "patch" -> "radio_model.model.patch_generator.embedder.weight";
-          case "pos_embed" -> "radio_model.model.patch_generator.pos_embed";
-          case "cls_token" -> "radio_model.model.patch_generator.cls_token.token";
-          case "norm_mean", "norm_std" -> "radio_model.input_conditioner." + canonical;
-          case "summary_idxs" -> "radio_model.summary_idxs";
-          default -> throw new IllegalArgumentException(canonical);
-        };
-      }
-      return switch (canonical) {
-        case "patch" -> "embeddings.patch_projection.weight";
-        case "pos_embed" -> "embeddings.position_embedding";
-        case "cls_token" -> "embeddings.cls_register_token";
-        case "norm_mean", "norm_std" -> "input_conditioner." + canonical;
-        case "summary_idxs" -> "summary_idxs";
-        default -> throw new IllegalArgumentException(canonical);
-      };
-    }
-  }
-
-  /** Looks tensors up in one layout, checking shapes and remembering what was used. */
-  private static final class Resolver {
-    final Checkpoint ckpt;
-    final Layout layout;
-    final List<String> used = new ArrayList<>();
-
-    Resolver(Checkpoint ckpt, Layout layout) {
-      this.ckpt = ckpt;
-      this.layout = layout;
-    }
-
-    boolean has(String canonical) {
-      return ckpt.has(layout.name(canonical));
-    }
-
-    Tensor takeAnyShape(String canonical) {
-      String name = layout.name(canonical);
-      if (!ckpt.has(name)) {
-        throw new RadioException("Cannot load model " + ckpt.source() + ": tensor '" + name
-            + "' is missing. The checkpoint does not match its config.json (" + ckpt.config()
-            + "); re-download it, or fix config.json.");
-      }
-      used.add(name);
-      return ckpt.tensor(name).renamed(name);
-    }
-
-    Tensor take(String canonical, long... shape) {
-      String name = layout.name(canonical);
-      if (!ckpt.has(name)) {
-        throw new RadioException("Cannot load model " + ckpt.source() + ": tensor '" + name + "' (expected shape "
-            + Arrays.toString(shape) + ") is missing. The checkpoint does not match its config.json ("
-            + ckpt.config() + "); re-download it, or fix config.json.");
-      }
-      Tensor t = ckpt.tensor(name);
-      if (!Arrays.equals(t.shape(), shape)) {
-        throw new RadioException("Cannot load model " + ckpt.source() + ": tensor '" + name + "' has shape "
-            + Arrays.toString(t.shape()) + ", but config.json implies " + Arrays.toString(shape)
-            + ". The checkpoint does not match its config.json; re-download it, or fix config.json.");
-      }
-      if (t.type() != TensorType.F32 && t.type() != TensorType.BF16 && t.type() != TensorType.F16) {
-        throw new RadioException("Cannot load model " + ckpt.source() + ": tensor '" + name + "' has type "
-            + t.type() + "; weights must be F32, BF16 or F16.");
-      }
-      // Every weight the forward pass uses comes through here, whichever the checkpoint's layout,
-      // file or bytes: a NaN or Inf would otherwise turn every embedding into NaN without an error.
-      long bad = TensorConversions.nonFinite(t.type(), t.data());
-      if (bad > 0) {
-        throw new RadioException("Cannot load model " + ckpt.source() + ": tensor '" + name + "' in "
-            + ckpt.fileOf(name) + " has " + bad + (bad == 1 ? " non-finite value" : " non-finite values")
-            + " (NaN or Inf) among its " + t.elements() + ": the checkpoint is corrupt. Re-download it, or "
-            + "re-export it from a model with finite weights.");
-      }
-      used.add(name);
-      return t;
-    }
   }
 
   public RadioConfig config() {
@@ -308,7 +191,7 @@ public final class RadioWeights implements Serializable {
     return h;
   }
 
-  /** The canonical tensors, in the order the forward pass uses them. */
+  /** The canonical tensors, in the order they were resolved (not the script's order: {@link BlockTensor}). */
   public Map<String, Tensor> tensors() {
     return tensors;
   }

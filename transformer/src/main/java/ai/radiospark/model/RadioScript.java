@@ -1,0 +1,149 @@
+package ai.radiospark.model;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * The RADIO forward pass in TorchScript, the text of the module {@link RadioModel} loads. Which
+ * tensor sits where in the module's weight list comes from {@link HeadTensor} and {@link BlockTensor}
+ * alone: the methods read their weights by name from locals that {@link #source()} generates
+ * ({@code norm1_w = w[o + 0]}, ...), and {@code set_weights} converts by the tensors' roles.
+ *
+ * <p>{@code set_weights} clones every tensor it keeps (DJL's tensors over Java direct buffers die
+ * with their NDArray), converts the block matrices and biases to the compute dtype {@code cdt}, and
+ * reorders the matrices for oneDNN when asked. The LayerNorms, layer scales and residual stream stay
+ * float32 (scalar type 6); outputs are float32.
+ */
+final class RadioScript {
+  /** The module's class name in the {@code __torch__} namespace. */
+  static final String CLASS = "Radio";
+
+  /** Tensors before the first block in the weight list. */
+  static final int HEAD = HeadTensor.values().length;
+
+  /** Tensors per block in the weight list. */
+  static final int PER_BLOCK = BlockTensor.values().length;
+
+  private static final String TEMPLATE = """
+      class Radio(Module):
+        __parameters__ = []
+        __buffers__ = []
+        training : bool
+        onednn : bool
+        w : List[Tensor]
+        def set_weights(self, ws: List[Tensor], cdt: int, onednn: bool) -> int:
+          out = annotate(List[Tensor], [])
+          for i in range(len(ws)):
+            t = ws[i]
+            j = (i - $HEAD) % $PER_BLOCK
+            if i >= $HEAD and j in $COMPUTE_DTYPE:
+              t = t.to(cdt)
+            t = t.contiguous().clone()
+            if onednn and i >= $HEAD and j in $MATRICES:
+              t = ops.mkldnn._reorder_linear_weight(t, None)
+            out.append(t)
+          self.w = out
+          self.onednn = onednn
+          return len(out)
+        def uses_onednn(self) -> bool:
+          return self.onednn
+        def lin(self, x: Tensor, w: Tensor, b: Tensor, act: str) -> Tensor:
+          if self.onednn:
+            return ops.mkldnn._linear_pointwise(x, w, b, act, annotate(List[Optional[number]], []), "none")
+          y = torch.linear(x, w, b)
+          if act == "gelu":
+            y = torch.gelu(y)
+          return y
+        def block(self, x: Tensor, o: int, heads: int, eps: float, swiglu: bool, cdt: int) -> Tensor:
+          w = self.w
+          $BLOCK_TENSORS
+          B = x.size(0)
+          T = x.size(1)
+          D = x.size(2)
+          y = torch.layer_norm(x, [D], norm1_w, norm1_b, eps).to(cdt)
+          qkv = self.lin(y, qkv_w, qkv_b, "none").view([B, T, 3, heads, D // heads]).permute([2, 0, 3, 1, 4])
+          a = torch.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2])
+          a = self.lin(a.transpose(1, 2).reshape([B, T, D]), proj_w, proj_b, "none")
+          x = torch.addcmul(x, a.to(6), ls1)
+          y = torch.layer_norm(x, [D], norm2_w, norm2_b, eps).to(cdt)
+          if swiglu:
+            y = self.lin(y, mlp_in_w, mlp_in_b, "none")
+            hh = y.chunk(2, -1)
+            y = torch.silu(hh[0]) * hh[1]
+          else:
+            y = self.lin(y, mlp_in_w, mlp_in_b, "gelu")
+          y = self.lin(y, mlp_out_w, mlp_out_b, "none")
+          return torch.addcmul(x, y.to(6), ls2)
+        def embed(self, px: Tensor, pos: Tensor, p: int) -> Tensor:
+          w = self.w
+          $HEAD_TENSORS
+          B = px.size(0)
+          C = px.size(1)
+          rows = px.size(2) // p
+          cols = px.size(3) // p
+          x = (px - norm_mean) / norm_std
+          x = x.reshape([B, C, rows, p, cols, p]).permute([0, 2, 4, 1, 3, 5]).reshape([B, rows * cols, C * p * p])
+          x = torch.linear(x, patch) + pos
+          cls = cls_token.unsqueeze(0).expand([B, -1, -1])
+          return torch.cat([cls, x], 1)
+        def forward(self, px: Tensor, pos: Tensor, p: int, heads: int, eps: float, swiglu: bool, cdt: int, layers: int, all: bool) -> List[Tensor]:
+          t = self.embed(px, pos, p)
+          out = annotate(List[Tensor], [])
+          if all:
+            out.append(t)
+          for i in range(layers):
+            t = self.block(t, $HEAD + $PER_BLOCK * i, heads, eps, swiglu, cdt)
+            if all:
+              out.append(t)
+          if not all:
+            out.append(t)
+          return out
+      """;
+
+  private static final String SOURCE = generate();
+
+  private RadioScript() {}
+
+  /** The module's source, {@code code/__torch__.py} of its {@link TorchScriptArchive}. */
+  static String source() {
+    return SOURCE;
+  }
+
+  /** The length of the weight list for {@code layers} blocks, which {@code set_weights} returns. */
+  static long weightCount(int layers) {
+    return HEAD + (long) PER_BLOCK * layers;
+  }
+
+  private static String generate() {
+    StringBuilder out = new StringBuilder();
+    for (String line : TEMPLATE.split("\n", -1)) {
+      String indent = line.substring(0, line.length() - line.stripLeading().length());
+      switch (line.strip()) {
+        case "$BLOCK_TENSORS" -> {
+          for (BlockTensor t : BlockTensor.values()) {
+            out.append(indent).append(t.scriptName()).append(" = w[o + ").append(t.ordinal()).append("]\n");
+          }
+        }
+        case "$HEAD_TENSORS" -> {
+          for (HeadTensor t : HeadTensor.values()) {
+            out.append(indent).append(t.scriptName()).append(" = w[").append(t.ordinal()).append("]\n");
+          }
+        }
+        default -> out.append(line).append('\n');
+      }
+    }
+    out.setLength(out.length() - 1); // the split's last, empty element
+    return out.toString()
+        .replace("$HEAD", Integer.toString(HEAD))
+        .replace("$PER_BLOCK", Integer.toString(PER_BLOCK))
+        .replace("$COMPUTE_DTYPE", indexes(List.of(BlockTensor.Role.BIAS, BlockTensor.Role.MATRIX)))
+        .replace("$MATRICES", indexes(List.of(BlockTensor.Role.MATRIX)));
+  }
+
+  /** The block positions of the tensors in {@code roles}, as a TorchScript list literal. */
+  private static String indexes(List<BlockTensor.Role> roles) {
+    return Arrays.stream(BlockTensor.values()).filter(t -> roles.contains(t.role()))
+        .map(t -> Integer.toString(t.ordinal())).collect(Collectors.joining(", ", "[", "]"));
+  }
+}
