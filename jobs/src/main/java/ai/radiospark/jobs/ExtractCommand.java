@@ -176,8 +176,8 @@ public final class ExtractCommand implements Callable<Integer> {
     if (quarantine != null) {
       LocalPaths.checkWritable("--quarantine", quarantine);
     }
-    // The table records where the model is, not where it was relative to: an absolute directory, or org/name@rev.
-    String located = ModelOption.forResolver(ModelOption.qualified(model));
+    // The table records where the model is, not where it was relative to: file:/dir or hub:org/name@rev.
+    String located = ModelOption.qualified(model);
     return new ExtractJob.Options(input, output, located, size, resizeMode.toLowerCase(Locale.ROOT), batchSize,
         device, dtype, features, featuresType, partitionBy, ExtractJob.WriteMode.parse(mode), limit, dryRun, reembed,
         extensions, pathColumn, contentColumn, commitEvery, maxFailedFraction, quarantine, progressSeconds,

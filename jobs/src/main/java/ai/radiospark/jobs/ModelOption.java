@@ -12,14 +12,9 @@ import java.nio.file.Path;
 import java.util.Optional;
 
 /**
- * Turns a {@code --model} value (a checkpoint directory or a hub id) into a checkpoint, and into
- * the identity a table records: where the model is, independent of the folder a command runs in.
- *
- * <pre>
- * qualified("samples/model-tiny-random") = "file:/home/me/radio-spark/samples/model-tiny-random"
- * qualified("nvidia/C-RADIOv4-H")        = "hub:nvidia/C-RADIOv4-H@main"
- * forResolver(qualified(m))             = "/home/me/radio-spark/samples/model-tiny-random", "nvidia/C-RADIOv4-H@main"
- * </pre>
+ * Turns a {@code --model} value (a checkpoint directory or a hub id, possibly {@link
+ * ModelResolver#qualified}) into a checkpoint or its configuration, and into the identity a table
+ * records: where the model is, independent of the folder a command runs in.
  */
 final class ModelOption {
   private ModelOption() {}
@@ -28,34 +23,14 @@ final class ModelOption {
     return Checkpoint.open(new ModelResolver().resolve(forResolver(model)));
   }
 
-  /**
-   * The model's location, unambiguous from any folder: an existing local directory as
-   * {@code file:} and its absolute path, a hub id as {@code hub:org/name@revision} (the revision
-   * made explicit); anything else as given.
-   */
+  /** {@link ModelResolver#qualified}: where the model is, as a table records it. */
   static String qualified(String model) {
-    Path local = localOrNull(model);
-    if (local != null) {
-      return "file:" + local.toAbsolutePath();
-    }
-    if (model.startsWith("file:") || model.startsWith("hub:")) {
-      return model;
-    }
-    return HubModelId.parse(model).map(id -> "hub:" + id.repoId() + "@" + id.revision()).orElse(model);
+    return ModelResolver.qualified(model);
   }
 
-  /**
-   * A model value as {@link ModelResolver} takes it (an absolute directory, or {@code
-   * org/name@revision}): {@link #qualified} values lose their prefix, others stay as they are.
-   */
+  /** {@link ModelResolver#unqualified}: a qualified value as a path or {@code org/name@revision}. */
   static String forResolver(String model) {
-    if (model.startsWith("hub:")) {
-      return model.substring("hub:".length());
-    }
-    if (model.startsWith("file:")) {
-      return model.substring("file:".length()).replaceFirst("^/+", "/");
-    }
-    return model;
+    return ModelResolver.unqualified(model);
   }
 
   /**

@@ -161,7 +161,7 @@ public final class SimilarCommand implements Callable<Integer> {
     }
     StructType schema = new StructType().add("path", DataTypes.StringType).add("content", DataTypes.BinaryType);
     Dataset<Row> one = spark.createDataFrame(List.of(RowFactory.create(image.toString(), bytes)), schema);
-    RadioEmbedder embedder = new RadioEmbedder().setInputCol("content").setModel(ModelOption.forResolver(model))
+    RadioEmbedder embedder = new RadioEmbedder().setInputCol("content").setModel(model)
         .setImageSize(props.getOrDefault("radio.resolution", "224x224"))
         .setResizeMode(props.getOrDefault("radio.resize_mode", "fixed"))
         .setDtype(props.getOrDefault("radio.dtype", "float32")).setFeaturesMode("none").setFailOnError(true);

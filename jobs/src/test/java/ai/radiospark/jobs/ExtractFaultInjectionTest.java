@@ -128,7 +128,7 @@ class ExtractFaultInjectionTest {
     for (Row r : rows) {
       String path = r.getAs("path");
       names.add(path.substring(path.lastIndexOf('/') + 1));
-      assertEquals(MODEL, r.getAs("model"), path);
+      assertEquals("file:" + MODEL, r.getAs("model"), path);
       assertEquals(rowSettings, r.getAs("settings"), path);
       assertNull(r.getAs("error"), path);
     }
@@ -139,7 +139,7 @@ class ExtractFaultInjectionTest {
     assertEquals(expected, names);
     assertEquals(expected.size(), rows.size());
     Map<String, String> props = EmbeddingTable.of(spark, table.toString()).properties();
-    assertEquals(MODEL, props.get("radio.model"));
+    assertEquals("file:" + MODEL, props.get("radio.model"));
     assertEquals(rowSettings.substring(5, rowSettings.indexOf(';')), props.get("radio.resolution"));
     assertNull(props.get(ExtractJob.REEMBED_MARKER));
   }
@@ -176,7 +176,7 @@ class ExtractFaultInjectionTest {
     String[] args = {"--input", images.toString(), "--output", table.toString()};
     killAt("after-create", args);
     assertEquals(0, rows(table).size());
-    assertEquals(MODEL, EmbeddingTable.of(spark, table.toString()).properties().get("radio.model"));
+    assertEquals("file:" + MODEL, EmbeddingTable.of(spark, table.toString()).properties().get("radio.model"));
     assertRerunFinishes(table, images, ROW_224, args);
   }
 

@@ -185,7 +185,7 @@ class ExtractJobTest {
       assertTrue(fcos >= bound, name + " features cosine " + fcos);
       assertEquals("224x224", r.getAs("resolution"));
       assertEquals("float32", r.getAs("dtype"));
-      assertEquals(MODEL, r.getAs("model"));
+      assertEquals("file:" + MODEL, r.getAs("model"));
       assertEquals(64, ((String) r.getAs("checkpoint_sha256")).length());
     }
     Row china = rows.get("china.jpg");
@@ -206,7 +206,7 @@ class ExtractJobTest {
     }
     assertNull(rows.get("gray16.png").getAs("error"));
     Map<String, String> props = EmbeddingTable.of(spark, table).properties();
-    assertEquals(MODEL, props.get("radio.model"));
+    assertEquals("file:" + MODEL, props.get("radio.model"));
     assertEquals("224x224", props.get("radio.resolution"));
 
     // A second run adds nothing and commits nothing.

@@ -199,8 +199,8 @@ class ExtractTableContractTest {
       System.setErr(oldErr);
     }
     Result model = new Result(1, "", modelErr.toString());
-    assertTrue(model.err().startsWith(prefix + "--model " + otherModel + " is checkpoint "), model.err());
-    assertTrue(model.err().contains("(the table: " + MODEL + ", checkpoint "
+    assertTrue(model.err().startsWith(prefix + "--model file:" + otherModel + " is checkpoint "), model.err());
+    assertTrue(model.err().contains("(the table: file:" + MODEL + ", checkpoint "
         + props.get("radio.checkpoint_sha256").substring(0, 12) + ")"), model.err());
     Result append = run("--input", images.toString(), "--output", table.toString(), "--mode", "append", "--size",
         "112x112");

@@ -103,12 +103,54 @@ public final class ModelResolver {
   }
 
   /**
-   * Resolves a local checkpoint directory or a hub id {@code org/name[@revision]} to a directory
+   * A model's location as a table records it, the same from any folder and on any machine: an
+   * existing local directory as {@code file:} and its absolute, normalised path; a hub id as
+   * {@code hub:org/name@revision}, the revision made explicit; a value already qualified, or
+   * neither, as given. {@link #resolve(String)} takes every form.
+   *
+   * <pre>
+   * qualified("samples/model-tiny-random") = "file:/home/me/radio-spark/samples/model-tiny-random"
+   * qualified("nvidia/C-RADIOv4-H")        = "hub:nvidia/C-RADIOv4-H@main"
+   * </pre>
+   */
+  public static String qualified(String model) {
+    if (model.startsWith(FILE_PREFIX) || model.startsWith(HUB_PREFIX)) {
+      return model;
+    }
+    try {
+      Path p = Path.of(model);
+      if (Files.exists(p)) {
+        return FILE_PREFIX + p.toAbsolutePath().normalize();
+      }
+    } catch (InvalidPathException e) {
+      // not a usable path; may still be a hub id
+    }
+    return HubModelId.parse(model).map(id -> HUB_PREFIX + id.repoId() + "@" + id.revision()).orElse(model);
+  }
+
+  /** A {@link #qualified} value without its prefix: a directory path or {@code org/name@revision}. */
+  public static String unqualified(String model) {
+    if (model.startsWith(HUB_PREFIX)) {
+      return model.substring(HUB_PREFIX.length());
+    }
+    if (model.startsWith(FILE_PREFIX)) {
+      return model.substring(FILE_PREFIX.length()).replaceFirst("^/+", "/");
+    }
+    return model;
+  }
+
+  private static final String FILE_PREFIX = "file:";
+  private static final String HUB_PREFIX = "hub:";
+
+  /**
+   * Resolves a local checkpoint directory or a hub id {@code org/name[@revision]}, either of them
+   * possibly {@link #qualified} ({@code file:/dir}, {@code hub:org/name@revision}), to a directory
    * holding config.json and the safetensors weights.
    *
    * @throws RadioException saying what is wrong and how to fix it
    */
-  public Path resolve(String model) {
+  public Path resolve(String given) {
+    String model = given == null ? null : unqualified(given);
     if (model == null || model.isBlank()) {
       throw new RadioException("No model given: pass a local RADIO checkpoint directory or a "
           + "Hugging Face hub id of the form org/name[@revision] (e.g. nvidia/RADIO-B).");

@@ -446,6 +446,26 @@ class ModelResolverTest {
     assertEquals(0, hub.requestCount.get());
   }
 
+  /** What a table records (file:/dir, hub:org/name@rev) resolves as the plain forms do, from any folder. */
+  @Test
+  void qualifiedLocationsResolveLikeThePlainOnes() throws Exception {
+    Path golden = FakeHub.GOLDEN.toAbsolutePath().normalize();
+    String relative = Path.of("").toAbsolutePath().relativize(golden).toString();
+    assertEquals("file:" + golden, ModelResolver.qualified(relative));
+    assertEquals("file:" + golden, ModelResolver.qualified(golden + "/../" + golden.getFileName()));
+    assertEquals("hub:" + REPO + "@main", ModelResolver.qualified(REPO));
+    assertEquals("hub:" + REPO + "@" + COMMIT, ModelResolver.qualified(REPO + "@" + COMMIT));
+    assertEquals("hub:" + REPO + "@main", ModelResolver.qualified("hub:" + REPO + "@main"));
+    assertEquals("not a model", ModelResolver.qualified("not a model"));
+    assertEquals(golden.toString(), ModelResolver.unqualified("file://" + golden));
+    assertEquals(REPO + "@main", ModelResolver.unqualified("hub:" + REPO + "@main"));
+
+    ModelResolver r = new ModelResolver(online());
+    assertEquals(golden, r.resolve(ModelResolver.qualified(relative)));
+    Path online = r.resolve(REPO + "@" + COMMIT);
+    assertEquals(online, r.resolve(ModelResolver.qualified(REPO + "@" + COMMIT)));
+  }
+
   /** A repo whose index lists one shard, named {@code shard}, that the hub does not have. */
   void addRepoWithShard(String repo, String shard) {
     String index = "{\"weight_map\": {\"w\": \"" + shard + "\"}}";
