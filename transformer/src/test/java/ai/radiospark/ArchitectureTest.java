@@ -11,8 +11,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The pure core stays pure: every package of this module except {@code ai.radiospark.ml} (model, image, hub,
- * bench, the root package, and any package added later) reaches nothing of Spark or Scala, by any route, so that
- * it can be used (and tested) without them; only {@code ai.radiospark.ml} adapts the core to Spark. Checked on
+ * runtime, bench, the root package, and any package added later) reaches nothing of Spark or Scala, by any route,
+ * so that it can be used (and tested) without them; only {@code ai.radiospark.ml} adapts the core to Spark. Checked on
  * the compiled main classes with ArchUnit: a fully qualified name or a call through an {@code ml} class counts
  * as much as an import.
  */
@@ -30,7 +30,7 @@ class ArchitectureTest {
     ArchRule rule = noClasses().that().resideInAPackage("ai.radiospark..")
         .and().resideOutsideOfPackage(SPARK_SIDE)
         .should().transitivelyDependOnClassesThat().resideInAnyPackage("org.apache.spark..", "scala..")
-        .because("the core (model, image, hub, bench) must run without Spark; only " + SPARK_SIDE
+        .because("the core (model, image, hub, runtime, bench) must run without Spark; only " + SPARK_SIDE
             + " adapts it to Spark");
     rule.check(MAIN);
   }
@@ -40,7 +40,10 @@ class ArchitectureTest {
   void importSeesTheCoreAndTheSparkSide() {
     for (String name : new String[] {"ai.radiospark.model.RadioModel", "ai.radiospark.image.ImageDecoder",
         "ai.radiospark.hub.ModelResolver", "ai.radiospark.bench.RadioBenchmark", "ai.radiospark.Cosine",
-        "ai.radiospark.ml.RadioEmbedder"}) {
+        "ai.radiospark.runtime.DecodeAhead", "ai.radiospark.runtime.ExecutorModelCache",
+        "ai.radiospark.runtime.ForwardThreads", "ai.radiospark.runtime.FeaturesMode", "ai.radiospark.runtime.Half",
+        "ai.radiospark.runtime.PixelSource", "ai.radiospark.runtime.DefaultPixelSource",
+        "ai.radiospark.runtime.ModelSource", "ai.radiospark.ml.RadioEmbedder"}) {
       assertTrue(MAIN.contain(name), name + " not imported");
     }
     assertTrue(MAIN.get("ai.radiospark.ml.RadioEmbedder").getDirectDependenciesFromSelf().stream()

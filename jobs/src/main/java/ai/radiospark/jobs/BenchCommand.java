@@ -35,8 +35,12 @@ public final class BenchCommand implements Callable<Integer> {
       + "(default ${DEFAULT-VALUE}).")
   String shape;
 
-  @Option(names = "--batch", defaultValue = "8", description = "Images per forward (default ${DEFAULT-VALUE}).")
-  int batch;
+  @Option(names = "--batch-size", defaultValue = "8", description = "Images per forward (default ${DEFAULT-VALUE}).")
+  int batchSize;
+
+  /** The hidden old name of {@code --batch-size} ({@link OptionAlias}). */
+  @Option(names = "--batch", hidden = true, paramLabel = "N")
+  Integer batch;
 
   @Option(names = "--size", defaultValue = "224", description = "Square input side (default ${DEFAULT-VALUE}).")
   int size;
@@ -79,7 +83,9 @@ public final class BenchCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     OptionException.check("--shape", shape, () -> RandomCheckpoint.shape(shape)); // before any work
-    OptionException.require(batch > 0, "--batch", batch, "Use a positive number of images per forward, e.g. 8.");
+    batchSize = OptionAlias.value(spec, "--batch", batch, batchSize);
+    OptionException.require(batchSize > 0, "--batch-size", batchSize, "Use a positive number of images per forward, "
+        + "e.g. 8.");
     OptionException.require(size > 0 && size % 16 == 0, "--size", size, "Use a positive multiple of the patch size "
         + "16, e.g. 224.");
     OptionException.require(warmup >= 0, "--warmup", warmup, "Use 0 or more forwards.");
@@ -88,8 +94,9 @@ public final class BenchCommand implements Callable<Integer> {
     OptionException.require(matmulRepeats > 0, "--matmul-repeats", matmulRepeats, "Use a positive number.");
     OptionException.require(preprocessSeconds > 0, "--preprocess-seconds", preprocessSeconds, "Use a positive "
         + "number of seconds.");
+    OptionAlias.warnIfUsed(spec);
     PrintWriter out = spec.commandLine().getOut();
-    RadioBenchmark.Settings settings = new RadioBenchmark.Settings(shape, batch, size, warmup, iterations, rounds,
+    RadioBenchmark.Settings settings = new RadioBenchmark.Settings(shape, batchSize, size, warmup, iterations, rounds,
         !noBf16, !noPeers, preprocessSeconds, image != null ? image : defaultImage(), matmulRepeats);
     ObjectNode report = new RadioBenchmark(settings, out).run();
     pipeline(report);
@@ -117,7 +124,7 @@ public final class BenchCommand implements Callable<Integer> {
   /**
    * The whole extract job ({@link ExtractJob}, local Spark on every core) over
    * {@code --pipeline-images} distinct synthetic JPEGs with a random-weight model of the same
-   * shape, batch size {@code --batch}, against the forward pass alone. Spark start-up is timed
+   * shape, batch size {@code --batch-size}, against the forward pass alone. Spark start-up is timed
    * apart and not counted.
    */
   private void pipeline(ObjectNode report) throws Exception {
@@ -137,12 +144,12 @@ public final class BenchCommand implements Callable<Integer> {
         RadioBenchmark.writeSyntheticJpeg(images.resolve(String.format("img%05d.jpg", i)), i);
       }
       log.printf("pipeline: radio extract of %d JPEGs (640x427) with the %s model, batch %d, local[*]%n",
-          pipelineImages, shape, batch);
+          pipelineImages, shape, batchSize);
       log.flush();
       CommandLine cl = new CommandLine(new ExtractCommand());
       cl.parseArgs("--input", images.toString(), "--output", root.resolve("out").toString(), "--model",
-          model.toString(), "--size", size + "x" + size, "--batch-size", Integer.toString(batch), "--device", "cpu",
-          "--progress-seconds", "3600");
+          model.toString(), "--size", size + "x" + size, "--batch-size", Integer.toString(batchSize), "--device",
+          "cpu", "--progress-seconds", "3600");
       ExtractJob.Options o = ((ExtractCommand) cl.getCommand()).options();
       long t0 = System.nanoTime();
       SparkSession spark = JobSpark.session("radio bench", "local[*]");

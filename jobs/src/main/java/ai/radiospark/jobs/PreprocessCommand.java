@@ -31,7 +31,7 @@ import picocli.CommandLine.Spec;
  *
  * <pre>{@code
  * radio preprocess --size 224x224 --output pixels.safetensors cat.jpg dog.png
- * radio preprocess --mode native --size 512 -o pixels.safetensors photos/*.jpg
+ * radio preprocess --resize-mode native --size 512 -o pixels.safetensors photos/*.jpg
  * }</pre>
  *
  * <p>Refused files (unreadable, not an image, truncated, too large) each get one error line on
@@ -56,8 +56,13 @@ public final class PreprocessCommand implements Callable<Integer> {
           + "(default 224); native: the cap on the longer side (default 512).")
   String size;
 
-  @Option(names = "--mode", paramLabel = "MODE", defaultValue = "fixed",
-      description = "fixed | shortest-edge | native (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--resize-mode", paramLabel = "fixed|shortest-edge|native", defaultValue = "fixed",
+      description = "fixed: exactly the size; shortest-edge: the shorter side = size; native: keep the aspect "
+          + "ratio, the longer side capped (default: ${DEFAULT-VALUE}).")
+  String resizeMode;
+
+  /** The hidden old name of {@code --resize-mode} ({@link OptionAlias}). */
+  @Option(names = "--mode", hidden = true, paramLabel = "MODE")
   String mode;
 
   @Option(names = "--patch-size", defaultValue = "16",
@@ -89,6 +94,7 @@ public final class PreprocessCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     PrintWriter out = spec.commandLine().getOut();
     ImagePreprocessor preprocessor = buildPreprocessor();
+    OptionAlias.warnIfUsed(spec);
     LinkedHashMap<String, PreprocessedImage> tensors = new LinkedHashMap<>();
     int refused = 0;
     for (Path image : images) {
@@ -167,7 +173,8 @@ public final class PreprocessCommand implements Callable<Integer> {
     OptionException.require(patchSize > 0, "--patch-size", patchSize, "Use the model's patch size, e.g. 16.");
     OptionException.require(maxPixels > 0, "--max-pixels", maxPixels, "Use a positive number, e.g. 100000000.");
     ResizeMode[] parsed = new ResizeMode[1];
-    OptionException.check("--mode", mode, () -> parsed[0] = ResizeMode.parse(mode));
+    String m = OptionAlias.value(spec, "--mode", mode, resizeMode);
+    OptionException.check("--resize-mode", m, () -> parsed[0] = ResizeMode.parse(m));
     ImagePreprocessor[] pre = new ImagePreprocessor[1];
     OptionException.check("--size", String.valueOf(size), () -> pre[0] = preprocessor(parsed[0]));
     return pre[0];

@@ -31,7 +31,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
  * such table, column or path) are user errors too: their first line is reported, with exit code 1.
  *
  * <pre>
- * radio init --shape base --out /tmp/base
+ * radio init --shape base --output /tmp/base
  * radio forward --model /tmp/base --input in.safetensors --output out.safetensors
  * radio preprocess --size 224x224 --output px.safetensors cat.jpg
  * </pre>

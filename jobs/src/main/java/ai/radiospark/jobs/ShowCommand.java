@@ -2,7 +2,7 @@ package ai.radiospark.jobs;
 
 import static org.apache.spark.sql.functions.col;
 
-import ai.radiospark.ml.Half;
+import ai.radiospark.runtime.Half;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;

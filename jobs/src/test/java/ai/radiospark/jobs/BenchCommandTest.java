@@ -17,7 +17,7 @@ class BenchCommandTest {
     StringWriter out = new StringWriter();
     CommandLine cli = new CommandLine(new BenchCommand());
     cli.setOut(new PrintWriter(out));
-    int exit = cli.execute("--shape", "tiny", "--batch", "2", "--size", "64", "--warmup", "1", "--iterations", "1",
+    int exit = cli.execute("--shape", "tiny", "--batch-size", "2", "--size", "64", "--warmup", "1", "--iterations", "1",
         "--rounds", "1", "--no-peers", "--preprocess-seconds", "0.2", "--matmul-repeats", "1", "--pipeline-images", "4", "--json");
     String text = out.toString().strip();
     assertEquals(0, exit, text);

@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import ai.radiospark.RadioException;
 import org.apache.spark.SparkException;
@@ -163,9 +164,13 @@ class CliErrorsTest {
         new Case(2, "Error: --image=FILE, --path=P are mutually exclusive", "similar", "--table", table, "--image", "a",
             "--path", "b"),
         new Case(2, "Invalid value for option '--shape' (gigantic): Unknown model shape", "init", "--shape",
-            "gigantic", "--out", tmp.resolve("x").toString()),
+            "gigantic", "--output", tmp.resolve("x").toString()),
         new Case(1, tmp.resolve("checkpoint") + " already holds a checkpoint (config.json). Pass --force", "init",
-            "--shape", "tiny", "--out", tmp.resolve("checkpoint").toString()),
+            "--shape", "tiny", "--output", tmp.resolve("checkpoint").toString()),
+        new Case(2, "Error: Missing required argument (specify one of these): (--output=DIR)", "init", "--shape",
+            "tiny"),
+        new Case(2, "Error: --output=DIR, --out=DIR are mutually exclusive", "init", "--shape", "tiny", "--output",
+            tmp.resolve("a").toString(), "--out", tmp.resolve("b").toString()),
         new Case(2, "Invalid value for option '--input' (missing.safetensors): No such file.", "forward", "--model",
             MODEL, "--input", "missing.safetensors", "--output", tmp.resolve("o.safetensors").toString()),
         new Case(2, "Invalid value for option '--dtype' (float16): float16 is for GPUs", "forward", "--model", MODEL,
@@ -174,10 +179,19 @@ class CliErrorsTest {
             "--input", tmp.resolve("a-file").toString(), "--output", "o"),
         new Case(2, "Invalid value for option '--size' (0x0): Size 0x0 is impossible", "preprocess", "--size", "0x0",
             "-o", tmp.resolve("p").toString(), IMAGES + "/china.jpg"),
-        new Case(2, "Invalid value for option '--mode' (squash): Unknown resize mode 'squash'", "preprocess", "--mode",
-            "squash", "-o", tmp.resolve("p").toString(), IMAGES + "/china.jpg"),
+        new Case(2, "Invalid value for option '--resize-mode' (squash): Unknown resize mode 'squash'", "preprocess",
+            "--resize-mode", "squash", "-o", tmp.resolve("p").toString(), IMAGES + "/china.jpg"),
+        // the old name (a hidden alias) sets the same option, checked the same way
+        new Case(2, "Invalid value for option '--resize-mode' (squash): Unknown resize mode 'squash'", "preprocess",
+            "--mode", "squash", "-o", tmp.resolve("p").toString(), IMAGES + "/china.jpg"),
+        new Case(2, "Invalid value for option '--mode' (native): --mode is the old name of --resize-mode: give only "
+            + "--resize-mode.", "preprocess", "--mode", "native", "--resize-mode", "fixed", "-o",
+            tmp.resolve("p").toString(), IMAGES + "/china.jpg"),
         new Case(2, "Invalid value for option '--shape' (gigantic)", "bench", "--shape", "gigantic"),
-        new Case(2, "Invalid value for option '--batch' (0)", "bench", "--batch", "0"));
+        new Case(2, "Invalid value for option '--batch-size' (0)", "bench", "--batch-size", "0"),
+        new Case(2, "Invalid value for option '--batch-size' (0)", "bench", "--batch", "0"),
+        new Case(2, "Invalid value for option '--batch' (2): --batch is the old name of --batch-size: give only "
+            + "--batch-size.", "bench", "--batch", "2", "--batch-size", "3"));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -207,6 +221,20 @@ class CliErrorsTest {
     assertEquals("", out.toString(StandardCharsets.UTF_8), "nothing on stdout");
     assertTrue(SparkSession.getDefaultSession().isEmpty(), "no SparkSession was created");
     assertTrue(SparkSession.getActiveSession().isEmpty(), "no SparkSession was created");
+  }
+
+  /** One vocabulary: --help names --output, --batch-size and --resize-mode, never the old names kept as aliases. */
+  @Test
+  void helpShowsTheNewNamesOnly() {
+    String[][] commands = {{"init", "--output=DIR", "--out"}, {"bench", "--batch-size=", "--batch"},
+        {"preprocess", "--resize-mode=", "--mode"}};
+    for (String[] c : commands) {
+      StringWriter out = new StringWriter();
+      assertEquals(0, RadioCli.run(new PrintWriter(out), new PrintWriter(new StringWriter()), c[0], "--help"));
+      String help = out.toString();
+      assertTrue(help.contains(c[1]), help);
+      assertFalse(Pattern.compile(c[2] + "[= ]").matcher(help).find(), help);
+    }
   }
 
   /** A command that fails the way commands do: an internal bug, or a task's user error under Spark's. */

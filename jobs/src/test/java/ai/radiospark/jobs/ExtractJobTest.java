@@ -240,7 +240,7 @@ class ExtractJobTest {
 
     // A changed model is refused, naming --reembed; --reembed re-embeds everything with it.
     Path otherModel = tmp.resolve("other-model");
-    assertEquals(0, RadioCli.run("init", "--shape", "tiny", "--out", otherModel.toString(), "--seed", "3"));
+    assertEquals(0, RadioCli.run("init", "--shape", "tiny", "--output", otherModel.toString(), "--seed", "3"));
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     PrintStream oldErr = System.err;
     System.setErr(new PrintStream(err, true));

@@ -188,7 +188,7 @@ class ExtractTableContractTest {
     assertEquals(prefix + "--size 112x112 (the table: 224x224); --dtype bfloat16 (the table: float32)" + merge,
         two.err().strip());
     Path otherModel = tmp.resolve("other-model");
-    assertEquals(0, RadioCli.run("init", "--shape", "tiny", "--out", otherModel.toString(), "--seed", "3"));
+    assertEquals(0, RadioCli.run("init", "--shape", "tiny", "--output", otherModel.toString(), "--seed", "3"));
     ByteArrayOutputStream modelErr = new ByteArrayOutputStream();
     PrintStream oldErr = System.err;
     System.setErr(new PrintStream(modelErr, true));

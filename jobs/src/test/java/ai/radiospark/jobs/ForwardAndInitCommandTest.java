@@ -8,6 +8,8 @@ import ai.radiospark.model.Checkpoint;
 import ai.radiospark.model.SafetensorsFile;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -55,9 +57,9 @@ class ForwardAndInitCommandTest {
     Path a = tmp.resolve("a");
     Path b = tmp.resolve("b");
     Path c = tmp.resolve("c");
-    assertEquals(0, RadioCli.run("init", "--shape", "tiny", "--out", a.toString(), "--seed", "7"));
-    assertEquals(0, RadioCli.run("init", "--shape", "tiny", "--out", b.toString(), "--seed", "7"));
-    assertEquals(0, RadioCli.run("init", "--shape", "tiny", "--out", c.toString(), "--seed", "8"));
+    assertEquals(0, RadioCli.run("init", "--shape", "tiny", "--output", a.toString(), "--seed", "7"));
+    assertEquals(0, RadioCli.run("init", "--shape", "tiny", "--output", b.toString(), "--seed", "7"));
+    assertEquals(0, RadioCli.run("init", "--shape", "tiny", "--output", c.toString(), "--seed", "8"));
     assertEquals(Checkpoint.open(a).sha256(), Checkpoint.open(b).sha256());
     assertNotEquals(Checkpoint.open(a).sha256(), Checkpoint.open(c).sha256());
     assertEquals("hub", Checkpoint.open(a).weights().layout());
@@ -76,13 +78,28 @@ class ForwardAndInitCommandTest {
   }
 
   @Test
+  void initTakesTheOldOutNameWithAWarning() throws Exception {
+    Path viaNew = tmp.resolve("new");
+    Path viaOld = tmp.resolve("old");
+    StringWriter errNew = new StringWriter();
+    StringWriter errOld = new StringWriter();
+    assertEquals(0, RadioCli.run(new PrintWriter(new StringWriter()), new PrintWriter(errNew), "init", "--shape",
+        "tiny", "--output", viaNew.toString(), "--seed", "5"));
+    assertEquals(0, RadioCli.run(new PrintWriter(new StringWriter()), new PrintWriter(errOld), "init", "--shape",
+        "tiny", "--out", viaOld.toString(), "--seed", "5"));
+    assertEquals("", errNew.toString());
+    assertEquals("radio init: --out is deprecated; use --output.", errOld.toString().strip());
+    assertEquals(Checkpoint.open(viaNew).sha256(), Checkpoint.open(viaOld).sha256());
+  }
+
+  @Test
   void aBadShapeIsOneLineNamingTheOptionWithExitCode2() {
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     PrintStream old = System.err;
     System.setErr(new PrintStream(err, true));
     int code;
     try {
-      code = RadioCli.run("init", "--shape", "gigantic", "--out", tmp.resolve("x").toString());
+      code = RadioCli.run("init", "--shape", "gigantic", "--output", tmp.resolve("x").toString());
     } finally {
       System.setErr(old);
     }
@@ -94,11 +111,11 @@ class ForwardAndInitCommandTest {
   @Test
   void initRefusesToOverwriteACheckpointWithoutForce() throws Exception {
     Path dir = tmp.resolve("ckpt");
-    assertEquals(0, RadioCli.run("init", "--shape", "tiny", "--out", dir.toString(), "--seed", "1"));
+    assertEquals(0, RadioCli.run("init", "--shape", "tiny", "--output", dir.toString(), "--seed", "1"));
     String first = Checkpoint.open(dir).sha256();
-    assertEquals(1, RadioCli.run("init", "--shape", "tiny", "--out", dir.toString(), "--seed", "2"));
+    assertEquals(1, RadioCli.run("init", "--shape", "tiny", "--output", dir.toString(), "--seed", "2"));
     assertEquals(first, Checkpoint.open(dir).sha256(), "the checkpoint is untouched");
-    assertEquals(0, RadioCli.run("init", "--shape", "tiny", "--out", dir.toString(), "--seed", "2", "--force"));
+    assertEquals(0, RadioCli.run("init", "--shape", "tiny", "--output", dir.toString(), "--seed", "2", "--force"));
     assertNotEquals(first, Checkpoint.open(dir).sha256(), "--force overwrote it");
   }
 }

@@ -109,7 +109,7 @@ class PreprocessCommandTest {
   @Test
   void nativeModeWritesSnappedShapes() throws Exception {
     Path out = tmp.resolve("native.safetensors");
-    Run r = run("--mode", "native", "--output", out.toString(),
+    Run r = run("--resize-mode", "native", "--output", out.toString(),
         IMAGES.resolve("china.jpg").toString());
     assertEquals(0, r.exit(), r.err());
     JsonNode shape = header(Files.readAllBytes(out)).get("pixel_values").get("shape");
@@ -117,9 +117,23 @@ class PreprocessCommandTest {
   }
 
   @Test
+  void theOldModeNameStillWorksWithAWarning() throws Exception {
+    Path viaNew = tmp.resolve("new.safetensors");
+    Path viaOld = tmp.resolve("old.safetensors");
+    Run n = run("--resize-mode", "native", "--output", viaNew.toString(), IMAGES.resolve("china.jpg").toString());
+    Run o = run("--mode", "native", "--output", viaOld.toString(), IMAGES.resolve("china.jpg").toString());
+    assertEquals(0, n.exit(), n.err());
+    assertEquals(0, o.exit(), o.err());
+    assertEquals("", n.err());
+    assertEquals("radio preprocess: --mode is deprecated; use --resize-mode.", o.err().strip());
+    assertArrayEquals(Files.readAllBytes(viaNew), Files.readAllBytes(viaOld));
+    assertEquals("[1,3,336,512]", header(Files.readAllBytes(viaOld)).get("pixel_values").get("shape").toString());
+  }
+
+  @Test
   void imagesOfDifferentSizesArePerFileTensorsAndForwardRunsEither() throws Exception {
     Path perFile = tmp.resolve("native.safetensors");
-    Run r = run("--mode", "native", "--output", perFile.toString(),
+    Run r = run("--resize-mode", "native", "--output", perFile.toString(),
         IMAGES.resolve("china.jpg").toString(), IMAGES.resolve("chelsea.png").toString());
     assertEquals(0, r.exit(), r.err());
     JsonNode h = header(Files.readAllBytes(perFile));
@@ -168,13 +182,13 @@ class PreprocessCommandTest {
   @Test
   void invalidOptionsExitTwo() {
     Path out = tmp.resolve("x.safetensors");
-    Run r = run("--mode", "diagonal", "-o", out.toString(), IMAGES.resolve("china.jpg").toString());
+    Run r = run("--resize-mode", "diagonal", "-o", out.toString(), IMAGES.resolve("china.jpg").toString());
     assertEquals(2, r.exit());
     assertTrue(r.err().contains("Unknown resize mode 'diagonal'"), r.err());
     Run s = run("--size", "100x100", "-o", out.toString(), IMAGES.resolve("china.jpg").toString());
     assertEquals(2, s.exit());
     assertTrue(s.err().contains("does not fit the patch size 16"), s.err());
-    Run n = run("--mode", "native", "--size", "224x224", "-o", out.toString(),
+    Run n = run("--resize-mode", "native", "--size", "224x224", "-o", out.toString(),
         IMAGES.resolve("china.jpg").toString());
     assertEquals(2, n.exit());
     assertTrue(n.err().contains("takes a single number"), n.err());

@@ -2,7 +2,7 @@ package ai.radiospark.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import ai.radiospark.ml.Half;
+import ai.radiospark.runtime.Half;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;

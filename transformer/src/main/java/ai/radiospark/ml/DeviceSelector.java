@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.radiospark.RadioException;
+import ai.radiospark.runtime.ExecutorModelCache;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.Map;

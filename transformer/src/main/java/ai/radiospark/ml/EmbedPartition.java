@@ -6,6 +6,12 @@ import ai.radiospark.model.DevicePlan;
 import ai.radiospark.model.ModelDType;
 import ai.radiospark.model.RadioModel;
 import ai.radiospark.model.RadioOutput;
+import ai.radiospark.runtime.DecodeAhead;
+import ai.radiospark.runtime.ExecutorModelCache;
+import ai.radiospark.runtime.FeaturesMode;
+import ai.radiospark.runtime.ForwardThreads;
+import ai.radiospark.runtime.Half;
+import ai.radiospark.runtime.PixelSource;
 import java.io.IOException;
 import java.io.Serializable;
 import java.util.ArrayDeque;
@@ -29,6 +35,7 @@ import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
+import org.apache.spark.util.SerializableConfiguration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,11 +64,11 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
   private final Config cfg;
   private final WeightsHandle weights;
   private final PixelSource.Factory pixelSources;
-  private final SerializableHadoopConf hadoopConf;
+  private final SerializableConfiguration hadoopConf;
   private final EmbedderMetrics.Accumulators metrics;
 
   EmbedPartition(Config cfg, WeightsHandle weights, PixelSource.Factory pixelSources,
-      SerializableHadoopConf hadoopConf, EmbedderMetrics.Accumulators metrics) {
+      SerializableConfiguration hadoopConf, EmbedderMetrics.Accumulators metrics) {
     this.cfg = cfg;
     this.weights = weights;
     this.pixelSources = pixelSources;
@@ -224,7 +231,7 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
 
     private byte[] readFile(String path) {
       try {
-        return FileBytes.read(path, hadoopConf.get());
+        return FileBytes.read(path, hadoopConf.value());
       } catch (IOException | IllegalArgumentException e) {
         throw new RadioException("Cannot read image file " + path + ": " + e.getClass().getSimpleName() + ": "
             + e.getMessage() + ". Check the path, and that executors can reach its file system.", e);

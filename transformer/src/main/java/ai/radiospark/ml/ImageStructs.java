@@ -1,6 +1,7 @@
 package ai.radiospark.ml;
 
 import ai.radiospark.RadioException;
+import ai.radiospark.runtime.PixelSource;
 import org.apache.spark.sql.Row;
 
 /**

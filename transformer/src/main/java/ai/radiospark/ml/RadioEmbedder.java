@@ -6,6 +6,12 @@ import ai.radiospark.model.DevicePlan;
 import ai.radiospark.model.ModelDType;
 import ai.radiospark.model.RadioConfig;
 import ai.radiospark.model.RadioWeights;
+import ai.radiospark.runtime.DefaultPixelSource;
+import ai.radiospark.runtime.ExecutorModelCache;
+import ai.radiospark.runtime.FeaturesMode;
+import ai.radiospark.runtime.ForwardThreads;
+import ai.radiospark.runtime.ModelSource;
+import ai.radiospark.runtime.PixelSource;
 import java.io.Serializable;
 import java.util.Arrays;
 import java.util.Locale;
@@ -34,6 +40,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StringType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.util.SerializableConfiguration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import scala.runtime.AbstractFunction1;
@@ -637,8 +644,8 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
         getDevice(), dtype, FeaturesMode.parse(getFeaturesMode()),
         getFeaturesType().equals("float16"), getFailOnError(), state.info.checkpointSha256(),
         !getImageInfoCol().isEmpty(), getTorchThreads(), getForwardConcurrency());
-    SerializableHadoopConf conf = kind == InputKind.PATH
-        ? new SerializableHadoopConf(sc.hadoopConfiguration()) : null;
+    SerializableConfiguration conf = kind == InputKind.PATH
+        ? new SerializableConfiguration(sc.hadoopConfiguration()) : null;
     EmbedPartition fn = new EmbedPartition(cfg, state.weights, pixelSourceFactory, conf, acc);
     prebuildInLocalMode(sc, state, dtype);
     return df.mapPartitions(fn, Encoders.row(out));

@@ -12,6 +12,7 @@ import ai.radiospark.model.Golden;
 import ai.radiospark.model.ModelDType;
 import ai.radiospark.model.RadioModel;
 import ai.radiospark.model.RadioWeights;
+import ai.radiospark.runtime.ExecutorModelCache;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

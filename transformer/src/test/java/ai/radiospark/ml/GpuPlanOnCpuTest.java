@@ -14,6 +14,7 @@ import ai.radiospark.model.RadioOutput;
 import ai.radiospark.model.RadioWeights;
 import ai.radiospark.model.SafetensorsFile;
 import ai.radiospark.model.TensorInfo;
+import ai.radiospark.runtime.ForwardThreads;
 import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;

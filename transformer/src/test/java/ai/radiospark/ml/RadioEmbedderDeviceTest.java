@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.radiospark.RadioException;
+import ai.radiospark.runtime.DefaultPixelSource;
+import ai.radiospark.runtime.PixelSource;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.spark.SparkException;
 import org.apache.spark.sql.Dataset;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.radiospark.model.Golden;
+import ai.radiospark.runtime.ExecutorModelCache;
 import java.io.File;
 import java.util.HashMap;
 import java.util.List;

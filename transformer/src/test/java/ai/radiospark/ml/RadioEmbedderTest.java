@@ -11,9 +11,13 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.radiospark.RadioException;
 import ai.radiospark.model.Checkpoint;
 import ai.radiospark.model.Golden;
 import ai.radiospark.model.SafetensorsFile;
+import ai.radiospark.runtime.FeaturesMode;
+import ai.radiospark.runtime.ForwardThreads;
+import ai.radiospark.runtime.Half;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -553,6 +557,13 @@ class RadioEmbedderTest {
     } catch (java.io.IOException | RuntimeException e) {
       return null;
     }
+  }
+
+  @Test
+  void imageSizeParsing() {
+    assertArrayEquals(new int[] {224, 224}, RadioEmbedder.parseImageSize("224"));
+    assertArrayEquals(new int[] {256, 192}, RadioEmbedder.parseImageSize("256x192"));
+    assertThrows(RadioException.class, () -> RadioEmbedder.parseImageSize("0x5"));
   }
 
   static float[] toFloats(List<Object> list) {

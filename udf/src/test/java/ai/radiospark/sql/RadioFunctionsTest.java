@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.radiospark.model.SafetensorsFile;
+import ai.radiospark.runtime.ExecutorModelCache;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -225,11 +226,11 @@ class RadioFunctionsTest {
   @Test
   void rowsReuseTheExecutorModel() {
     spark.sql("SELECT radio_summary(content) FROM images").collect(); // the model exists in this JVM now
-    long builds = ai.radiospark.ml.ExecutorModelCache.builds();
+    long builds = ExecutorModelCache.builds();
     long rows = spark.sql("SELECT radio_summary(content) AS s FROM images UNION ALL "
         + "SELECT radio_summary(content) AS s FROM images").where("s IS NOT NULL").count();
     assertEquals(2 * 10, rows); // 12 golden files, 2 of them bad
-    assertEquals(builds, ai.radiospark.ml.ExecutorModelCache.builds(), "no model built per row or per task");
+    assertEquals(builds, ExecutorModelCache.builds(), "no model built per row or per task");
   }
 
   @Test

@@ -1,4 +1,4 @@
-package ai.radiospark.ml;
+package ai.radiospark.runtime;
 
 import ai.radiospark.InvalidValueException;
 import ai.radiospark.RadioException;
@@ -8,16 +8,22 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * What {@link RadioEmbedder} stores of the patch features: {@code none}, {@code full} (the whole
+ * What {@code ai.radiospark.ml.RadioEmbedder} stores of the patch features: {@code none}, {@code full} (the whole
  * rows x cols grid) or {@code pooled:RxC} (the grid average-pooled to R x C cells with PyTorch's
  * {@code adaptive_avg_pool2d} bins: cell i covers rows floor(i*rows/R) .. ceil((i+1)*rows/R)-1).
  */
-record FeaturesMode(Kind kind, int rows, int cols) implements Serializable {
-  enum Kind { NONE, FULL, POOLED }
+public record FeaturesMode(Kind kind, int rows, int cols) implements Serializable {
+  /** Which features are stored: none, the full grid, or the pooled grid. */
+  public enum Kind { NONE, FULL, POOLED }
 
   private static final Pattern POOLED = Pattern.compile("pooled:(\\d{1,4})x(\\d{1,4})");
 
-  static FeaturesMode parse(String text) {
+  /**
+   * Parses {@code none}, {@code full} or {@code pooled:RxC} (case and surrounding blanks ignored).
+   *
+   * @throws InvalidValueException with the accepted forms, for anything else
+   */
+  public static FeaturesMode parse(String text) {
     String t = text == null ? "" : text.trim().toLowerCase(Locale.ROOT);
     if (t.equals("none")) {
       return new FeaturesMode(Kind.NONE, 0, 0);
@@ -37,7 +43,8 @@ record FeaturesMode(Kind kind, int rows, int cols) implements Serializable {
         + "pooled:2x2 averages the patch grid into 2x2 cells).");
   }
 
-  static boolean isValid(String text) {
+  /** Whether {@link #parse} accepts {@code text}. */
+  public static boolean isValid(String text) {
     try {
       parse(text);
       return true;
@@ -49,7 +56,7 @@ record FeaturesMode(Kind kind, int rows, int cols) implements Serializable {
   /**
    * Adaptive average pooling of a (rows, cols, dim) row-major grid to (outRows, outCols, dim).
    */
-  static float[] pool(float[] grid, int rows, int cols, int dim, int outRows, int outCols) {
+  public static float[] pool(float[] grid, int rows, int cols, int dim, int outRows, int outCols) {
     float[] out = new float[outRows * outCols * dim];
     double[] acc = new double[dim];
     for (int i = 0; i < outRows; i++) {

@@ -1,4 +1,4 @@
-package ai.radiospark.ml;
+package ai.radiospark.runtime;
 
 import ai.radiospark.RadioException;
 import java.util.ArrayDeque;
@@ -27,14 +27,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  * @param <I> input items (rows)
  * @param <D> decoded values (pixels)
  */
-final class DecodeAhead<I, D> implements AutoCloseable {
+public final class DecodeAhead<I, D> implements AutoCloseable {
   /** Decodes one item; runs on a decoder thread. */
-  interface Decoder<I, D> {
+  public interface Decoder<I, D> {
     D decode(I item, long index) throws Exception;
   }
 
   /** One input item and its decoded value, or why it could not be decoded. */
-  record Item<I, D>(I input, long index, D value, Throwable error) {}
+  public record Item<I, D>(I input, long index, D value, Throwable error) {}
 
   private record Pending<I, D>(I input, long index, Future<D> value) {}
 
@@ -57,7 +57,7 @@ final class DecodeAhead<I, D> implements AutoCloseable {
    * @param threadTag names the decoder threads (radio-decode-TAG-n)
    * @param checkKilled called every 100 ms while waiting (throws to stop a killed task)
    */
-  DecodeAhead(Iterator<I> input, int batchSize, int batchesAhead, int threads, String threadTag,
+  public DecodeAhead(Iterator<I> input, int batchSize, int batchesAhead, int threads, String threadTag,
       Decoder<I, D> decoder, Runnable checkKilled) {
     if (batchSize < 1 || batchesAhead < 1 || threads < 1) {
       throw new IllegalArgumentException("batchSize, batchesAhead and threads must be positive: " + batchSize + ", "
@@ -82,7 +82,7 @@ final class DecodeAhead<I, D> implements AutoCloseable {
   }
 
   /** True when nothing is queued and the input has ended (after {@link #fill}). */
-  boolean isDone() {
+  public boolean isDone() {
     fill();
     return queued.isEmpty();
   }
@@ -92,7 +92,7 @@ final class DecodeAhead<I, D> implements AutoCloseable {
    * empty list at the end of the input. The following K batches are queued for decoding before
    * this waits for its own decodes.
    */
-  List<Item<I, D>> next() {
+  public List<Item<I, D>> next() {
     fill();
     int n = Math.min(batchSize, queued.size());
     List<Pending<I, D>> batch = new ArrayList<>(n);
@@ -120,7 +120,7 @@ final class DecodeAhead<I, D> implements AutoCloseable {
   }
 
   /** Time {@link #next} spent waiting for decodes: the time the model waited for input. */
-  long waitNanos() {
+  public long waitNanos() {
     return waitNanos;
   }
 

@@ -1,4 +1,4 @@
-package ai.radiospark.ml;
+package ai.radiospark.runtime;
 
 /**
  * IEEE 754 binary16 ("half") conversion, round-to-nearest-even, as Java 20's

@@ -1,4 +1,4 @@
-package ai.radiospark.ml;
+package ai.radiospark.runtime;
 
 import ai.djl.Device;
 import ai.radiospark.RadioException;
@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
 /**
  * One {@link RadioModel} per (checkpoint SHA-256, device, dtype) per JVM (so one per GPU: tasks
  * sharing a GPU through a fractional spark.task.resource.gpu.amount share its model; the device
- * comes from {@link DeviceSelector}), built by the first task
+ * comes from {@code ai.radiospark.ml.DeviceSelector}), built by the first task
  * that needs it and shared by every later task and stage. Concurrent tasks wait for the one build
  * (a map of futures). Models are never closed while the JVM runs, so no task can see a closed
  * model; a shutdown hook closes them at exit.
@@ -59,12 +59,12 @@ public final class ExecutorModelCache {
    *
    * @return the model and whether this call built it
    */
-  static Lease get(String checkpointSha256, Device device, ModelDType dtype, Supplier<RadioWeights> weights) {
+  public static Lease get(String checkpointSha256, Device device, ModelDType dtype, Supplier<RadioWeights> weights) {
     return get(checkpointSha256, device, dtype, weights, DEFAULT_BUILDER);
   }
 
   /** Builds a model (a seam: tests check which devices get models without a GPU). */
-  interface Builder {
+  public interface Builder {
     RadioModel build(RadioWeights weights, Device device, ModelDType dtype);
   }
 
@@ -72,12 +72,12 @@ public final class ExecutorModelCache {
       RadioModel.builder().optDevice(device).optDType(dtype).build(w);
 
   /** The cache key: one model per checkpoint, device (so per GPU: gpu(0), gpu(1)) and dtype. */
-  static String key(String checkpointSha256, Device device, ModelDType dtype) {
+  public static String key(String checkpointSha256, Device device, ModelDType dtype) {
     return checkpointSha256 + "|" + device + "|" + dtype.label();
   }
 
   /** As {@link #get(String, Device, ModelDType, Supplier)}, building with {@code builder}. */
-  static Lease get(String checkpointSha256, Device device, ModelDType dtype, Supplier<RadioWeights> weights,
+  public static Lease get(String checkpointSha256, Device device, ModelDType dtype, Supplier<RadioWeights> weights,
       Builder builder) {
     String key = key(checkpointSha256, device, dtype);
     CompletableFuture<RadioModel> mine = new CompletableFuture<>();
@@ -113,5 +113,5 @@ public final class ExecutorModelCache {
   }
 
   /** A cached model; {@code built} is true for the one call that built it. */
-  record Lease(RadioModel model, boolean built) {}
+  public record Lease(RadioModel model, boolean built) {}
 }

@@ -1,4 +1,4 @@
-package ai.radiospark.ml;
+package ai.radiospark.runtime;
 
 import ai.radiospark.hub.ModelResolver;
 import ai.radiospark.model.Checkpoint;
@@ -7,15 +7,16 @@ import java.net.URI;
 import java.nio.file.Path;
 
 /**
- * The one place where {@link RadioEmbedder}'s {@code model} parameter becomes weights, on the
+ * The one place where {@code ai.radiospark.ml.RadioEmbedder}'s {@code model} parameter becomes weights, on the
  * driver only: a local checkpoint directory (also as a {@code file:} URI) or a Hugging Face hub id
  * {@code org/name[@revision]}, resolved by {@link ModelResolver} (the local HF cache, downloading
  * when online). Executors never read the model: they receive the weights by broadcast.
  */
-final class ModelSource {
+public final class ModelSource {
   private ModelSource() {}
 
-  static RadioWeights load(String model) {
+  /** The weights of {@code model}: a checkpoint directory, a {@code file:} URI or a hub id. */
+  public static RadioWeights load(String model) {
     String m = model;
     if (m != null && m.startsWith("file:")) {
       try {

@@ -1,22 +1,24 @@
-package ai.radiospark.ml;
+package ai.radiospark.runtime;
 
 import ai.radiospark.image.ImagePreprocessor;
 import ai.radiospark.image.PreprocessedImage;
 import ai.radiospark.image.ResizeMode;
 
 /**
- * The production image decoder of {@link RadioEmbedder}: {@link ImagePreprocessor} (decode, RGB,
+ * The production image decoder of {@code ai.radiospark.ml.RadioEmbedder}: {@link ImagePreprocessor} (decode, RGB,
  * Pillow-exact bicubic resize, rescale to [0, 1]), built once per partition.
  *
  * <p>imageSize means: fixed: the output H x W; shortest-edge: min(H, W) is the shorter side's
  * target; native: max(H, W) caps the longer side.
  */
-final class DefaultPixelSource implements PixelSource {
-  static final PixelSource.Factory FACTORY = DefaultPixelSource::new;
+public final class DefaultPixelSource implements PixelSource {
+  /** Builds a {@code DefaultPixelSource} per spec (the stage's default). */
+  public static final PixelSource.Factory FACTORY = DefaultPixelSource::new;
 
   private final ImagePreprocessor pre;
 
-  DefaultPixelSource(Spec spec) {
+  /** A decoder for {@code spec}: its size, resize mode, patch size and pixel limit. */
+  public DefaultPixelSource(Spec spec) {
     ResizeMode mode = ResizeMode.parse(spec.resizeMode());
     ImagePreprocessor.Builder b = ImagePreprocessor.builder().optResizeMode(mode).optPatchSize(spec.patchSize())
         .optMaxPixels(spec.maxPixels());

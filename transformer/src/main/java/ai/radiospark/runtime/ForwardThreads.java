@@ -1,4 +1,4 @@
-package ai.radiospark.ml;
+package ai.radiospark.runtime;
 
 import ai.djl.pytorch.jni.JniUtils;
 import java.util.HashMap;
@@ -33,7 +33,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       of a stage still fills every lane.
  * </ul>
  */
-final class ForwardThreads {
+public final class ForwardThreads {
   private static final AtomicInteger N = new AtomicInteger();
   private static final Map<String, ThreadPoolExecutor> POOLS = new HashMap<>();
 
@@ -43,7 +43,7 @@ final class ForwardThreads {
    * Runs {@code forward} on one of {@code lanes} forward threads of {@code device}, with PyTorch
    * capped at {@code torchThreads} intra-op threads (0: leave PyTorch's setting).
    */
-  static <T> Future<T> submit(String device, int lanes, int torchThreads, Callable<T> forward) {
+  public static <T> Future<T> submit(String device, int lanes, int torchThreads, Callable<T> forward) {
     return pool(device, lanes).submit(() -> {
       if (torchThreads > 0 && JniUtils.getNumThreads() != torchThreads) {
         JniUtils.setNumThreads(torchThreads);
@@ -69,13 +69,8 @@ final class ForwardThreads {
     return pool;
   }
 
-  /** Forward threads started in this JVM so far (for tests). */
-  static int threadsStarted() {
-    return N.get();
-  }
-
   /** The lanes of {@code device} in this JVM, 0 if it has none yet (for tests). */
-  static synchronized int lanes(String device) {
+  public static synchronized int lanes(String device) {
     ThreadPoolExecutor pool = POOLS.get(device);
     return pool == null ? 0 : pool.getMaximumPoolSize();
   }

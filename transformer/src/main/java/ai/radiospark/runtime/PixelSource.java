@@ -1,13 +1,13 @@
-package ai.radiospark.ml;
+package ai.radiospark.runtime;
 
 import java.io.Serializable;
 
 /**
- * The decode-and-resize step of {@link RadioEmbedder}, kept behind this seam so the stage does not
+ * The decode-and-resize step of {@code ai.radiospark.ml.RadioEmbedder}, kept behind this seam so the stage does not
  * depend on how images are decoded. Implementations are built once per partition on the executor
  * (by a serializable {@link Factory}) and must be thread-safe: several decoder threads share one.
  */
-interface PixelSource {
+public interface PixelSource {
   /** Decodes encoded image bytes (JPEG, PNG, ...) and resizes them as the {@link Spec} says. */
   Pixels decode(byte[] encoded, String name);
 

@@ -1,4 +1,4 @@
-package ai.radiospark.ml;
+package ai.radiospark.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
