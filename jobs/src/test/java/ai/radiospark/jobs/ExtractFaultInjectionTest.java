@@ -43,12 +43,7 @@ class ExtractFaultInjectionTest {
 
   @BeforeAll
   static void start() throws Exception {
-    spark = SparkSession.builder().master("local[2]").appName("ExtractFaultInjectionTest")
-        .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
-        .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
-        .getOrCreate();
+    spark = JobsTestSpark.start("ExtractFaultInjectionTest", 2);
     images = shared.resolve("images");
     Files.createDirectories(images);
     for (int i = 1; i <= 6; i++) {
@@ -60,9 +55,7 @@ class ExtractFaultInjectionTest {
 
   @AfterAll
   static void stop() {
-    spark.stop();
-    SparkSession.clearActiveSession();
-    SparkSession.clearDefaultSession();
+    JobsTestSpark.stop(spark);
   }
 
   /** {@code radio extract} with the tiny model, 2 images per commit, in this JVM. */

@@ -29,18 +29,12 @@ class ShowCommandTest {
 
   @BeforeAll
   static void start() {
-    spark = SparkSession.builder().master("local[1]").appName("ShowCommandTest")
-        .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
-        .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
-        .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
-        .getOrCreate();
+    spark = JobsTestSpark.start("ShowCommandTest", 1);
   }
 
   @AfterAll
   static void stop() {
-    spark.stop();
-    SparkSession.clearActiveSession();
-    SparkSession.clearDefaultSession();
+    JobsTestSpark.stop(spark);
   }
 
   static StructType schema(DataType values) {
