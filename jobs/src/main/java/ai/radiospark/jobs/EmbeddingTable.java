@@ -244,6 +244,17 @@ final class EmbeddingTable {
             + (foreign != null ? foreign : "files without a _delta_log") + ": radio extract writes only to a Delta "
             + "table, a new path or an empty folder. Give another --output, or empty the folder.");
       }
+      // Another run may be creating the table right now (its _delta_log there, its first commit not
+      // yet): give it a moment, and leave the folder to it if it became a table.
+      try {
+        Thread.sleep(LEFTOVER_SETTLE_MS);
+      } catch (InterruptedException ie) {
+        Thread.currentThread().interrupt();
+        throw new RadioException("Interrupted while inspecting --output " + name + ".", ie);
+      }
+      if (exists()) {
+        return;
+      }
       for (FileStatus e : entries) {
         fs.delete(e.getPath(), true);
       }
@@ -254,6 +265,9 @@ final class EmbeddingTable {
           + ". Check the path and its permissions.", e);
     }
   }
+
+  /** How long leftovers of a first write must stay uncommitted before they are removed. */
+  private static final long LEFTOVER_SETTLE_MS = 2_000;
 
   /** The folder under a table's location where an overwrite stages the new table. */
   static final String STAGING = "_radio_staging";
@@ -358,9 +372,14 @@ final class EmbeddingTable {
 
   private static boolean notFound(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-      if (t instanceof org.apache.spark.SparkThrowable st && ("DELTA_TABLE_NOT_FOUND".equals(st.getCondition())
-          || "DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION".equals(st.getCondition()))) {
-        return true;
+      // By condition, and by the message's [CONDITION] prefix: Delta's exceptions do not all report
+      // their condition through SparkThrowable (a concurrent create was seen to escape).
+      String condition = t instanceof org.apache.spark.SparkThrowable st ? st.getCondition() : null;
+      String message = String.valueOf(t.getMessage());
+      for (String c : List.of("DELTA_TABLE_NOT_FOUND", "DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION")) {
+        if (c.equals(condition) || message.startsWith("[" + c + "]")) {
+          return true;
+        }
       }
     }
     return false;
