@@ -663,12 +663,11 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     PixelSource.Spec spec = new PixelSource.Spec(size[0], size[1], getResizeMode(),
         state.info.config().patchSize(), maxPixels(spark));
     pixelSourceFactory.create(spec); // validates the size against the model's patch size, on the driver
-    // batchSize unset: 0, the device's default (DevicePlan), decided in the task that knows its device
-    int batch = isSet(batchSize) ? getBatchSize() : 0;
-    EmbedPartition.Config cfg = new EmbedPartition.Config(kind, inputIndex, nameIndex, spec, batch, getDecodeThreads(),
-        getDevice(), dtype, FeaturesMode.parse(getFeaturesMode()),
-        getFeaturesType().equals("float16"), getFailOnError(), state.info.checkpointSha256(),
-        !getImageInfoCol().isEmpty(), getTorchThreads(), getForwardConcurrency());
+    // batchSize unset: the device's default (DevicePlan), decided in the task that knows its device
+    EmbeddingSettings settings = getSettings().with(Setting.MAX_PIXELS, Long.toString(spec.maxPixels()));
+    EmbedPartition.Config cfg = new EmbedPartition.Config(kind, inputIndex, nameIndex, spec, settings,
+        isSet(batchSize), getDecodeThreads(), getFailOnError(), state.info.checkpointSha256(),
+        !getImageInfoCol().isEmpty(), getForwardConcurrency());
     SerializableHadoopConf conf = kind == InputKind.PATH
         ? new SerializableHadoopConf(sc.hadoopConfiguration()) : null;
     EmbedPartition fn = new EmbedPartition(cfg, state.weights, pixelSourceFactory, conf, acc);
