@@ -426,7 +426,7 @@ final class ExtractJob {
         + "run's: " + String.join("; ", diffs) + ". Embeddings made differently must not be mixed: " + fix);
   }
 
-  /** The settings that differ, each as "--option run value (the table: value)". */
+  /** The settings that differ, each as "--option run value (the table: value)", named by their options. */
   static List<String> differences(Map<String, String> target, Map<String, String> run) {
     List<String> diffs = new ArrayList<>();
     for (Map.Entry<String, String> e : run.entrySet()) {
@@ -442,7 +442,7 @@ final class ExtractJob {
               + " (the table: " + (t == null ? "not recorded" : t) + ", checkpoint " + shortSha(tSha) + ")");
         }
       } else if (!e.getValue().equals(t)) {
-        diffs.add("--" + k.replace("resolution", "size").replace('_', '-') + " " + e.getValue() + " (the table: "
+        diffs.add(EmbeddingSettings.Setting.byTableKey(k).option() + " " + e.getValue() + " (the table: "
             + (t == null ? "not recorded" : t) + ")");
       }
     }

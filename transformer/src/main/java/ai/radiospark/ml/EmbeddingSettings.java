@@ -215,6 +215,16 @@ public record EmbeddingSettings(String model, String imageSize, String resizeMod
       return v == null ? null : v.toString();
     }
 
+    /** The setting a table records under {@code radio.<key>}. */
+    public static Setting byTableKey(String key) {
+      for (Setting s : values()) {
+        if (key.equals(s.tableKey)) {
+          return s;
+        }
+      }
+      throw new IllegalArgumentException("No embedding setting is recorded as " + key);
+    }
+
     /** The setting of a param or SQL option name. */
     public static Setting byParam(String param) {
       for (Setting s : values()) {
