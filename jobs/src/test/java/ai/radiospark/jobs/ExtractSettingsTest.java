@@ -39,7 +39,7 @@ class ExtractSettingsTest {
     EmbeddingSettings s = o.embedding();
     assertEquals(2, s.torchThreads());
     assertEquals("64", s.imageSize());
-    assertEquals(Path.of(MODEL).toString(), s.model());
+    assertEquals("file:" + Path.of(MODEL).toAbsolutePath().normalize(), s.model());
     RadioEmbedder stage = new RadioEmbedder().setSettings(s);
     assertEquals(2, stage.getTorchThreads());
     assertEquals("bfloat16", stage.getDtype());
