@@ -123,8 +123,8 @@ public final class RowEmbedder implements Serializable {
     Set<RadioModel.Output> outputs = withFeatures
         ? EnumSet.of(RadioModel.Output.SUMMARY, RadioModel.Output.FEATURES) : EnumSet.of(RadioModel.Output.SUMMARY);
     RadioModel m = model();
-    if (torchThreads > 0 && ai.djl.pytorch.jni.JniUtils.getNumThreads() != torchThreads) {
-      ai.djl.pytorch.jni.JniUtils.setNumThreads(torchThreads); // as the forward lanes do, on this thread
+    if (torchThreads > 0 && ai.radiospark.model.TorchEngine.intraOpThreads() != torchThreads) {
+      ai.radiospark.model.TorchEngine.setIntraOpThreads(torchThreads); // as the forward lanes do, on this thread
     }
     RadioOutput out = m.forward(px.chw(), 1, px.height(), px.width(), outputs);
     float[] summary = out.summary(0);

@@ -1,6 +1,6 @@
 package ai.radiospark.runtime;
 
-import ai.djl.pytorch.jni.JniUtils;
+import ai.radiospark.model.TorchEngine;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -45,8 +45,8 @@ public final class ForwardThreads {
    */
   public static <T> Future<T> submit(String device, int lanes, int torchThreads, Callable<T> forward) {
     return pool(device, lanes).submit(() -> {
-      if (torchThreads > 0 && JniUtils.getNumThreads() != torchThreads) {
-        JniUtils.setNumThreads(torchThreads);
+      if (torchThreads > 0 && TorchEngine.intraOpThreads() != torchThreads) {
+        TorchEngine.setIntraOpThreads(torchThreads);
       }
       return forward.call();
     });

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * DJL's PyTorch internals ({@code JniUtils}, {@code IValue}, {@code Pt*}) are called from one class,
- * {@link TorchEngine}: no other class of the model, bench, image or hub packages reaches
+ * {@link TorchEngine}: no other class of the model, bench, image, hub, runtime or ml packages reaches
  * {@code ai.djl.pytorch} directly. Checked with ArchUnit on the compiled main classes.
  */
 class TorchEngineBoundaryTest {
@@ -22,7 +22,7 @@ class TorchEngineBoundaryTest {
   @Test
   void onlyTorchEngineCallsDjlPytorch() {
     noClasses().that().resideInAnyPackage("ai.radiospark.model..", "ai.radiospark.bench..",
-            "ai.radiospark.image..", "ai.radiospark.hub..")
+            "ai.radiospark.image..", "ai.radiospark.hub..", "ai.radiospark.runtime..", "ai.radiospark.ml..")
         .and().doNotBelongToAnyOf(TorchEngine.class)
         .should().dependOnClassesThat().resideInAPackage("ai.djl.pytorch..")
         .because("engine calls live in ai.radiospark.model.TorchEngine")
