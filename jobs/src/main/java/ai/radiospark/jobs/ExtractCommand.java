@@ -1,15 +1,23 @@
 package ai.radiospark.jobs;
 
+import ai.radiospark.InvalidValueException;
 import ai.radiospark.RadioException;
+import ai.radiospark.runtime.EmbeddingSettings;
+import ai.radiospark.runtime.EmbeddingSettings.Setting;
 import ai.radiospark.ml.RadioEmbedder;
 import ai.radiospark.model.RadioConfig;
 import java.io.PrintStream;
+import java.util.EnumMap;
 import java.util.List;
-import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code radio extract} and the spark-submit main class {@link ExtractEmbeddings}: embeds images
@@ -23,10 +31,15 @@ import picocli.CommandLine.Option;
     name = "extract",
     mixinStandardHelpOptions = true,
     defaultValueProvider = RadioDefaults.class,
+    modelTransformer = ExtractCommand.SettingOptions.class,
     description = "Embed images (a folder or glob, recursively; or a table with a path or binary column) into a "
         + "Delta table, one row per image. merge mode (the default) embeds only new and changed images.")
 public final class ExtractCommand implements Callable<Integer> {
   static final int EXIT_TOO_MANY_FAILED = 3;
+
+  /** The options of the embedding settings ({@link SettingOptions}): --model, --size, --dtype, ... */
+  @Spec
+  CommandSpec spec;
 
   @Option(names = "--input", required = true, paramLabel = "PATH|TABLE",
       description = "A folder or glob of images (read recursively), a Delta table path, or a metastore table with a "
@@ -36,38 +49,6 @@ public final class ExtractCommand implements Callable<Integer> {
   @Option(names = "--output", required = true, paramLabel = "PATH|TABLE",
       description = "The Delta table to write: a path (has a '/'), or a metastore table name.")
   String output;
-
-  @Option(names = "--model", required = true, paramLabel = "DIR|HUB_ID",
-      description = "A RADIO checkpoint directory, or a hub id such as nvidia/C-RADIOv4-H[@revision]. Required: a job "
-          + "never falls back to a random model.")
-  String model;
-
-  @Option(names = "--size", defaultValue = "224x224", paramLabel = "HxW",
-      description = "Model input size (default ${DEFAULT-VALUE}); for native mode the cap on the longer side.")
-  String size;
-
-  @Option(names = "--resize-mode", defaultValue = "fixed", paramLabel = "fixed|native|shortest-edge",
-      description = "fixed: exactly HxW, as CLIPImageProcessor (default); native: keep the aspect ratio, sides snapped "
-          + "to the patch size, the longer capped; shortest-edge: shorter side = size.")
-  String resizeMode;
-
-  @Option(names = "--batch-size", defaultValue = "16", description = "Images per forward pass (default ${DEFAULT-VALUE}).")
-  int batchSize;
-
-  @Option(names = "--device", defaultValue = "auto", paramLabel = "auto|cpu|gpu", description = "Default ${DEFAULT-VALUE}.")
-  String device;
-
-  @Option(names = "--dtype", defaultValue = "float32", paramLabel = "float32|bfloat16|float16",
-      description = "Compute type (default ${DEFAULT-VALUE}).")
-  String dtype;
-
-  @Option(names = "--features", defaultValue = "none", paramLabel = "none|full|pooled:RxC",
-      description = "Patch features to store (default ${DEFAULT-VALUE}); pooled:2x2 averages the patch grid to 2x2.")
-  String features;
-
-  @Option(names = "--features-type", defaultValue = "float32", paramLabel = "float32|float16",
-      description = "Storage of features: float32 arrays, or float16 packed as binary (default ${DEFAULT-VALUE}).")
-  String featuresType;
 
   @Option(names = "--partition-by", split = ",", paramLabel = "COLS",
       description = "Partition columns of a new table (for example resolution).")
@@ -123,10 +104,6 @@ public final class ExtractCommand implements Callable<Integer> {
       description = "Also append the rows of bad images (path, hash, error) to this Delta table.")
   String quarantine;
 
-  @Option(names = "--max-pixels", defaultValue = "100000000",
-      description = "Largest image decoded, in pixels (default ${DEFAULT-VALUE}); larger ones become error rows.")
-  long maxPixels;
-
   @Option(names = "--progress-seconds", defaultValue = "30", description = "Seconds between progress lines.")
   int progressSeconds;
 
@@ -140,7 +117,7 @@ public final class ExtractCommand implements Callable<Integer> {
    * @throws RadioException for an output that cannot be created (exit code 1)
    */
   ExtractJob.Options options() {
-    OptionException.param("--batch-size", "batchSize", batchSize);
+    EmbeddingSettings settings = settings();
     OptionException.require(commitEvery > 0, "--commit-every", commitEvery, "Use a positive number of images per "
         + "Delta commit, e.g. 2000.");
     OptionException.require(limit >= 0, "--limit", limit, "Use 0 (no limit) or a positive number of images.");
@@ -148,24 +125,14 @@ public final class ExtractCommand implements Callable<Integer> {
         maxFailedFraction, "Use a fraction between 0 and 1, e.g. 0.1.");
     OptionException.require(progressSeconds > 0, "--progress-seconds", progressSeconds, "Use a positive number of "
         + "seconds between progress lines, e.g. 30.");
-    OptionException.require(maxPixels > 0, "--max-pixels", maxPixels, "Use a positive number of pixels, e.g. "
-        + "100000000.");
     OptionException.check("--mode", mode, () -> ExtractJob.WriteMode.parse(mode));
     for (String c : partitionBy) {
       OptionException.require(ExtractJob.COLUMNS.contains(c), "--partition-by", c, "The table has no column " + c
           + ". Use columns of the table: " + String.join(", ", ExtractJob.COLUMNS) + " (resolution or dtype, for "
           + "example).");
     }
-    String resize = resizeMode.toLowerCase(Locale.ROOT);
-    OptionException.param("--size", "imageSize", size);
-    OptionException.param("--resize-mode", "resizeMode", resize);
-    OptionException.param("--device", "device", device);
-    OptionException.param("--dtype", "dtype", dtype);
-    OptionException.param("--features", "featuresMode", features);
-    OptionException.param("--features-type", "featuresType", featuresType);
-    RadioEmbedder stage = new RadioEmbedder().setImageSize(size).setResizeMode(resize).setDevice(device)
-        .setDtype(dtype);
-    RadioConfig config = ModelOption.config(model);
+    RadioEmbedder stage = new RadioEmbedder().setSettings(settings);
+    RadioConfig config = ModelOption.config(settings.model());
     if (config != null) {
       OptionException.stage(() -> stage.checkAgainst(config));
     }
@@ -177,19 +144,59 @@ public final class ExtractCommand implements Callable<Integer> {
       LocalPaths.checkWritable("--quarantine", quarantine);
     }
     // The table records where the model is, not where it was relative to: file:/dir or hub:org/name@rev.
-    String located = ModelOption.qualified(model);
-    return new ExtractJob.Options(input, output, located, size, resizeMode.toLowerCase(Locale.ROOT), batchSize,
-        device, dtype, features, featuresType, partitionBy, ExtractJob.WriteMode.parse(mode), limit, dryRun, reembed,
-        extensions, pathColumn, contentColumn, commitEvery, maxFailedFraction, quarantine, progressSeconds,
-        retryErrors);
+    String located = ModelOption.qualified(settings.model());
+    return new ExtractJob.Options(input, output, settings.with(Setting.MODEL, located), partitionBy,
+        ExtractJob.WriteMode.parse(mode), limit, dryRun, reembed, extensions, pathColumn, contentColumn, commitEvery,
+        maxFailedFraction, quarantine, progressSeconds, retryErrors);
+  }
+
+  /**
+   * The embedding settings given by their options (or the defaults file, or their defaults), each
+   * checked by its {@link Setting}.
+   *
+   * @throws OptionException naming the option of the first bad value (exit code 2)
+   */
+  EmbeddingSettings settings() {
+    Map<Setting, String> given = new EnumMap<>(Setting.class);
+    for (Setting s : Setting.values()) {
+      Object v = spec.findOption(s.option()).getValue();
+      if (v != null) {
+        given.put(s, v.toString());
+      }
+    }
+    try {
+      return EmbeddingSettings.of(given);
+    } catch (InvalidValueException e) {
+      throw new OptionException(Setting.byParam(e.param()).option(), e.value(), e.hint());
+    }
+  }
+
+  /**
+   * Adds an option to the command for each embedding setting, from its {@link Setting}: name,
+   * value label, type, default (the defaults file's {@code radio.<option>} wins over it) and help.
+   */
+  static final class SettingOptions implements CommandLine.IModelTransformer {
+    @Override
+    public CommandSpec transform(CommandSpec command) {
+      for (Setting s : Setting.values()) {
+        command.addOption(OptionSpec.builder(s.option()).paramLabel(s.label()).type(s.type())
+            .required(s.defaultValue() == null).defaultValue(s.defaultValue())
+            .description(help(s)).build());
+      }
+      return command;
+    }
+
+    /** The setting's doc as a sentence, with its default. */
+    static String help(Setting s) {
+      String doc = Character.toUpperCase(s.doc().charAt(0)) + s.doc().substring(1);
+      return doc + (s.defaultValue() == null ? ". Required." : " (default ${DEFAULT-VALUE}).");
+    }
   }
 
   @Override
   public Integer call() {
     ExtractJob.Options o = options();
     SparkSession spark = JobSpark.session("radio extract", master);
-    // The job's RadioEmbedder takes its pixel limit from the session.
-    spark.conf().set(ai.radiospark.ml.RadioEmbedder.MAX_PIXELS_CONF, Long.toString(maxPixels));
     ExtractJob.Summary s = new ExtractJob(spark, o, out).run();
     print(s, o);
     if (!s.dryRun() && s.failedFraction() > o.maxFailedFraction()) {

@@ -12,6 +12,7 @@ import static org.apache.spark.sql.functions.when;
 
 import ai.radiospark.RadioException;
 import ai.radiospark.ml.EmbedderMetrics;
+import ai.radiospark.runtime.EmbeddingSettings;
 import ai.radiospark.ml.RadioEmbedder;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.PrintStream;
@@ -67,11 +68,14 @@ final class ExtractJob {
     }
   }
 
-  /** The job's options; see {@link ExtractCommand} for what each means. */
-  record Options(String input, String output, String model, String size, String resizeMode, int batchSize,
-      String device, String dtype, String features, String featuresType, List<String> partitionBy, WriteMode mode,
+  /** The job's options; see {@link ExtractCommand} for what each means. {@code embedding} has the model. */
+  record Options(String input, String output, EmbeddingSettings embedding, List<String> partitionBy, WriteMode mode,
       long limit, boolean dryRun, boolean reembed, List<String> extensions, String pathColumn, String contentColumn,
-      int commitEvery, double maxFailedFraction, String quarantine, int progressSeconds, boolean retryErrors) {}
+      int commitEvery, double maxFailedFraction, String quarantine, int progressSeconds, boolean retryErrors) {
+    String model() {
+      return embedding.model();
+    }
+  }
 
   /** What a run did. */
   record Summary(long listed, long unchanged, long reused, long embedded, long failed, double seconds,
@@ -100,10 +104,8 @@ final class ExtractJob {
   Summary run() {
     long start = System.nanoTime();
     lapStart = start;
-    RadioEmbedder embedder = new RadioEmbedder().setInputCol("content").setModel(o.model()).setImageSize(o.size())
-        .setResizeMode(o.resizeMode()).setBatchSize(o.batchSize()).setDevice(o.device()).setDtype(o.dtype())
-        .setFeaturesMode(o.features()).setFeaturesType(o.featuresType()).setImageInfoCol("image_info")
-        .setSummaryCol("summary").setFeaturesCol("features").setErrorCol("error");
+    RadioEmbedder embedder = new RadioEmbedder().setInputCol("content").setSettings(o.embedding())
+        .setImageInfoCol("image_info").setSummaryCol("summary").setFeaturesCol("features").setErrorCol("error");
     // Loading the checkpoint (SHA-256, sharing or broadcasting the weights) and listing the input
     // (with the session's first Spark SQL, which resolves it) are independent and each mostly one
     // thread's work: they run side by side.
@@ -320,7 +322,7 @@ final class ExtractJob {
         List<String> chunk = paths.subList(from, to);
         spark.conf().set("spark.databricks.delta.commitInfo.userMetadata", commitInfo(sha, chunk.size()));
         progress.chunkStarted();
-        int partitions = ImageListing.partitions(chunkRows.size(), o.batchSize(), spark.sparkContext().defaultParallelism());
+        int partitions = ImageListing.partitions(chunkRows.size(), o.embedding().batchSize(), spark.sparkContext().defaultParallelism());
         Dataset<Row> source = injectTaskFailure(listing.withContent(chunkRows, partitions))
             .withColumn("content_sha256", sha2(col("content"), 256));
         Dataset<Row> reuse = null;
@@ -424,7 +426,7 @@ final class ExtractJob {
         + "run's: " + String.join("; ", diffs) + ". Embeddings made differently must not be mixed: " + fix);
   }
 
-  /** The settings that differ, each as "--option run value (the table: value)". */
+  /** The settings that differ, each as "--option run value (the table: value)", named by their options. */
   static List<String> differences(Map<String, String> target, Map<String, String> run) {
     List<String> diffs = new ArrayList<>();
     for (Map.Entry<String, String> e : run.entrySet()) {
@@ -440,7 +442,7 @@ final class ExtractJob {
               + " (the table: " + (t == null ? "not recorded" : t) + ", checkpoint " + shortSha(tSha) + ")");
         }
       } else if (!e.getValue().equals(t)) {
-        diffs.add("--" + k.replace("resolution", "size").replace('_', '-') + " " + e.getValue() + " (the table: "
+        diffs.add(EmbeddingSettings.Setting.byTableKey(k).option() + " " + e.getValue() + " (the table: "
             + (t == null ? "not recorded" : t) + ")");
       }
     }
@@ -464,20 +466,11 @@ final class ExtractJob {
   }
 
   /** The settings' keys, in order. */
-  static final List<String> SETTINGS = List.of("model", "checkpoint_sha256", "resolution", "resize_mode", "dtype",
-      "features", "features_type");
+  static final List<String> SETTINGS = EmbeddingSettings.recordedKeys();
 
   /** How this run's embeddings are made, in order; the table properties, commit metadata and rows name these. */
   private Map<String, String> settings(String sha) {
-    Map<String, String> m = new LinkedHashMap<>();
-    m.put("model", o.model());
-    m.put("checkpoint_sha256", sha);
-    m.put("resolution", o.size());
-    m.put("resize_mode", o.resizeMode());
-    m.put("dtype", o.dtype());
-    m.put("features", o.features());
-    m.put("features_type", o.featuresType());
-    return m;
+    return o.embedding().recorded(sha);
   }
 
   /**
@@ -485,22 +478,12 @@ final class ExtractJob {
    * {@code checkpoint_sha256}), as {@code size=224x224;resize_mode=fixed;dtype=float32;...}.
    */
   static String rowSettings(Map<String, String> settings) {
-    StringBuilder b = new StringBuilder();
-    for (String k : SETTINGS) {
-      if (k.equals("model") || k.equals("checkpoint_sha256")) {
-        continue;
-      }
-      b.append(b.isEmpty() ? "" : ";").append(k.equals("resolution") ? "size" : k).append('=')
-          .append(settings.get(k));
-    }
-    return b.toString();
+    return EmbeddingSettings.rowSettings(settings);
   }
 
   /** The table properties that say how its embeddings were made: the settings as radio.*. */
   private Map<String, String> tableProperties(String sha) {
-    Map<String, String> props = new LinkedHashMap<>();
-    settings(sha).forEach((k, v) -> props.put("radio." + k, v));
-    return props;
+    return o.embedding().tableProperties(sha);
   }
 
   private String commitInfo(String sha, int images) {
@@ -567,7 +550,7 @@ final class ExtractJob {
         lit(sha).as("checkpoint_sha256"),
         when(col("image_info").isNotNull(), concat_ws("x", col("image_info.inputHeight").cast("string"),
             col("image_info.inputWidth").cast("string"))).as("resolution"),
-        lit(o.dtype()).as("dtype"),
+        lit(o.embedding().dtype()).as("dtype"),
         col("summary"),
         col("features"),
         coalesce(col("read_error"), col("error")).as("error"),

@@ -2,8 +2,8 @@ package ai.radiospark.jobs;
 
 import ai.radiospark.InvalidValueException;
 import ai.radiospark.RadioException;
+import ai.radiospark.runtime.EmbeddingSettings.Setting;
 import ai.radiospark.ml.RadioEmbedder;
-import java.util.Map;
 
 /**
  * A command-line option with a value the command cannot use, found before Spark starts: exit code
@@ -41,22 +41,12 @@ final class OptionException extends RadioException {
     }
   }
 
-  /** Checks an option that sets one of {@link RadioEmbedder}'s parameters, with the stage's own rules. */
-  static void param(String option, String param, Object value) {
-    check(option, String.valueOf(value), () -> RadioEmbedder.checkValue(param, String.valueOf(value)));
-  }
-
-  /** The options of {@code radio extract} by the stage parameter they set. */
-  private static final Map<String, String> OPTION_OF_PARAM = Map.of("imageSize", "--size", "resizeMode",
-      "--resize-mode", "batchSize", "--batch-size", "device", "--device", "dtype", "--dtype", "featuresMode",
-      "--features", "featuresType", "--features-type");
-
   /** Runs a check of the stage's settings; its {@link InvalidValueException} names the option of the parameter. */
   static void stage(Runnable check) {
     try {
       check.run();
     } catch (InvalidValueException e) {
-      throw new OptionException(OPTION_OF_PARAM.getOrDefault(e.param(), e.param()), e.value(), e.hint());
+      throw new OptionException(Setting.byParam(e.param()).option(), e.value(), e.hint());
     }
   }
 

@@ -8,6 +8,7 @@ import static org.apache.spark.sql.functions.not;
 import ai.radiospark.Cosine;
 import ai.radiospark.RadioException;
 import ai.radiospark.image.ImagePreprocessor;
+import ai.radiospark.runtime.EmbeddingSettings;
 import ai.radiospark.ml.RadioEmbedder;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -161,10 +162,10 @@ public final class SimilarCommand implements Callable<Integer> {
     }
     StructType schema = new StructType().add("path", DataTypes.StringType).add("content", DataTypes.BinaryType);
     Dataset<Row> one = spark.createDataFrame(List.of(RowFactory.create(image.toString(), bytes)), schema);
+    EmbeddingSettings made = EmbeddingSettings.fromTableProperties(props);
     RadioEmbedder embedder = new RadioEmbedder().setInputCol("content").setModel(model)
-        .setImageSize(props.getOrDefault("radio.resolution", "224x224"))
-        .setResizeMode(props.getOrDefault("radio.resize_mode", "fixed"))
-        .setDtype(props.getOrDefault("radio.dtype", "float32")).setFeaturesMode("none").setFailOnError(true);
+        .setImageSize(made.imageSize()).setResizeMode(made.resizeMode()).setDtype(made.dtype())
+        .setFeaturesMode("none").setFailOnError(true);
     return toFloats(embedder.transform(one).select("summary").head().<Float>getList(0));
   }
 }

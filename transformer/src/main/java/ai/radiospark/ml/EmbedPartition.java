@@ -1,6 +1,7 @@
 package ai.radiospark.ml;
 
 import ai.djl.Device;
+import ai.radiospark.runtime.EmbeddingSettings;
 import ai.radiospark.RadioException;
 import ai.radiospark.model.DevicePlan;
 import ai.radiospark.model.ModelDType;
@@ -55,11 +56,40 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
   private static final long serialVersionUID = 1L;
   private static final Logger LOG = LoggerFactory.getLogger(EmbedPartition.class);
 
-  /** Everything a task needs, decided on the driver; batchSize 0 = the device's default ({@link DevicePlan}). */
-  record Config(RadioEmbedder.InputKind kind, int inputIndex, int nameIndex, PixelSource.Spec spec, int batchSize,
-      int decodeThreads, String device, ModelDType dtype, FeaturesMode featuresMode, boolean float16,
-      boolean failOnError, String checkpointSha256, boolean imageInfo, int torchThreads, int forwardConcurrency)
-      implements Serializable {}
+  /**
+   * Everything a task needs, decided on the driver: the input, the pixel spec, the stage's
+   * embedding {@code settings} (checked) and its execution params. {@code batchSizeSet} false: the
+   * device's default batch size ({@link DevicePlan}), decided in the task.
+   */
+  record Config(RadioEmbedder.InputKind kind, int inputIndex, int nameIndex, PixelSource.Spec spec,
+      EmbeddingSettings settings, boolean batchSizeSet, int decodeThreads, boolean failOnError, String checkpointSha256,
+      boolean imageInfo, int forwardConcurrency) implements Serializable {
+    /** The batch size; 0 = the device's default. */
+    int batchSize() {
+      return batchSizeSet ? settings.batchSize() : 0;
+    }
+
+    String device() {
+      return settings.device();
+    }
+
+    ModelDType dtype() {
+      return ModelDType.parse(settings.dtype());
+    }
+
+    FeaturesMode featuresMode() {
+      return FeaturesMode.parse(settings.featuresMode());
+    }
+
+    /** Features stored as float16 halves. */
+    boolean float16() {
+      return settings.featuresType().equals("float16");
+    }
+
+    int torchThreads() {
+      return settings.torchThreads();
+    }
+  }
 
   private final Config cfg;
   private final WeightsHandle weights;

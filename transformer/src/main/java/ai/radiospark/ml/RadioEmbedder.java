@@ -1,7 +1,9 @@
 package ai.radiospark.ml;
 
+import ai.radiospark.runtime.EmbeddingSettings;
 import ai.radiospark.InvalidValueException;
 import ai.radiospark.RadioException;
+import ai.radiospark.runtime.EmbeddingSettings.Setting;
 import ai.radiospark.model.DevicePlan;
 import ai.radiospark.model.ModelDType;
 import ai.radiospark.model.RadioConfig;
@@ -14,9 +16,9 @@ import ai.radiospark.runtime.ModelSource;
 import ai.radiospark.runtime.PixelSource;
 import java.io.Serializable;
 import java.util.Arrays;
+import java.util.EnumMap;
 import java.util.Locale;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.Map;
 import org.apache.spark.SparkContext;
 import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.param.BooleanParam;
@@ -122,11 +124,6 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
       | `error` (`errorCol`) | `string` | null when the image was embedded; else what went wrong with it (a bad or truncated file, an unreadable path, a null input). With failOnError=true the task fails instead, naming the file. |
       """;
 
-  private static final String[] RESIZE_MODES = {"fixed", "shortest-edge", "native"};
-  private static final String[] DEVICES = {"auto", "cpu", "gpu"};
-  private static final String[] DTYPES = {"float32", "bfloat16", "float16"};
-  private static final String[] FEATURES_TYPES = {"float32", "float16"};
-
   private final String uid;
 
   private final Param<String> inputCol;
@@ -166,61 +163,97 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
         nonEmpty());
     imageInfoCol = new Param<>(this, "imageInfoCol", "optional output column (\"\" = none, the default) for "
         + "struct<width:int, height:int, inputHeight:int, inputWidth:int>: the original image size and the model "
-        + "input size after resizing", new Validator(v -> v != null));
-    model = new Param<>(this, "model", "RADIO checkpoint directory (config.json plus model.safetensors) or "
-        + "Hugging Face hub id org/name[@revision]; read on the driver only, executors get the weights by broadcast",
-        nonEmpty());
-    imageSize = new Param<>(this, "imageSize", "image size \"HxW\" (or \"S\" for SxS): the output size in fixed "
-        + "mode, the shortest edge (min of H, W) in shortest-edge mode, the maximum edge (max of H, W) in native "
-        + "mode", new Validator(RadioEmbedder::isValidImageSize));
-    resizeMode = new Param<>(this, "resizeMode", "how images are resized: fixed (exactly imageSize), "
-        + "shortest-edge (shorter side to S, aspect kept, snapped down to the patch size) or native (aspect kept, "
-        + "longer side capped, snapped to the patch size)",
-        ParamValidators.inArray(RESIZE_MODES));
-    batchSize = new IntParam(this, "batchSize", "images per forward pass (> 0)", ParamValidators.gt(0));
-    device = new Param<>(this, "device", "auto (the task's GPU from Spark's resource "
-        + "scheduling, else a GPU PyTorch sees, else the CPU), cpu, or gpu (as auto, but failing without a GPU)",
-        ParamValidators.inArray(DEVICES));
-    dtype = new Param<>(this, "dtype", "the model's compute type: float32, bfloat16 or float16 (GPU only: refused "
-        + "on the CPU, where it is ~200x slower than float32); outputs are float32",
-        ParamValidators.inArray(DTYPES));
-    featuresMode = new Param<>(this, "featuresMode", "patch features to output: none, full (the whole patch "
-        + "grid) or pooled:RxC (the grid average-pooled to R x C, e.g. pooled:2x2)",
-        new Validator(FeaturesMode::isValid));
-    featuresType = new Param<>(this, "featuresType", "element type of features.values: float32 (array<float>) "
-        + "or float16 (binary, little-endian IEEE half floats)",
-        ParamValidators.inArray(FEATURES_TYPES));
+        + "input size after resizing", new Validator<String>(v -> v != null));
+    model = stringParam(Setting.MODEL);
+    imageSize = stringParam(Setting.SIZE);
+    resizeMode = stringParam(Setting.RESIZE_MODE);
+    batchSize = intParam(Setting.BATCH_SIZE);
+    device = stringParam(Setting.DEVICE);
+    dtype = stringParam(Setting.DTYPE);
+    featuresMode = stringParam(Setting.FEATURES_MODE);
+    featuresType = stringParam(Setting.FEATURES_TYPE);
     failOnError = new BooleanParam(this, "failOnError", "fail the task on the first image that cannot be "
         + "embedded (naming it), instead of writing the error to errorCol");
     decodeThreads = new IntParam(this, "decodeThreads", "image decoder threads per task; 0 = the task's CPUs, "
         + "spark.task.cpus (at least 1). On GPU executors give each GPU 8-10 decode cores in all",
         ParamValidators.gtEq(0));
-    torchThreads = new IntParam(this, "torchThreads", "PyTorch intra-op threads per forward pass; 0 = "
-        + "spark.task.cpus. Lanes x threads beyond the executor's cores oversubscribe it", ParamValidators.gtEq(0));
+    torchThreads = intParam(Setting.TORCH_THREADS);
     forwardConcurrency = new IntParam(this, "forwardConcurrency", "forward passes that run at once per executor "
         + "JVM and device (tasks queue their batches for them); 0 = on CPU the executor's cores / torchThreads, "
         + "on a GPU 1", ParamValidators.gtEq(0));
-    maxPixels = new LongParam(this, "maxPixels", "the largest image decoded, in pixels (width x height): a larger "
-        + "one is refused from its header, as an error row. Unset: the session's " + MAX_PIXELS_CONF + ", else "
-        + "100000000", ParamValidators.gt(0));
+    maxPixels = longParam(Setting.MAX_PIXELS);
 
     setDefault(inputCol, "content");
     setDefault(summaryCol, "summary");
     setDefault(featuresCol, "features");
     setDefault(errorCol, "error");
     setDefault(imageInfoCol, "");
-    setDefault(imageSize, "224x224");
-    setDefault(resizeMode, "fixed");
-    setDefault(batchSize, DevicePlan.CPU_BATCH_SIZE);
-    setDefault(device, "auto");
-    setDefault(dtype, "float32");
-    setDefault(featuresMode, "none");
-    setDefault(featuresType, "float32");
     setDefault(failOnError, false);
     setDefault(decodeThreads, 0);
-    setDefault(torchThreads, 0);
     setDefault(forwardConcurrency, 0);
-    setDefault(maxPixels, DEFAULT_MAX_PIXELS);
+  }
+
+  /** The params of the embedding settings, by setting. */
+  private final Map<Setting, Param<?>> settingParams = new EnumMap<>(Setting.class);
+
+  /** A string param made from its setting's descriptor: name, doc, validator and default. */
+  private Param<String> stringParam(Setting s) {
+    Param<String> p = new Param<>(this, s.param(), s.doc(), new Validator<String>(s::accepts));
+    settingParams.put(s, p);
+    if (s.defaultValue() != null) {
+      setDefault(p, s.defaultValue());
+    }
+    return p;
+  }
+
+  private IntParam intParam(Setting s) {
+    IntParam p = new IntParam(this, s.param(), s.doc(), new Validator<Object>(v -> s.accepts(String.valueOf(v))));
+    settingParams.put(s, p);
+    setDefault(p, Integer.parseInt(s.defaultValue()));
+    return p;
+  }
+
+  private LongParam longParam(Setting s) {
+    LongParam p = new LongParam(this, s.param(), s.doc(), new Validator<Object>(v -> s.accepts(String.valueOf(v))));
+    settingParams.put(s, p);
+    setDefault(p, Long.parseLong(s.defaultValue()));
+    return p;
+  }
+
+  /** Sets one embedding setting from its text (checked: {@link InvalidValueException} names the param). */
+  @SuppressWarnings("unchecked")
+  public RadioEmbedder set(Setting s, String value) {
+    String v = s.parse(value);
+    Param<?> p = settingParams.get(s);
+    if (p instanceof IntParam i) {
+      set(i, Integer.parseInt(v));
+    } else if (p instanceof LongParam l) {
+      set(l, Long.parseLong(v));
+    } else {
+      set((Param<String>) p, v);
+    }
+    return this;
+  }
+
+  /** Sets every embedding setting (the model too, unless null). */
+  public RadioEmbedder setSettings(EmbeddingSettings settings) {
+    settings.asMap().forEach((s, v) -> {
+      if (v != null) {
+        set(s, v);
+      }
+    });
+    return this;
+  }
+
+  /** The embedding settings of this stage (set or default; the model null when unset). */
+  public EmbeddingSettings getSettings() {
+    Map<Setting, String> m = new EnumMap<>(Setting.class);
+    settingParams.forEach((s, p) -> {
+      if (isDefined(p)) {
+        m.put(s, String.valueOf($(p)));
+      }
+    });
+    return EmbeddingSettings.of(m);
   }
 
   public RadioEmbedder() {
@@ -482,7 +515,7 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
   }
 
   /** Session conf that sets the pixel limit of stages whose maxPixels is not set (radio extract's --max-pixels). */
-  public static final String MAX_PIXELS_CONF = "spark.radio.maxPixels";
+  public static final String MAX_PIXELS_CONF = EmbeddingSettings.MAX_PIXELS_CONF;
 
   static final long DEFAULT_MAX_PIXELS = 100_000_000L;
 
@@ -638,12 +671,11 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     PixelSource.Spec spec = new PixelSource.Spec(size[0], size[1], getResizeMode(),
         state.info.config().patchSize(), maxPixels(spark));
     pixelSourceFactory.create(spec); // validates the size against the model's patch size, on the driver
-    // batchSize unset: 0, the device's default (DevicePlan), decided in the task that knows its device
-    int batch = isSet(batchSize) ? getBatchSize() : 0;
-    EmbedPartition.Config cfg = new EmbedPartition.Config(kind, inputIndex, nameIndex, spec, batch, getDecodeThreads(),
-        getDevice(), dtype, FeaturesMode.parse(getFeaturesMode()),
-        getFeaturesType().equals("float16"), getFailOnError(), state.info.checkpointSha256(),
-        !getImageInfoCol().isEmpty(), getTorchThreads(), getForwardConcurrency());
+    // batchSize unset: the device's default (DevicePlan), decided in the task that knows its device
+    EmbeddingSettings settings = getSettings().with(Setting.MAX_PIXELS, Long.toString(spec.maxPixels()));
+    EmbedPartition.Config cfg = new EmbedPartition.Config(kind, inputIndex, nameIndex, spec, settings,
+        isSet(batchSize), getDecodeThreads(), getFailOnError(), state.info.checkpointSha256(),
+        !getImageInfoCol().isEmpty(), getForwardConcurrency());
     SerializableConfiguration conf = kind == InputKind.PATH
         ? new SerializableConfiguration(sc.hadoopConfiguration()) : null;
     EmbedPartition fn = new EmbedPartition(cfg, state.weights, pixelSourceFactory, conf, acc);
@@ -679,7 +711,7 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
 
   /**
    * A one-image-at-a-time embedder with this stage's model, imageSize, resizeMode, device, dtype,
-   * featuresMode and featuresType (inputCol, batchSize, decodeThreads and failOnError do not
+   * featuresMode, featuresType and torchThreads (inputCol, batchSize, decodeThreads and failOnError do not
    * apply), for callers that get one row at a time, such as SQL functions. Checks the settings
    * and loads and broadcasts the weights on the driver now (once per SparkContext and model for
    * this instance, shared with {@link #transform}).
@@ -696,7 +728,7 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
         state.info.config().patchSize(), maxPixels(spark));
     pixelSourceFactory.create(spec); // validates the size against the model's patch size, on the driver
     return new RowEmbedder(state.weights, state.info, spec, getDevice(), ModelDType.parse(getDtype()), fm,
-        getFeaturesType().equals("float16"), pixelSourceFactory);
+        getFeaturesType().equals("float16"), pixelSourceFactory, getTorchThreads());
   }
 
   /** What the model parameter resolved to, on the driver. */
@@ -747,52 +779,20 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
 
   private record DriverState(String model, SparkContext sc, WeightsHandle weights, ModelInfo info) {}
 
-  private static final Pattern SIZE = Pattern.compile("(\\d{1,5})(?:\\s*[x,]\\s*(\\d{1,5}))?");
-
   /** Parses "HxW" or "S" into {H, W}. */
   static int[] parseImageSize(String text) {
-    Matcher m = SIZE.matcher(text == null ? "" : text.trim().toLowerCase(Locale.ROOT));
-    if (m.matches()) {
-      int h = Integer.parseInt(m.group(1));
-      int w = m.group(2) == null ? h : Integer.parseInt(m.group(2));
-      if (h > 0 && w > 0 && h <= 16384 && w <= 16384) {
-        return new int[] {h, w};
-      }
-    }
-    throw new InvalidValueException("imageSize", text, "Use \"HxW\" such as \"224x224\" or \"512x384\", or a single "
-        + "size \"S\" for SxS, with sides between 1 and 16384.");
+    return EmbeddingSettings.parseImageSize(text);
   }
 
   /**
-   * Checks a value of imageSize, resizeMode, batchSize, device, dtype, featuresMode or featuresType
-   * as the parameter's validator does (the same rules), but says why and what would work: for
-   * front ends that check their options before starting Spark.
+   * Checks a value of an embedding setting (imageSize, resizeMode, batchSize, device, dtype,
+   * featuresMode, featuresType, torchThreads, maxPixels) with its {@link Setting}'s rules, saying
+   * why and what would work: for front ends that check their options before starting Spark.
    *
    * @throws InvalidValueException naming the parameter and the accepted values
    */
   public static void checkValue(String param, String value) {
-    switch (param) {
-      case "imageSize" -> parseImageSize(value);
-      case "featuresMode" -> FeaturesMode.parse(value);
-      case "resizeMode" -> oneOf(param, value, RESIZE_MODES);
-      case "device" -> oneOf(param, value, DEVICES);
-      case "dtype" -> oneOf(param, value, DTYPES);
-      case "featuresType" -> oneOf(param, value, FEATURES_TYPES);
-      case "batchSize" -> {
-        if (!value.matches("\\d{1,9}") || Integer.parseInt(value) <= 0) {
-          throw new InvalidValueException(param, value, "Use a positive number of images per forward pass, e.g. 16.");
-        }
-      }
-      default -> throw new IllegalArgumentException("checkValue does not know the parameter " + param);
-    }
-  }
-
-  /** A value with a fixed set of choices: the message names them. */
-  private static void oneOf(String param, String value, String[] accepted) {
-    if (!Arrays.asList(accepted).contains(value)) {
-      throw new InvalidValueException(param, value, "Use " + String.join(", ", Arrays.copyOf(accepted,
-          accepted.length - 1)) + " or " + accepted[accepted.length - 1] + ".");
-    }
+    Setting.byParam(param).parse(value);
   }
 
   /**
@@ -843,15 +843,6 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     }
   }
 
-  static boolean isValidImageSize(String text) {
-    try {
-      parseImageSize(text);
-      return true;
-    } catch (RadioException e) {
-      return false;
-    }
-  }
-
   @Override
   public RadioEmbedder copy(ParamMap extra) {
     RadioEmbedder c = defaultCopy(extra);
@@ -873,25 +864,25 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
   }
 
   private static scala.Function1<String, Object> nonEmpty() {
-    return new Validator(s -> s != null && !s.isBlank());
+    return new Validator<String>(s -> s != null && !s.isBlank());
   }
 
   /** A serializable param validator. */
-  private static final class Validator extends AbstractFunction1<String, Object> implements Serializable {
+  private static final class Validator<T> extends AbstractFunction1<T, Object> implements Serializable {
     private static final long serialVersionUID = 1L;
-    private final SerializablePredicate test;
+    private final SerializablePredicate<T> test;
 
-    Validator(SerializablePredicate test) {
+    Validator(SerializablePredicate<T> test) {
       this.test = test;
     }
 
     @Override
-    public Object apply(String v) {
+    public Object apply(T v) {
       return test.test(v);
     }
   }
 
-  private interface SerializablePredicate extends Serializable {
-    boolean test(String s);
+  private interface SerializablePredicate<T> extends Serializable {
+    boolean test(T s);
   }
 }

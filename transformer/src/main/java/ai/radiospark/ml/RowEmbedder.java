@@ -46,10 +46,13 @@ public final class RowEmbedder implements Serializable {
   private final FeaturesMode featuresMode;
   private final boolean float16;
   private final PixelSource.Factory pixelSources;
+  private final int torchThreads;
   private transient volatile RadioModel model;
 
+  /** {@code torchThreads}: PyTorch intra-op threads of the calling thread's forward passes; 0 = PyTorch's setting. */
   RowEmbedder(WeightsHandle weights, RadioEmbedder.ModelInfo modelInfo, PixelSource.Spec spec,
-      String device, ModelDType dtype, FeaturesMode featuresMode, boolean float16, PixelSource.Factory pixelSources) {
+      String device, ModelDType dtype, FeaturesMode featuresMode, boolean float16, PixelSource.Factory pixelSources,
+      int torchThreads) {
     this.weights = weights;
     this.modelInfo = modelInfo;
     this.checkpointSha256 = modelInfo.checkpointSha256();
@@ -59,6 +62,7 @@ public final class RowEmbedder implements Serializable {
     this.featuresMode = featuresMode;
     this.float16 = float16;
     this.pixelSources = pixelSources;
+    this.torchThreads = torchThreads;
   }
 
   /**
@@ -118,7 +122,11 @@ public final class RowEmbedder implements Serializable {
     boolean withFeatures = featuresMode.kind() != FeaturesMode.Kind.NONE;
     Set<RadioModel.Output> outputs = withFeatures
         ? EnumSet.of(RadioModel.Output.SUMMARY, RadioModel.Output.FEATURES) : EnumSet.of(RadioModel.Output.SUMMARY);
-    RadioOutput out = model().forward(px.chw(), 1, px.height(), px.width(), outputs);
+    RadioModel m = model();
+    if (torchThreads > 0 && ai.radiospark.model.TorchEngine.intraOpThreads() != torchThreads) {
+      ai.radiospark.model.TorchEngine.setIntraOpThreads(torchThreads); // as the forward lanes do, on this thread
+    }
+    RadioOutput out = m.forward(px.chw(), 1, px.height(), px.width(), outputs);
     float[] summary = out.summary(0);
     String bad = EmbedPartition.nonFinite(summary, "summary");
     if (bad != null) {
@@ -132,6 +140,11 @@ public final class RowEmbedder implements Serializable {
       }
     }
     return new Result(summary, features, null);
+  }
+
+  /** PyTorch intra-op threads of this embedder's forward passes (its torchThreads); 0 = PyTorch's setting. */
+  public int torchThreads() {
+    return torchThreads;
   }
 
   /** {@link #embed} as a Row of {@link #resultType()}. */

@@ -1,14 +1,18 @@
 package ai.radiospark.sql;
 
+import ai.radiospark.InvalidValueException;
 import ai.radiospark.RadioException;
+import ai.radiospark.runtime.EmbeddingSettings.Setting;
 import ai.radiospark.ml.RadioEmbedder;
 import ai.radiospark.ml.RowEmbedder;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.stream.Collectors;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.sql.AnalysisException;
@@ -69,9 +73,9 @@ import scala.runtime.AbstractFunction1;
 public final class RadioFunctions {
   private static final Logger LOG = LoggerFactory.getLogger(RadioFunctions.class);
 
-  /** The options {@link #register} takes, named like RadioEmbedder's params. */
-  public static final Set<String> OPTIONS = Set.of("model", "imageSize", "resizeMode", "batchSize", "device", "dtype",
-      "featuresMode", "featuresType");
+  /** The options {@link #register} takes: the embedding settings SQL takes, named like RadioEmbedder's params. */
+  public static final Set<String> OPTIONS = Arrays.stream(Setting.values()).filter(Setting::sql).map(Setting::param)
+      .collect(Collectors.toUnmodifiableSet());
 
   static final String EMBED = "radio_embed";
   static final String SUMMARY = "radio_summary";
@@ -86,9 +90,10 @@ public final class RadioFunctions {
    *
    * @param options {@code model} (required: a checkpoint directory or hub id), and optionally
    *     {@code imageSize} ("224x224"), {@code resizeMode} (fixed), {@code device} (auto),
-   *     {@code dtype} (float32), {@code featuresMode} (none), {@code featuresType} (float32), as
-   *     the RadioEmbedder params of the same names; {@code batchSize} is accepted for symmetry but
-   *     has no effect (SQL functions embed one row at a time)
+   *     {@code dtype} (float32), {@code featuresMode} (none), {@code featuresType} (float32),
+   *     {@code torchThreads} (0), as the RadioEmbedder params of the same names ({@link #OPTIONS});
+   *     {@code batchSize} is accepted for symmetry but has no effect (SQL functions embed one row
+   *     at a time)
    * @throws IllegalArgumentException for a missing model, an unknown option or a bad value
    */
   public static void register(SparkSession spark, Map<String, String> options) {
@@ -150,28 +155,10 @@ public final class RadioFunctions {
     }
     RadioEmbedder e = new RadioEmbedder().setModel(model.trim());
     try {
-      if (o.containsKey("imageSize")) {
-        e.setImageSize(o.get("imageSize").trim());
+      for (Map.Entry<String, String> option : o.entrySet()) {
+        e.set(Setting.byParam(option.getKey()), option.getValue());
       }
-      if (o.containsKey("resizeMode")) {
-        e.setResizeMode(o.get("resizeMode").trim().toLowerCase(Locale.ROOT));
-      }
-      if (o.containsKey("batchSize")) {
-        e.setBatchSize(Integer.parseInt(o.get("batchSize").trim()));
-      }
-      if (o.containsKey("device")) {
-        e.setDevice(o.get("device").trim().toLowerCase(Locale.ROOT));
-      }
-      if (o.containsKey("dtype")) {
-        e.setDtype(o.get("dtype").trim().toLowerCase(Locale.ROOT));
-      }
-      if (o.containsKey("featuresMode")) {
-        e.setFeaturesMode(o.get("featuresMode").trim().toLowerCase(Locale.ROOT));
-      }
-      if (o.containsKey("featuresType")) {
-        e.setFeaturesType(o.get("featuresType").trim().toLowerCase(Locale.ROOT));
-      }
-    } catch (IllegalArgumentException bad) { // Spark's param validators and parseInt
+    } catch (InvalidValueException | IllegalArgumentException bad) {
       throw new IllegalArgumentException("Invalid RADIO SQL options " + o + ": " + bad.getMessage(), bad);
     }
     return e.rowEmbedder(spark);

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.radiospark.ml.RowEmbedder;
 import ai.radiospark.model.SafetensorsFile;
 import ai.radiospark.runtime.ExecutorModelCache;
 import java.util.HashMap;
@@ -216,11 +217,24 @@ class RadioFunctionsTest {
     IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
         () -> RadioFunctions.register(spark, Map.of("model", SqlTestSpark.tinyVit(), "size", "224")));
     assertEquals("Unknown RADIO SQL option \"size\". Options: [batchSize, device, dtype, featuresMode, featuresType, "
-        + "imageSize, model, resizeMode] (named like RadioEmbedder's params).", unknown.getMessage());
+        + "imageSize, model, resizeMode, torchThreads] (named like RadioEmbedder's params).", unknown.getMessage());
     IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
         () -> RadioFunctions.register(spark, Map.of("model", SqlTestSpark.tinyVit(), "featuresMode", "pooled")));
     assertTrue(bad.getMessage().startsWith("Invalid RADIO SQL options"), bad.getMessage());
     assertThrows(IllegalArgumentException.class, () -> RadioFunctions.register(spark, "model"));
+  }
+
+  @Test
+  void torchThreadsIsAnOptionCheckedLikeTheStageParam() {
+    Map<String, String> options = new java.util.TreeMap<>(Map.of("model", SqlTestSpark.tinyVit(), "torchThreads",
+        "-1"));
+    IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
+        () -> RadioFunctions.register(spark, options));
+    assertEquals("Invalid RADIO SQL options " + options + ": Invalid torchThreads \"-1\". Use 0 (the default) or a "
+        + "positive number of threads per forward pass, e.g. 4.", bad.getMessage());
+    RowEmbedder one = RadioFunctions.embedder(spark, Map.of("model", SqlTestSpark.tinyVit(), "torchThreads", "1"));
+    assertEquals(1, one.torchThreads());
+    assertEquals(0, RadioFunctions.embedder(spark, Map.of("model", SqlTestSpark.tinyVit())).torchThreads());
   }
 
   @Test
