@@ -30,7 +30,7 @@ import java.util.regex.Pattern;
  * README (checked by {@code SettingsDocsTest}). The command line option, the SQL option, the
  * defaults file key and, when recorded, the table property follow.
  *
- * <p>Spark-free (it sits in package ml next to {@link FeaturesMode}, whose parser it uses).
+ * <p>Spark-free, like the rest of package runtime; {@code ArchitectureTest} keeps it so.
  */
 public record EmbeddingSettings(String model, String imageSize, String resizeMode, int batchSize, String device,
     String dtype, String featuresMode, String featuresType, int torchThreads, long maxPixels)
