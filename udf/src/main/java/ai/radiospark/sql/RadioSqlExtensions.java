@@ -36,7 +36,7 @@ public final class RadioSqlExtensions extends AbstractFunction1<SparkSessionExte
 
   @Override
   public BoxedUnit apply(SparkSessionExtensions ext) {
-    for (RadioFunctions.Function f : RadioFunctions.functions(RadioSqlExtensions::embedderFromConf)) {
+    for (SqlFunctions.Function f : SqlFunctions.functions(RadioSqlExtensions::embedderFromConf)) {
       ext.injectFunction(new Tuple3<>(FunctionIdentifier.apply(f.name()), f.info(), f.builder()));
     }
     return BoxedUnit.UNIT;
@@ -53,7 +53,7 @@ public final class RadioSqlExtensions extends AbstractFunction1<SparkSessionExte
       }
     }
     if (!options.containsKey("model")) {
-      throw RadioFunctions.analysisError("radio_embed and radio_summary need a model: set " + PREFIX + "model to a "
+      throw SqlFunctions.analysisError("radio_embed and radio_summary need a model: set " + PREFIX + "model to a "
           + "RADIO checkpoint directory or hub id (spark-sql --conf " + PREFIX + "model=..., or SET " + PREFIX
           + "model=...), or call ai.radiospark.sql.RadioFunctions.register(spark, options).");
     }
