@@ -1,5 +1,6 @@
 package ai.radiospark.jobs;
 
+import ai.radiospark.bench.BenchFigures;
 import ai.radiospark.bench.RadioBenchmark;
 import ai.radiospark.model.RandomCheckpoint;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -100,7 +101,7 @@ public final class BenchCommand implements Callable<Integer> {
         !noBf16, !noPeers, preprocessSeconds, image != null ? image : defaultImage(), matmulRepeats);
     ObjectNode report = new RadioBenchmark(settings, out).run();
     pipeline(report);
-    report.put("rss_peak_mb", RadioBenchmark.rssPeakMb());
+    report.put("rss_peak_mb", BenchFigures.rssPeakMb());
     summary(report, out);
     if (json) {
       out.println(new ObjectMapper().writeValueAsString(report));
@@ -141,7 +142,7 @@ public final class BenchCommand implements Callable<Integer> {
       RandomCheckpoint.write(RandomCheckpoint.shape(shape), model, 42);
       Path images = Files.createDirectories(root.resolve("images"));
       for (int i = 0; i < pipelineImages; i++) {
-        RadioBenchmark.writeSyntheticJpeg(images.resolve(String.format("img%05d.jpg", i)), i);
+        BenchFigures.writeSyntheticJpeg(images.resolve(String.format("img%05d.jpg", i)), i);
       }
       log.printf("pipeline: radio extract of %d JPEGs (640x427) with the %s model, batch %d, local[*]%n",
           pipelineImages, shape, batchSize);
@@ -165,17 +166,17 @@ public final class BenchCommand implements Callable<Integer> {
       double ips = result.embedded() / seconds;
       double stage = longest.ms / 1e3;
       p.put("images", pipelineImages).put("embedded", result.embedded()).put("failed", result.failed())
-          .put("seconds", RadioBenchmark.round(seconds, 2)).put("spark_startup_s", RadioBenchmark.round(startup, 2))
-          .put("img_per_s", RadioBenchmark.round(ips, 2))
+          .put("seconds", BenchFigures.round(seconds, 2)).put("spark_startup_s", BenchFigures.round(startup, 2))
+          .put("img_per_s", BenchFigures.round(ips, 2))
           // The embedding stage alone (decode + forward on every core, as Spark timed it), and the
           // rest: listing, planning and code generation on a cold JVM, the Delta commit.
-          .put("embed_stage_s", RadioBenchmark.round(stage, 2))
-          .put("embed_stage_img_per_s", stage > 0 ? RadioBenchmark.round(result.embedded() / stage, 2) : 0)
-          .put("outside_stage_s", RadioBenchmark.round(seconds - stage, 2));
+          .put("embed_stage_s", BenchFigures.round(stage, 2))
+          .put("embed_stage_img_per_s", stage > 0 ? BenchFigures.round(result.embedded() / stage, 2) : 0)
+          .put("outside_stage_s", BenchFigures.round(seconds - stage, 2));
       double forward = report.path("forward").path("img_per_s").asDouble();
       if (forward > 0) {
-        p.put("ratio_vs_forward", RadioBenchmark.round(ips / forward, 3));
-        p.put("stage_ratio_vs_forward", RadioBenchmark.round(p.path("embed_stage_img_per_s").asDouble() / forward, 3));
+        p.put("ratio_vs_forward", BenchFigures.round(ips / forward, 3));
+        p.put("stage_ratio_vs_forward", BenchFigures.round(p.path("embed_stage_img_per_s").asDouble() / forward, 3));
       }
     } finally {
       try (Stream<Path> w = Files.walk(root)) {

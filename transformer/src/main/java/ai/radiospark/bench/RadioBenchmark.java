@@ -1,8 +1,16 @@
 package ai.radiospark.bench;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
+import static ai.radiospark.bench.BenchFigures.cosine;
+import static ai.radiospark.bench.BenchFigures.deleteTree;
+import static ai.radiospark.bench.BenchFigures.fmt;
+import static ai.radiospark.bench.BenchFigures.loadAverage;
+import static ai.radiospark.bench.BenchFigures.median;
+import static ai.radiospark.bench.BenchFigures.minCosine;
+import static ai.radiospark.bench.BenchFigures.round;
+import static ai.radiospark.bench.BenchFigures.rounded;
+import static ai.radiospark.bench.BenchFigures.rssPeakMb;
+import static ai.radiospark.bench.BenchFigures.writeSyntheticJpeg;
+
 import ai.radiospark.image.PreprocessBenchmark;
 import ai.radiospark.model.Checkpoint;
 import ai.radiospark.model.ModelDType;
@@ -11,12 +19,9 @@ import ai.radiospark.model.RadioModel;
 import ai.radiospark.model.RadioWeights;
 import ai.radiospark.model.RandomCheckpoint;
 import ai.radiospark.model.TorchEngine;
-import ai.radiospark.model.TorchScriptArchive;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -24,13 +29,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
-import java.util.stream.Stream;
-import javax.imageio.ImageIO;
 
 /**
  * What {@code radio bench} measures, in one run: the forward pass in float32 and bfloat16 (images
@@ -113,7 +115,7 @@ public final class RadioBenchmark {
           s.shape(), c.hiddenSize(), c.numHiddenLayers(), c.numAttentionHeads(), s.size(), s.size(), s.batch(),
           tokens, threads);
       log.flush();
-      GemmPeak gemm = new GemmPeak();
+      GemmPeak gemm = new GemmPeak(s.batch(), s.matmulRepeats());
       TorchPeer peer = s.peers() ? TorchPeer.start(c.hiddenSize(), c.numHiddenLayers(), c.numAttentionHeads(),
           c.mlpHiddenSize(), tokens, s.batch(), Runtime.getRuntime().availableProcessors()) : null;
       try (RadioModel m32 = RadioModel.builder().build(w);
@@ -228,109 +230,6 @@ public final class RadioBenchmark {
     }
   }
 
-  private static final String GEMM_SOURCE = """
-      class Gemm(Module):
-        __parameters__ = []
-        __buffers__ = []
-        training : bool
-        w : List[Tensor]
-        def set_weights(self, w: Tensor) -> int:
-          out = annotate(List[Tensor], [])
-          out.append(ops.mkldnn._reorder_linear_weight(w.contiguous().clone(), None))
-          out.append(ops.mkldnn._reorder_linear_weight(w.to(15).contiguous(), None))
-          self.w = out
-          return len(out)
-        def onednn_f32(self, x: Tensor) -> Tensor:
-          return ops.mkldnn._linear_pointwise(x, self.w[0], None, "none", annotate(List[Optional[number]], []), "none")
-        def to_bf16(self, x: Tensor) -> Tensor:
-          return x.to(15)
-        def onednn_bf16(self, x: Tensor) -> Tensor:
-          return ops.mkldnn._linear_pointwise(x, self.w[1], None, "none", annotate(List[Optional[number]], []), "none")
-      """;
-
-  /**
-   * GEMM rates of the engine: float32 through DJL's NDArray matMul (libtorch's MKL sgemm),
-   * float32 and bfloat16 through oneDNN (what RadioModel's linears use), over a ViT-shaped and a
-   * square product. Measured once per round, next to the forwards, so that the peak and the
-   * forward see the same machine load; per round the float32 peak is the best float32 kernel.
-   */
-  private final class GemmPeak implements AutoCloseable {
-    final NDManager m = NDManager.newBaseManager(TorchEngine.NAME);
-    final long[][] shapes = {{(long) s.batch() * 196, 768, 3072}, {2048, 2048, 2048}};
-    final List<NDArray[]> operands = new ArrayList<>();
-    final List<TorchEngine.Module> modules = new ArrayList<>();
-    /** Per shape the left operand in float32 and in bfloat16. */
-    final List<NDArray[]> inputs = new ArrayList<>();
-    final java.util.Map<String, Double> best = new java.util.TreeMap<>();
-    final List<Double> peak32 = new ArrayList<>();
-    final List<Double> peak16s = new ArrayList<>();
-
-    GemmPeak() {
-      try {
-        for (long[] sh : shapes) {
-          NDArray a = m.randomNormal(new Shape(sh[0], sh[1]));
-          NDArray b = m.randomNormal(new Shape(sh[1], sh[2]));
-          operands.add(new NDArray[] {a, b});
-          TorchEngine.Module gemm = TorchEngine.load(m, new TorchScriptArchive("Gemm", GEMM_SOURCE)
-              .attribute("w", TorchScriptArchive.Init.EMPTY_LIST));
-          modules.add(gemm);
-          try (NDArray bt = b.transpose().duplicate()) {
-            gemm.call("set_weights", bt);
-          }
-          inputs.add(new NDArray[] {a, gemm.callTensor(m, "to_bf16", a)});
-        }
-      } catch (RuntimeException e) {
-        m.close();
-        throw e;
-      }
-    }
-
-    /** One round: every kernel on every shape, best of {@code matmulRepeats}. */
-    void round() {
-      double r32 = 0;
-      double r16 = 0;
-      for (int i = 0; i < shapes.length; i++) {
-        long[] sh = shapes[i];
-        double flop = 2.0 * sh[0] * sh[1] * sh[2];
-        String key = sh[0] + "x" + sh[1] + "x" + sh[2];
-        NDArray a = operands.get(i)[0];
-        NDArray b = operands.get(i)[1];
-        TorchEngine.Module gemm = modules.get(i);
-        NDArray[] x = inputs.get(i);
-        double djl = flop / bestMs(() -> a.matMul(b)) / 1e6;
-        double dnn = flop / bestMs(() -> gemm.callTensor(m, "onednn_f32", x[0])) / 1e6;
-        double dnn16 = flop / bestMs(() -> gemm.callTensor(m, "onednn_bf16", x[1])) / 1e6;
-        best.merge(key + "_djl_matmul_f32_gflops", djl, Math::max);
-        best.merge(key + "_onednn_f32_gflops", dnn, Math::max);
-        best.merge(key + "_onednn_bf16_gflops", dnn16, Math::max);
-        r32 = Math.max(r32, Math.max(djl, dnn));
-        r16 = Math.max(r16, dnn16);
-      }
-      peak32.add(r32);
-      peak16s.add(r16);
-    }
-
-    @Override
-    public void close() {
-      modules.forEach(TorchEngine.Module::close);
-      m.close();
-    }
-  }
-
-  private double bestMs(java.util.function.Supplier<NDArray> op) {
-    double bestMs = Double.MAX_VALUE;
-    for (int i = -1; i < s.matmulRepeats(); i++) {
-      long t = System.nanoTime();
-      NDArray c = op.get();
-      double ms = (System.nanoTime() - t) / 1e6;
-      c.close();
-      if (i >= 0) {
-        bestMs = Math.min(bestMs, ms);
-      }
-    }
-    return bestMs;
-  }
-
   private void preprocess(ObjectNode report) {
     try {
       Path image = s.image();
@@ -359,101 +258,6 @@ public final class RadioBenchmark {
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
-    }
-  }
-
-  /** A photo-sized JPEG with smooth gradients and some noise, when no image is given. */
-  public static void writeSyntheticJpeg(Path file) throws IOException {
-    writeSyntheticJpeg(file, 3);
-  }
-
-  /** The same, with noise from {@code seed}: distinct seeds give distinct files. */
-  public static void writeSyntheticJpeg(Path file, long seed) throws IOException {
-    int w = 640;
-    int h = 427;
-    BufferedImage im = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-    SplittableRandom r = new SplittableRandom(seed);
-    for (int y = 0; y < h; y++) {
-      for (int x = 0; x < w; x++) {
-        int red = (x * 255 / w + r.nextInt(16)) & 0xff;
-        int g = (y * 255 / h + r.nextInt(16)) & 0xff;
-        int b = ((x + y) * 255 / (w + h) + r.nextInt(16)) & 0xff;
-        im.setRGB(x, y, red << 16 | g << 8 | b);
-      }
-    }
-    if (!ImageIO.write(im, "jpg", file.toFile())) {
-      throw new IOException("no JPEG writer");
-    }
-  }
-
-  /** Peak resident set size of this process (VmHWM), in MB; -1 where /proc is absent. */
-  public static double rssPeakMb() {
-    try {
-      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-        if (line.startsWith("VmHWM:")) {
-          return round(Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0, 1);
-        }
-      }
-    } catch (IOException | NumberFormatException e) {
-      // not Linux
-    }
-    return -1;
-  }
-
-  static String loadAverage() {
-    try {
-      return Files.readString(Path.of("/proc/loadavg")).trim();
-    } catch (IOException e) {
-      return "unknown";
-    }
-  }
-
-  static double median(List<Double> v) {
-    List<Double> s = new ArrayList<>(v);
-    Collections.sort(s);
-    int n = s.size();
-    return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
-  }
-
-  static double cosine(float[] a, float[] b) {
-    return ai.radiospark.Cosine.similarity(a, b);
-  }
-
-  static double minCosine(float[] a, float[] b, int batch) {
-    int n = a.length / batch;
-    double min = 1;
-    for (int i = 0; i < batch; i++) {
-      min = Math.min(min, cosine(java.util.Arrays.copyOfRange(a, i * n, (i + 1) * n),
-          java.util.Arrays.copyOfRange(b, i * n, (i + 1) * n)));
-    }
-    return min;
-  }
-
-  private static String fmt(List<Double> ms) {
-    StringBuilder b = new StringBuilder();
-    for (double v : ms) {
-      b.append(b.length() == 0 ? "" : " ").append(String.format(Locale.ROOT, "%.0f", v));
-    }
-    return b.toString();
-  }
-
-  private static List<Double> rounded(List<Double> v) {
-    return v.stream().map(x -> round(x, 1)).toList();
-  }
-
-  public static double round(double v, int digits) {
-    double f = Math.pow(10, digits);
-    return Math.round(v * f) / f;
-  }
-
-  private static void deleteTree(Path dir) {
-    if (dir == null) {
-      return;
-    }
-    try (Stream<Path> w = Files.walk(dir)) {
-      w.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException ignored) {
-      // temp dir
     }
   }
 }

@@ -1,6 +1,6 @@
 package ai.radiospark.ml;
 
-import ai.radiospark.bench.RadioBenchmark;
+import ai.radiospark.bench.BenchFigures;
 import ai.radiospark.model.RandomCheckpoint;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,7 +35,7 @@ public final class StageTailProbe {
     List<Row> rows = new ArrayList<>();
     for (int i = 0; i < images; i++) {
       Path f = dir.resolve("img" + i + ".jpg");
-      RadioBenchmark.writeSyntheticJpeg(f, i);
+      BenchFigures.writeSyntheticJpeg(f, i);
       rows.add(RowFactory.create((long) i, Files.readAllBytes(f)));
     }
     SparkSession spark = SparkSession.builder()
