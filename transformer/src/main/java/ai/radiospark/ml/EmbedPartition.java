@@ -61,7 +61,7 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
    * embedding {@code settings} (checked) and its execution params. {@code batchSizeSet} false: the
    * device's default batch size ({@link DevicePlan}), decided in the task.
    */
-  record Config(RadioEmbedder.InputKind kind, int inputIndex, int nameIndex, PixelSource.Spec spec,
+  record Config(EmbedderSchema.InputKind kind, int inputIndex, int nameIndex, PixelSource.Spec spec,
       EmbeddingSettings settings, boolean batchSizeSet, int decodeThreads, boolean failOnError, String checkpointSha256,
       boolean imageInfo, int forwardConcurrency) implements Serializable {
     /** The batch size; 0 = the device's default. */
@@ -272,10 +272,10 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
     private String name(Row row, long i) {
       int c = cfg.inputIndex();
       try {
-        if (cfg.kind() == RadioEmbedder.InputKind.PATH && !row.isNullAt(c)) {
+        if (cfg.kind() == EmbedderSchema.InputKind.PATH && !row.isNullAt(c)) {
           return row.getString(c);
         }
-        if (cfg.kind() == RadioEmbedder.InputKind.IMAGE_STRUCT && !row.isNullAt(c)) {
+        if (cfg.kind() == EmbedderSchema.InputKind.IMAGE_STRUCT && !row.isNullAt(c)) {
           Row img = row.getStruct(c);
           int o = ImageStructs.originIndex(img);
           if (o >= 0 && !img.isNullAt(o)) {

@@ -80,7 +80,7 @@ public final class RowEmbedder implements Serializable {
 
   /** The features struct type for this embedder's featuresType (values array<float> or binary). */
   public StructType featuresType() {
-    return RadioEmbedder.featuresType(float16);
+    return EmbedderSchema.featuresType(float16);
   }
 
   /** {@code struct<summary, features, error>}: what {@link #embedRow} returns. */
