@@ -7,17 +7,13 @@ import ai.radiospark.runtime.EmbeddingSettings.Setting;
 import ai.radiospark.model.DevicePlan;
 import ai.radiospark.model.ModelDType;
 import ai.radiospark.model.RadioConfig;
-import ai.radiospark.model.RadioWeights;
 import ai.radiospark.runtime.DefaultPixelSource;
 import ai.radiospark.runtime.ExecutorModelCache;
 import ai.radiospark.runtime.FeaturesMode;
-import ai.radiospark.runtime.ForwardThreads;
-import ai.radiospark.runtime.ModelSource;
 import ai.radiospark.runtime.PixelSource;
 import java.io.Serializable;
 import java.util.Arrays;
 import java.util.EnumMap;
-import java.util.Locale;
 import java.util.Map;
 import org.apache.spark.SparkContext;
 import org.apache.spark.ml.Transformer;
@@ -35,16 +31,8 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.ArrayType;
-import org.apache.spark.sql.types.BinaryType;
-import org.apache.spark.sql.types.DataType;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StringType;
-import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.util.SerializableConfiguration;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import scala.runtime.AbstractFunction1;
 
 /**
@@ -111,18 +99,9 @@ import scala.runtime.AbstractFunction1;
  */
 public class RadioEmbedder extends Transformer implements DefaultParamsWritable {
   private static final long serialVersionUID = 1L;
-  private static final Logger LOG = LoggerFactory.getLogger(RadioEmbedder.class);
 
   /** The output schema as a markdown table, for the README. */
-  public static final String DOCS = """
-      | column (default name) | type | content |
-      |---|---|---|
-      | *every input column* | unchanged | rows in input order |
-      | `summary` (`summaryCol`) | `array<float>` | summary embedding: the cls tokens at the model's summary indices, concatenated (len(summary_idxs) × hidden size; C-RADIOv4-H: 2 × 1280 = 2560 floats; use `array_to_vector` for an ML vector). Null when the row failed. |
-      | `features` (`featuresCol`) | `struct<rows:int, cols:int, dim:int, values:array<float>>` | patch features, `values` (rows, cols, dim) row-major. featuresMode `full`: the patch grid (224×224 at patch 16: 14×14); `pooled:RxC`: the grid average-pooled to R×C (adaptive, as torch's `adaptive_avg_pool2d`); `none`: null. With featuresType `float16`, `values` is `binary`: little-endian IEEE 754 half floats, 2 bytes per value. Null when the row failed. |
-      | `imageInfo` (`imageInfoCol`, only when set; default unset) | `struct<width:int, height:int, inputHeight:int, inputWidth:int>` | the original image size (as decoded, before resizing) and the model input size after resizing. Null when the row failed. |
-      | `error` (`errorCol`) | `string` | null when the image was embedded; else what went wrong with it (a bad or truncated file, an unreadable path, a null input). With failOnError=true the task fails instead, naming the file. |
-      """;
+  public static final String DOCS = EmbedderSchema.DOCS;
 
   private final String uid;
 
@@ -147,7 +126,7 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
 
   /** Not a param: the image decoder seam (tests substitute a stand-in). */
   private PixelSource.Factory pixelSourceFactory = DefaultPixelSource.FACTORY;
-  private transient DriverState driverState;
+  private transient DriverModel driverModel;
   private transient EmbedderMetrics.Accumulators lastMetrics;
 
   public RadioEmbedder(String uid) {
@@ -517,27 +496,9 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
   /** Session conf that sets the pixel limit of stages whose maxPixels is not set (radio extract's --max-pixels). */
   public static final String MAX_PIXELS_CONF = EmbeddingSettings.MAX_PIXELS_CONF;
 
-  static final long DEFAULT_MAX_PIXELS = 100_000_000L;
-
   /** maxPixels if set, else the session's {@link #MAX_PIXELS_CONF}, else the default. */
   long maxPixels(SparkSession spark) {
-    if (isSet(maxPixels)) {
-      return getMaxPixels();
-    }
-    String conf = spark.conf().get(MAX_PIXELS_CONF, null);
-    if (conf == null) {
-      return getMaxPixels();
-    }
-    try {
-      long v = Long.parseLong(conf.trim().replace("_", "").replace(",", ""));
-      if (v > 0) {
-        return v;
-      }
-    } catch (NumberFormatException e) {
-      // reported below
-    }
-    throw new IllegalArgumentException(MAX_PIXELS_CONF + " must be a positive number of pixels, but is '" + conf
-        + "'. Set it to, for example, 200000000, or unset it for the default " + DEFAULT_MAX_PIXELS + ".");
+    return isSet(maxPixels) ? getMaxPixels() : DriverModel.sessionMaxPixels(spark, getMaxPixels());
   }
 
   /** For tests: substitute the image decoder (must be serializable; runs on executors). */
@@ -557,91 +518,13 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
 
   // ---- schema ----
 
-  /** The input kinds the stage accepts. */
-  enum InputKind { BINARY, IMAGE_STRUCT, PATH }
-
-  static InputKind inputKind(String column, DataType t) {
-    if (t instanceof BinaryType) {
-      return InputKind.BINARY;
-    }
-    if (t instanceof StringType) {
-      return InputKind.PATH;
-    }
-    if (t instanceof StructType s && isImageStruct(s)) {
-      return InputKind.IMAGE_STRUCT;
-    }
-    String extra = t instanceof StructType ? " (an image struct needs fields height:int, width:int, nChannels:int, "
-        + "mode:int and data:binary, as spark.read.format(\"image\") makes)" : "";
-    throw new IllegalArgumentException("Column `" + column + "` must be binary, an image struct or a string path, "
-        + "but is " + t.simpleString() + extra + ". Set inputCol to a column of encoded image bytes (e.g. "
-        + "binaryFile's content), the image source's image column, or file paths.");
-  }
-
-  private static boolean isImageStruct(StructType s) {
-    return hasField(s, "height", DataTypes.IntegerType) && hasField(s, "width", DataTypes.IntegerType)
-        && hasField(s, "nChannels", DataTypes.IntegerType) && hasField(s, "mode", DataTypes.IntegerType)
-        && hasField(s, "data", DataTypes.BinaryType);
-  }
-
-  private static boolean hasField(StructType s, String name, DataType t) {
-    return Arrays.stream(s.fields()).anyMatch(f -> f.name().equals(name) && f.dataType().equals(t));
-  }
-
-  static StructType featuresType(boolean half) {
-    return new StructType(new StructField[] {
-        DataTypes.createStructField("rows", DataTypes.IntegerType, false),
-        DataTypes.createStructField("cols", DataTypes.IntegerType, false),
-        DataTypes.createStructField("dim", DataTypes.IntegerType, false),
-        DataTypes.createStructField("values",
-            half ? DataTypes.BinaryType : DataTypes.createArrayType(DataTypes.FloatType, false), false)});
-  }
-
   @Override
   public StructType transformSchema(StructType schema) {
-    String in = getInputCol();
-    if (!Arrays.asList(schema.fieldNames()).contains(in)) {
-      throw new IllegalArgumentException("Column `" + in + "` does not exist; the input has columns "
-          + Arrays.toString(schema.fieldNames()) + ". Set inputCol to the column holding the images.");
-    }
-    inputKind(in, schema.apply(in).dataType());
-    boolean info = !getImageInfoCol().isEmpty();
-    String[] outs = info ? new String[] {getSummaryCol(), getFeaturesCol(), getImageInfoCol(), getErrorCol()}
-        : new String[] {getSummaryCol(), getFeaturesCol(), getErrorCol()};
-    String[] names = info ? new String[] {"summaryCol", "featuresCol", "imageInfoCol", "errorCol"}
-        : new String[] {"summaryCol", "featuresCol", "errorCol"};
-    for (int i = 0; i < outs.length; i++) {
-      for (int j = 0; j < i; j++) {
-        if (outs[i].equals(outs[j])) {
-          throw new IllegalArgumentException("Output columns must differ, but " + names[j] + " and " + names[i]
-              + " are both `" + outs[i] + "`. Give each its own name.");
-        }
-      }
-    }
-    for (int i = 0; i < outs.length; i++) {
-      if (Arrays.asList(schema.fieldNames()).contains(outs[i])) {
-        throw new IllegalArgumentException("Output column `" + outs[i] + "` (" + names[i] + ") already exists in "
-            + "the input, as " + schema.apply(outs[i]).dataType().simpleString() + ". Drop or rename it, or set "
-            + names[i] + " to another name.");
-      }
-    }
+    StructType out = EmbedderSchema.output(schema, getInputCol(), getSummaryCol(), getFeaturesCol(),
+        getImageInfoCol(), getErrorCol(), getFeaturesType().equals("float16"));
     parseImageSize(getImageSize());
-    StructType out = schema
-        .add(DataTypes.createStructField(getSummaryCol(), DataTypes.createArrayType(DataTypes.FloatType, false),
-            true))
-        .add(DataTypes.createStructField(getFeaturesCol(), featuresType(getFeaturesType().equals("float16")),
-            true));
-    if (info) {
-      out = out.add(DataTypes.createStructField(getImageInfoCol(), IMAGE_INFO, true));
-    }
-    return out.add(DataTypes.createStructField(getErrorCol(), DataTypes.StringType, true));
+    return out;
   }
-
-  /** The imageInfoCol type: original size, then the model input size. */
-  static final StructType IMAGE_INFO = new StructType(new StructField[] {
-      DataTypes.createStructField("width", DataTypes.IntegerType, false),
-      DataTypes.createStructField("height", DataTypes.IntegerType, false),
-      DataTypes.createStructField("inputHeight", DataTypes.IntegerType, false),
-      DataTypes.createStructField("inputWidth", DataTypes.IntegerType, false)});
 
   // ---- transform ----
 
@@ -651,7 +534,7 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     Dataset<Row> df = dataset.toDF();
     SparkSession spark = dataset.sparkSession();
     SparkContext sc = spark.sparkContext();
-    DriverState state = driverState(sc);
+    DriverModel state = driverModel(sc);
     int[] size = parseImageSize(getImageSize());
     ModelDType dtype = ModelDType.parse(getDtype());
     if (getDevice().equals("cpu")) {
@@ -662,51 +545,21 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     String in = getInputCol();
     StructType schema = df.schema();
     int inputIndex = schema.fieldIndex(in);
-    InputKind kind = inputKind(in, schema.apply(in).dataType());
-    int nameIndex = -1;
-    if (kind == InputKind.BINARY && Arrays.asList(schema.fieldNames()).contains("path")
-        && schema.apply("path").dataType() instanceof StringType) {
-      nameIndex = schema.fieldIndex("path");
-    }
+    EmbedderSchema.InputKind kind = EmbedderSchema.inputKind(in, schema.apply(in).dataType());
+    int nameIndex = EmbedderSchema.nameIndex(schema, kind);
     PixelSource.Spec spec = new PixelSource.Spec(size[0], size[1], getResizeMode(),
-        state.info.config().patchSize(), maxPixels(spark));
+        state.info().config().patchSize(), maxPixels(spark));
     pixelSourceFactory.create(spec); // validates the size against the model's patch size, on the driver
     // batchSize unset: the device's default (DevicePlan), decided in the task that knows its device
     EmbeddingSettings settings = getSettings().with(Setting.MAX_PIXELS, Long.toString(spec.maxPixels()));
     EmbedPartition.Config cfg = new EmbedPartition.Config(kind, inputIndex, nameIndex, spec, settings,
-        isSet(batchSize), getDecodeThreads(), getFailOnError(), state.info.checkpointSha256(),
+        isSet(batchSize), getDecodeThreads(), getFailOnError(), state.info().checkpointSha256(),
         !getImageInfoCol().isEmpty(), getForwardConcurrency());
-    SerializableConfiguration conf = kind == InputKind.PATH
+    SerializableConfiguration conf = kind == EmbedderSchema.InputKind.PATH
         ? new SerializableConfiguration(sc.hadoopConfiguration()) : null;
-    EmbedPartition fn = new EmbedPartition(cfg, state.weights, pixelSourceFactory, conf, acc);
-    prebuildInLocalMode(sc, state, dtype);
+    EmbedPartition fn = new EmbedPartition(cfg, state.weights(), pixelSourceFactory, conf, acc);
+    state.prebuildInLocalMode(getDevice(), dtype, getTorchThreads(), getForwardConcurrency());
     return df.mapPartitions(fn, Encoders.row(out));
-  }
-
-  /**
-   * Local mode on CPU: starts building the model on a forward lane as soon as the driver has the
-   * weights, while the job lists its input and Spark plans, so that the first tasks find it built
-   * instead of all waiting for it (1.3-1.7 s for the base shape, several seconds for
-   * C-RADIOv4-H). On a cluster the executors build it on first use. A failed build is reported by
-   * the task that retries it; a model already built is not built again.
-   */
-  private void prebuildInLocalMode(SparkContext sc, DriverState state, ModelDType dtype) {
-    String d = getDevice().trim().toLowerCase(Locale.ROOT);
-    boolean cpu = d.equals("cpu") || (d.equals("auto") && !sc.conf().contains("spark.task.resource.gpu.amount"));
-    if (!sc.isLocal() || !cpu) {
-      return;
-    }
-    ai.djl.Device device = ai.djl.Device.cpu();
-    DevicePlan plan;
-    try {
-      plan = DevicePlan.of(device, dtype);
-    } catch (RadioException e) {
-      return; // the tasks report it
-    }
-    int threads = EmbedPartition.torchThreads(getTorchThreads(), sc.conf().getInt("spark.task.cpus", 1));
-    ForwardThreads.submit(device.toString(), plan.lanes(getForwardConcurrency(), EmbedPartition.executorCores(),
-        threads), threads,
-        () -> ExecutorModelCache.get(state.info.checkpointSha256(), device, dtype, state.weights::get));
   }
 
   /**
@@ -723,11 +576,11 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     }
     int[] size = parseImageSize(getImageSize());
     FeaturesMode fm = FeaturesMode.parse(getFeaturesMode());
-    DriverState state = driverState(spark.sparkContext());
+    DriverModel state = driverModel(spark.sparkContext());
     PixelSource.Spec spec = new PixelSource.Spec(size[0], size[1], getResizeMode(),
-        state.info.config().patchSize(), maxPixels(spark));
+        state.info().config().patchSize(), maxPixels(spark));
     pixelSourceFactory.create(spec); // validates the size against the model's patch size, on the driver
-    return new RowEmbedder(state.weights, state.info, spec, getDevice(), ModelDType.parse(getDtype()), fm,
+    return new RowEmbedder(state.weights(), state.info(), spec, getDevice(), ModelDType.parse(getDtype()), fm,
         getFeaturesType().equals("float16"), pixelSourceFactory, getTorchThreads());
   }
 
@@ -744,40 +597,28 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
   }
 
   public ModelInfo modelInfo(SparkSession spark) {
-    return driverState(spark.sparkContext()).info;
+    return driverModel(spark.sparkContext()).info();
   }
 
   /**
    * Loads the weights once per (SparkContext, model) for this instance, and broadcasts them (in
    * local mode, shares them in this JVM: {@link WeightsHandle}).
    */
-  private synchronized DriverState driverState(SparkContext sc) {
+  private synchronized DriverModel driverModel(SparkContext sc) {
     String m = getModel();
-    DriverState s = driverState;
-    if (s != null && s.model.equals(m) && s.sc == sc && !sc.isStopped()) {
+    DriverModel s = driverModel;
+    if (s != null && s.isFor(m, sc)) {
       return s;
     }
-    long t0 = System.nanoTime();
-    RadioWeights weights = ModelSource.load(m);
-    long t1 = System.nanoTime();
-    String sha = weights.checkpointSha256();
-    long t2 = System.nanoTime();
-    WeightsHandle bc = WeightsHandle.of(sc, weights);
-    long t3 = System.nanoTime();
-    LOG.info("Model {} ready on the driver: loaded in {} ms, SHA-256 in {} ms, {} in {} ms ({} MB)", m,
-        (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, sc.isLocal() ? "shared in this JVM (local mode)" : "broadcast",
-        (t3 - t2) / 1_000_000, weights.byteSize() >> 20);
-    s = new DriverState(m, sc, bc, new ModelInfo(sha, weights.source(), weights.config()));
-    driverState = s;
+    s = DriverModel.load(m, sc);
+    driverModel = s;
     try {
-      prebuildInLocalMode(sc, s, ModelDType.parse(getDtype()));
+      s.prebuildInLocalMode(getDevice(), ModelDType.parse(getDtype()), getTorchThreads(), getForwardConcurrency());
     } catch (RadioException e) {
       // an unknown dtype or device: transform reports it
     }
     return s;
   }
-
-  private record DriverState(String model, SparkContext sc, WeightsHandle weights, ModelInfo info) {}
 
   /** Parses "HxW" or "S" into {H, W}. */
   static int[] parseImageSize(String text) {
@@ -803,15 +644,7 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
    * @throws InvalidValueException naming imageSize
    */
   public void checkAgainst(RadioConfig config) {
-    int[] size = parseImageSize(getImageSize());
-    try {
-      pixelSourceFactory.create(new PixelSource.Spec(size[0], size[1], getResizeMode(), config.patchSize(),
-          getMaxPixels()));
-    } catch (InvalidValueException e) {
-      throw e;
-    } catch (RadioException e) {
-      throw new InvalidValueException("imageSize", getImageSize(), e.getMessage());
-    }
+    DriverModel.checkAgainst(pixelSourceFactory, getImageSize(), getResizeMode(), getMaxPixels(), config);
   }
 
   /**
@@ -823,24 +656,7 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
    * @throws InvalidValueException naming device or dtype
    */
   public void checkDeviceLocally() {
-    String d = getDevice();
-    ModelDType type = ModelDType.parse(getDtype());
-    boolean cpu = d.equals("cpu");
-    if (!cpu && (d.equals("gpu") || type == ModelDType.FLOAT16)) {
-      cpu = DeviceSelector.pytorchGpus() == 0;
-      if (cpu && d.equals("gpu")) {
-        throw new InvalidValueException("device", d, "PyTorch sees no GPU on this machine (the CPU-only libtorch, or "
-            + "no CUDA driver). Use device auto or cpu, or run on GPU executors (README, GPU clusters).");
-      }
-    }
-    if (cpu) {
-      try {
-        DevicePlan.of(ai.djl.Device.cpu(), type); // refuses float16 on the CPU
-      } catch (RadioException e) {
-        throw new InvalidValueException("dtype", getDtype(), (d.equals("cpu") ? "" : "This machine has no GPU, so "
-            + "device=" + d + " runs on the CPU. ") + e.getMessage());
-      }
-    }
+    DriverModel.checkDeviceLocally(getDevice(), getDtype());
   }
 
   @Override

@@ -80,7 +80,7 @@ public final class RowEmbedder implements Serializable {
 
   /** The features struct type for this embedder's featuresType (values array<float> or binary). */
   public StructType featuresType() {
-    return RadioEmbedder.featuresType(float16);
+    return EmbedderSchema.featuresType(float16);
   }
 
   /** {@code struct<summary, features, error>}: what {@link #embedRow} returns. */
@@ -117,7 +117,7 @@ public final class RowEmbedder implements Serializable {
     } catch (VirtualMachineError fatal) {
       throw fatal;
     } catch (Throwable t) {
-      return new Result(null, null, EmbedPartition.message(t));
+      return new Result(null, null, ResultRows.message(t));
     }
     boolean withFeatures = featuresMode.kind() != FeaturesMode.Kind.NONE;
     Set<RadioModel.Output> outputs = withFeatures
@@ -128,15 +128,15 @@ public final class RowEmbedder implements Serializable {
     }
     RadioOutput out = m.forward(px.chw(), 1, px.height(), px.width(), outputs);
     float[] summary = out.summary(0);
-    String bad = EmbedPartition.nonFinite(summary, "summary");
+    String bad = ResultRows.nonFinite(summary, "summary");
     if (bad != null) {
       return new Result(null, null, bad);
     }
     Row features = null;
     if (withFeatures) {
-      features = EmbedPartition.featuresRow(out, 0, featuresMode, float16);
+      features = ResultRows.featuresRow(out, 0, featuresMode, float16);
       if (features == null) {
-        return new Result(null, null, EmbedPartition.nonFinite(null, "features"));
+        return new Result(null, null, ResultRows.nonFinite(null, "features"));
       }
     }
     return new Result(summary, features, null);
