@@ -16,17 +16,6 @@ import org.apache.spark.sql.types.StructType;
 final class EmbedderSchema {
   private EmbedderSchema() {}
 
-  /** The output schema as a markdown table, for the README ({@link RadioEmbedder#DOCS}). */
-  static final String DOCS = """
-      | column (default name) | type | content |
-      |---|---|---|
-      | *every input column* | unchanged | rows in input order |
-      | `summary` (`summaryCol`) | `array<float>` | summary embedding: the cls tokens at the model's summary indices, concatenated (len(summary_idxs) × hidden size; C-RADIOv4-H: 2 × 1280 = 2560 floats; use `array_to_vector` for an ML vector). Null when the row failed. |
-      | `features` (`featuresCol`) | `struct<rows:int, cols:int, dim:int, values:array<float>>` | patch features, `values` (rows, cols, dim) row-major. featuresMode `full`: the patch grid (224×224 at patch 16: 14×14); `pooled:RxC`: the grid average-pooled to R×C (adaptive, as torch's `adaptive_avg_pool2d`); `none`: null. With featuresType `float16`, `values` is `binary`: little-endian IEEE 754 half floats, 2 bytes per value. Null when the row failed. |
-      | `imageInfo` (`imageInfoCol`, only when set; default unset) | `struct<width:int, height:int, inputHeight:int, inputWidth:int>` | the original image size (as decoded, before resizing) and the model input size after resizing. Null when the row failed. |
-      | `error` (`errorCol`) | `string` | null when the image was embedded; else what went wrong with it (a bad or truncated file, an unreadable path, a null input). With failOnError=true the task fails instead, naming the file. |
-      """;
-
   /** The input kinds the stage accepts. */
   enum InputKind { BINARY, IMAGE_STRUCT, PATH }
 

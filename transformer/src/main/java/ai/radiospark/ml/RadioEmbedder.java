@@ -49,7 +49,7 @@ import scala.runtime.AbstractFunction1;
  * out.select(array_to_vector(col("summary")).as("vector"));
  * }</pre>
  *
- * <p>{@link #DOCS} has the output schema as a markdown table.
+ * <p>README.md's "Output schema" section documents the columns it appends.
  *
  * <p><b>Input column</b> ({@code inputCol}, default {@code content}) may be:
  *
@@ -99,9 +99,6 @@ import scala.runtime.AbstractFunction1;
  */
 public class RadioEmbedder extends Transformer implements DefaultParamsWritable {
   private static final long serialVersionUID = 1L;
-
-  /** The output schema as a markdown table, for the README. */
-  public static final String DOCS = EmbedderSchema.DOCS;
 
   private final String uid;
 
