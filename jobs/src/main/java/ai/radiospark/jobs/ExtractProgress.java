@@ -1,9 +1,14 @@
 package ai.radiospark.jobs;
 
 import ai.radiospark.ml.EmbedderMetrics;
+import java.io.PrintStream;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.apache.spark.SparkContext;
 import org.apache.spark.scheduler.AccumulableInfo;
 import org.apache.spark.scheduler.SparkListener;
@@ -35,6 +40,8 @@ final class ExtractProgress extends SparkListener implements AutoCloseable {
   private long failedBefore;
   private long reused;
   private boolean chunkActive;
+  /** Prints the progress lines, if started. */
+  private ScheduledExecutorService ticker;
 
   /**
    * @param sc where to listen for running tasks' counts; null for none
@@ -49,6 +56,19 @@ final class ExtractProgress extends SparkListener implements AutoCloseable {
     if (sc != null) {
       sc.addSparkListener(this);
     }
+  }
+
+  /**
+   * Prints a progress line to {@code out} every {@code seconds}, with the current chunk's embedder
+   * metrics from {@code current}, until {@link #close}.
+   */
+  void printEvery(int seconds, PrintStream out, Supplier<EmbedderMetrics> current) {
+    ticker = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "radio-extract-progress");
+      t.setDaemon(true);
+      return t;
+    });
+    ticker.scheduleAtFixedRate(() -> out.println(line(current.get())), seconds, seconds, TimeUnit.SECONDS);
   }
 
   synchronized void chunkStarted() {
@@ -138,6 +158,9 @@ final class ExtractProgress extends SparkListener implements AutoCloseable {
 
   @Override
   public void close() {
+    if (ticker != null) {
+      ticker.shutdownNow();
+    }
     if (sc != null) {
       sc.removeSparkListener(this);
     }

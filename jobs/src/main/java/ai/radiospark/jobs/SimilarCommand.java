@@ -75,8 +75,8 @@ public final class SimilarCommand implements Callable<Integer> {
     }
     float[] q = query.image != null ? embed(spark, t, query.image) : lookUp(t, query.path);
     // Only rows made as the table's properties say (a --reembed may be under way) are comparable.
-    Map<String, String> target = ExtractJob.targetSettings(t.properties());
-    String targetRow = ExtractJob.rowSettings(target);
+    Map<String, String> target = TableSettings.targetSettings(t.properties());
+    String targetRow = TableSettings.rowSettings(target);
     Dataset<Row> all = t.read().where(col("summary").isNotNull());
     Column settings = java.util.Arrays.asList(all.columns()).contains("settings")
         ? coalesce(col("settings"), lit(targetRow)) : lit(targetRow);

@@ -73,7 +73,7 @@ class ExtractFaultInjectionTest {
         .filter(a -> a.startsWith("--add-opens") || a.startsWith("-Dlog4j2") || a.startsWith("-XX:+Ignore")
             || a.startsWith("-Djdk.reflect") || a.startsWith("-Dio.netty"))
         .toList());
-    cmd.add("-D" + ExtractJob.FAULT_POINT + "=" + point);
+    cmd.add("-D" + ExtractFaults.FAULT_POINT + "=" + point);
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), RadioCli.class.getName(), "extract", "--model",
         MODEL, "--commit-every", "2", "--master", "local[1]", "--progress-seconds", "60"));
     cmd.addAll(List.of(args));
@@ -134,7 +134,7 @@ class ExtractFaultInjectionTest {
     Map<String, String> props = EmbeddingTable.of(spark, table.toString()).properties();
     assertEquals("file:" + MODEL, props.get("radio.model"));
     assertEquals(rowSettings.substring(5, rowSettings.indexOf(';')), props.get("radio.resolution"));
-    assertNull(props.get(ExtractJob.REEMBED_MARKER));
+    assertNull(props.get(TableSettings.REEMBED_MARKER));
   }
 
   /** The rerun after the fault finishes the job; the one after it commits nothing. */
@@ -212,7 +212,7 @@ class ExtractFaultInjectionTest {
     assertEquals(2, mixed.stream().filter(r -> ROW_112.equals(r.getAs("settings"))).count());
     Map<String, String> props = EmbeddingTable.of(spark, table.toString()).properties();
     assertEquals("112x112", props.get("radio.resolution"));
-    assertEquals("true", props.get(ExtractJob.REEMBED_MARKER));
+    assertEquals("true", props.get(TableSettings.REEMBED_MARKER));
     // The old settings are refused now: the table's target is the new ones.
     assertEquals(1, run("--input", images.toString(), "--output", table.toString()).getKey());
     // Resumed without --reembed (the target is this run's settings): only the 4 left are embedded.
@@ -257,12 +257,12 @@ class ExtractFaultInjectionTest {
   void aFailedTaskCommitsNothingAndTheRerunFinishes() throws Exception {
     Path table = tmp.resolve("table");
     String[] args = {"--input", images.toString(), "--output", table.toString()};
-    System.setProperty(ExtractJob.FAULT_POINT, "task-failure");
+    System.setProperty(ExtractFaults.FAULT_POINT, "task-failure");
     Map.Entry<Integer, String> failed;
     try {
       failed = run(args);
     } finally {
-      System.clearProperty(ExtractJob.FAULT_POINT);
+      System.clearProperty(ExtractFaults.FAULT_POINT);
     }
     assertEquals(4, failed.getKey(), "an unexpected exception in the tasks is an internal error");
     assertEquals(0, rows(table).size());
@@ -279,12 +279,12 @@ class ExtractFaultInjectionTest {
     long before = version(table);
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     PrintStream oldErr = System.err;
-    System.setProperty(ExtractJob.FAULT_POINT, "model-load");
+    System.setProperty(ExtractFaults.FAULT_POINT, "model-load");
     System.setErr(new PrintStream(err, true));
     try {
       assertEquals(1, run(args).getKey());
     } finally {
-      System.clearProperty(ExtractJob.FAULT_POINT);
+      System.clearProperty(ExtractFaults.FAULT_POINT);
       System.setErr(oldErr);
     }
     assertEquals("radio extract: Injected fault: the checkpoint failed to load.", err.toString().strip());

@@ -135,12 +135,12 @@ class ExtractTableContractTest {
   void anEmptyTableTakesTheNextRunsSettings() throws Exception {
     Path images = folder("images", 1, 2);
     Path table = tmp.resolve("table");
-    System.setProperty(ExtractJob.FAULT_POINT, "task-failure");
+    System.setProperty(ExtractFaults.FAULT_POINT, "task-failure");
     try {
       // An unexpected exception in every task: an internal error under the error contract (exit 4).
       assertEquals(4, run("--input", images.toString(), "--output", table.toString(), "--size", "112x112").code());
     } finally {
-      System.clearProperty(ExtractJob.FAULT_POINT);
+      System.clearProperty(ExtractFaults.FAULT_POINT);
     }
     assertEquals("112x112", EmbeddingTable.of(spark, table.toString()).properties().get("radio.resolution"));
     assertEquals(0, rows(table).size());
@@ -214,7 +214,7 @@ class ExtractTableContractTest {
     assertEquals(4, settings.values().stream().filter(ROW_224::equals).count());
     Map<String, String> mid = EmbeddingTable.of(spark, table.toString()).properties();
     assertEquals("112x112", mid.get("radio.resolution"));
-    assertEquals("true", mid.get(ExtractJob.REEMBED_MARKER));
+    assertEquals("true", mid.get(TableSettings.REEMBED_MARKER));
 
     // radio similar compares only the rows made as the table's properties say.
     ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -241,7 +241,7 @@ class ExtractTableContractTest {
     settings = settingsByName(table);
     assertEquals(5, settings.size(), settings.toString());
     assertTrue(settings.values().stream().allMatch(ROW_112::equals), settings.toString());
-    assertNull(EmbeddingTable.of(spark, table.toString()).properties().get(ExtractJob.REEMBED_MARKER));
+    assertNull(EmbeddingTable.of(spark, table.toString()).properties().get(TableSettings.REEMBED_MARKER));
     long done = version(table);
     Result again = run("--input", images.toString(), "--output", table.toString(), "--size", "112x112", "--reembed");
     assertEquals(0, ExtractJobTest.count(again.out(), "embedded"));
