@@ -8,25 +8,25 @@ package ai.radiospark;
  * }</pre>
  */
 public final class Cosine {
-  private Cosine() {}
+    private Cosine() {}
 
-  /**
-   * @return the cosine in [-1, 1]; NaN when either vector is all zeros
-   * @throws RadioException when the lengths differ
-   */
-  public static double similarity(float[] a, float[] b) {
-    if (a.length != b.length) {
-      throw new RadioException("Cannot compare embeddings of different lengths (" + a.length + " and " + b.length
-          + "): they come from different models. Compare embeddings of one model only.");
+    /**
+     * @return the cosine in [-1, 1]; NaN when either vector is all zeros
+     * @throws RadioException when the lengths differ
+     */
+    public static double similarity(float[] a, float[] b) {
+        if (a.length != b.length) {
+            throw new RadioException("Cannot compare embeddings of different lengths (" + a.length + " and " + b.length
+                    + "): they come from different models. Compare embeddings of one model only.");
+        }
+        double dot = 0;
+        double na = 0;
+        double nb = 0;
+        for (int i = 0; i < a.length; i++) {
+            dot += (double) a[i] * b[i];
+            na += (double) a[i] * a[i];
+            nb += (double) b[i] * b[i];
+        }
+        return dot / Math.sqrt(na * nb);
     }
-    double dot = 0;
-    double na = 0;
-    double nb = 0;
-    for (int i = 0; i < a.length; i++) {
-      dot += (double) a[i] * b[i];
-      na += (double) a[i] * a[i];
-      nb += (double) b[i] * b[i];
-    }
-    return dot / Math.sqrt(na * nb);
-  }
 }

@@ -12,30 +12,30 @@ package ai.radiospark;
  * }</pre>
  */
 public class InvalidValueException extends RadioException {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  private final String param;
-  private final String value;
-  private final String hint;
+    private final String param;
+    private final String value;
+    private final String hint;
 
-  public InvalidValueException(String param, String value, String hint) {
-    super("Invalid " + param + " \"" + value + "\". " + hint);
-    this.param = param;
-    this.value = value;
-    this.hint = hint;
-  }
+    public InvalidValueException(String param, String value, String hint) {
+        super("Invalid " + param + " \"" + value + "\". " + hint);
+        this.param = param;
+        this.value = value;
+        this.hint = hint;
+    }
 
-  /** The setting's name where it was checked (a stage parameter such as {@code imageSize}). */
-  public String param() {
-    return param;
-  }
+    /** The setting's name where it was checked (a stage parameter such as {@code imageSize}). */
+    public String param() {
+        return param;
+    }
 
-  public String value() {
-    return value;
-  }
+    public String value() {
+        return value;
+    }
 
-  /** Why the value cannot be used and what would work, one or two sentences. */
-  public String hint() {
-    return hint;
-  }
+    /** Why the value cannot be used and what would work, one or two sentences. */
+    public String hint() {
+        return hint;
+    }
 }

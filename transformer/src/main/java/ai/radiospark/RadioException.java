@@ -10,13 +10,13 @@ package ai.radiospark;
  * }</pre>
  */
 public class RadioException extends RuntimeException {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  public RadioException(String message) {
-    super(message);
-  }
+    public RadioException(String message) {
+        super(message);
+    }
 
-  public RadioException(String message, Throwable cause) {
-    super(message, cause);
-  }
+    public RadioException(String message, Throwable cause) {
+        super(message, cause);
+    }
 }

@@ -11,10 +11,10 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -26,205 +26,278 @@ import picocli.CommandLine.Spec;
  * run. Figures are printed, never asserted; with {@code --json} the last line is one JSON object.
  */
 @Command(
-    name = "bench",
-    mixinStandardHelpOptions = true,
-    description = "Measure forward (float32, bfloat16), matmul peak, preprocessing and the pipeline, with peers.")
+        name = "bench",
+        mixinStandardHelpOptions = true,
+        description = "Measure forward (float32, bfloat16), matmul peak, preprocessing and the pipeline, with peers.")
 public final class BenchCommand implements Callable<Integer> {
-  @Spec CommandSpec spec;
+    @Spec
+    CommandSpec spec;
 
-  @Option(names = "--shape", defaultValue = "base", description = "Random-weight model shape: tiny, base, large, huge "
-      + "(default ${DEFAULT-VALUE}).")
-  String shape;
+    @Option(
+            names = "--shape",
+            defaultValue = "base",
+            description = "Random-weight model shape: tiny, base, large, huge " + "(default ${DEFAULT-VALUE}).")
+    String shape;
 
-  @Option(names = "--batch-size", defaultValue = "8", description = "Images per forward (default ${DEFAULT-VALUE}).")
-  int batchSize;
+    @Option(names = "--batch-size", defaultValue = "8", description = "Images per forward (default ${DEFAULT-VALUE}).")
+    int batchSize;
 
-  /** The hidden old name of {@code --batch-size} ({@link OptionAlias}). */
-  @Option(names = "--batch", hidden = true, paramLabel = "N")
-  Integer batch;
+    /** The hidden old name of {@code --batch-size} ({@link OptionAlias}). */
+    @Option(names = "--batch", hidden = true, paramLabel = "N")
+    Integer batch;
 
-  @Option(names = "--size", defaultValue = "224", description = "Square input side (default ${DEFAULT-VALUE}).")
-  int size;
+    @Option(names = "--size", defaultValue = "224", description = "Square input side (default ${DEFAULT-VALUE}).")
+    int size;
 
-  @Option(names = "--warmup", defaultValue = "2", description = "Untimed forwards first (default ${DEFAULT-VALUE}).")
-  int warmup;
+    @Option(names = "--warmup", defaultValue = "2", description = "Untimed forwards first (default ${DEFAULT-VALUE}).")
+    int warmup;
 
-  @Option(names = "--iterations", defaultValue = "3", description = "Timed forwards per round (default ${DEFAULT-VALUE}).")
-  int iterations;
+    @Option(
+            names = "--iterations",
+            defaultValue = "3",
+            description = "Timed forwards per round (default ${DEFAULT-VALUE}).")
+    int iterations;
 
-  @Option(names = "--rounds", defaultValue = "3",
-      description = "Rounds, each timing float32, bfloat16 and the peer in turn (default ${DEFAULT-VALUE}).")
-  int rounds;
+    @Option(
+            names = "--rounds",
+            defaultValue = "3",
+            description = "Rounds, each timing float32, bfloat16 and the peer in turn (default ${DEFAULT-VALUE}).")
+    int rounds;
 
-  @Option(names = "--no-bf16", negatable = false, description = "Skip the bfloat16 forward.")
-  boolean noBf16;
+    @Option(names = "--no-bf16", negatable = false, description = "Skip the bfloat16 forward.")
+    boolean noBf16;
 
-  @Option(names = "--no-peers", negatable = false, description = "Skip the PyTorch and Pillow peers.")
-  boolean noPeers;
+    @Option(names = "--no-peers", negatable = false, description = "Skip the PyTorch and Pillow peers.")
+    boolean noPeers;
 
-  @Option(names = "--preprocess-seconds", defaultValue = "5",
-      description = "Seconds per preprocessing measurement (default ${DEFAULT-VALUE}).")
-  double preprocessSeconds;
+    @Option(
+            names = "--preprocess-seconds",
+            defaultValue = "5",
+            description = "Seconds per preprocessing measurement (default ${DEFAULT-VALUE}).")
+    double preprocessSeconds;
 
-  @Option(names = "--image", description = "Image for the preprocessing figure (default: samples/images/china.jpg "
-      + "of the checkout scripts/radio runs from, else a synthetic 640x427 JPEG).")
-  Path image;
+    @Option(
+            names = "--image",
+            description = "Image for the preprocessing figure (default: samples/images/china.jpg "
+                    + "of the checkout scripts/radio runs from, else a synthetic 640x427 JPEG).")
+    Path image;
 
-  @Option(names = "--matmul-repeats", defaultValue = "3", description = "GEMMs per kernel and shape in each round (default "
-      + "${DEFAULT-VALUE}; the best counts).")
-  int matmulRepeats;
+    @Option(
+            names = "--matmul-repeats",
+            defaultValue = "3",
+            description = "GEMMs per kernel and shape in each round (default " + "${DEFAULT-VALUE}; the best counts).")
+    int matmulRepeats;
 
-  @Option(names = "--pipeline-images", defaultValue = "256",
-      description = "JPEGs for the pipeline figure (default ${DEFAULT-VALUE}; 0 skips it).")
-  int pipelineImages;
+    @Option(
+            names = "--pipeline-images",
+            defaultValue = "256",
+            description = "JPEGs for the pipeline figure (default ${DEFAULT-VALUE}; 0 skips it).")
+    int pipelineImages;
 
-  @Option(names = "--json", description = "End with one line holding every figure as JSON.")
-  boolean json;
-
-  @Override
-  public Integer call() throws Exception {
-    OptionException.check("--shape", shape, () -> RandomCheckpoint.shape(shape)); // before any work
-    batchSize = OptionAlias.value(spec, "--batch", batch, batchSize);
-    OptionException.require(batchSize > 0, "--batch-size", batchSize, "Use a positive number of images per forward, "
-        + "e.g. 8.");
-    OptionException.require(size > 0 && size % 16 == 0, "--size", size, "Use a positive multiple of the patch size "
-        + "16, e.g. 224.");
-    OptionException.require(warmup >= 0, "--warmup", warmup, "Use 0 or more forwards.");
-    OptionException.require(iterations > 0, "--iterations", iterations, "Use a positive number of forwards.");
-    OptionException.require(rounds > 0, "--rounds", rounds, "Use a positive number of rounds.");
-    OptionException.require(matmulRepeats > 0, "--matmul-repeats", matmulRepeats, "Use a positive number.");
-    OptionException.require(preprocessSeconds > 0, "--preprocess-seconds", preprocessSeconds, "Use a positive "
-        + "number of seconds.");
-    OptionAlias.warnIfUsed(spec);
-    PrintWriter out = spec.commandLine().getOut();
-    RadioBenchmark.Settings settings = new RadioBenchmark.Settings(shape, batchSize, size, warmup, iterations, rounds,
-        !noBf16, !noPeers, preprocessSeconds, image != null ? image : defaultImage(), matmulRepeats);
-    ObjectNode report = new RadioBenchmark(settings, out).run();
-    pipeline(report);
-    report.put("rss_peak_mb", BenchFigures.rssPeakMb());
-    summary(report, out);
-    if (json) {
-      out.println(new ObjectMapper().writeValueAsString(report));
-    }
-    out.flush();
-    return 0;
-  }
-
-  /** china.jpg (the image issue's reference photo) from the checkout that scripts/radio runs from, if any. */
-  private static Path defaultImage() {
-    String home = System.getProperty("radio.home");
-    if (home != null) {
-      Path china = Path.of(home, "samples", "images", "china.jpg");
-      if (Files.isRegularFile(china)) {
-        return china;
-      }
-    }
-    return null;
-  }
-
-  /**
-   * The whole extract job ({@link ExtractJob}, local Spark on every core) over
-   * {@code --pipeline-images} distinct synthetic JPEGs with a random-weight model of the same
-   * shape, batch size {@code --batch-size}, against the forward pass alone. Spark start-up is timed
-   * apart and not counted.
-   */
-  private void pipeline(ObjectNode report) throws Exception {
-    ObjectNode p = report.putObject("pipeline");
-    if (pipelineImages <= 0) {
-      p.put("status", "skipped");
-      p.putNull("img_per_s");
-      return;
-    }
-    PrintWriter log = spec.commandLine().getOut();
-    Path root = Files.createTempDirectory("radio-bench-pipeline");
-    try {
-      Path model = root.resolve("model");
-      RandomCheckpoint.write(RandomCheckpoint.shape(shape), model, 42);
-      Path images = Files.createDirectories(root.resolve("images"));
-      for (int i = 0; i < pipelineImages; i++) {
-        BenchFigures.writeSyntheticJpeg(images.resolve(String.format("img%05d.jpg", i)), i);
-      }
-      log.printf("pipeline: radio extract of %d JPEGs (640x427) with the %s model, batch %d, local[*]%n",
-          pipelineImages, shape, batchSize);
-      log.flush();
-      CommandLine cl = new CommandLine(new ExtractCommand());
-      cl.parseArgs("--input", images.toString(), "--output", root.resolve("out").toString(), "--model",
-          model.toString(), "--size", size + "x" + size, "--batch-size", Integer.toString(batchSize), "--device",
-          "cpu", "--progress-seconds", "3600");
-      ExtractJob.Options o = ((ExtractCommand) cl.getCommand()).options();
-      long t0 = System.nanoTime();
-      SparkSession spark = JobSpark.session("radio bench", "local[*]");
-      double startup = (System.nanoTime() - t0) / 1e9;
-      ExtractJob.Summary result;
-      LongestStage longest = new LongestStage();
-      spark.sparkContext().addSparkListener(longest);
-      long t1 = System.nanoTime();
-      try (PrintStream quiet = new PrintStream(OutputStream.nullOutputStream())) {
-        result = new ExtractJob(spark, o, quiet).run();
-      }
-      double seconds = (System.nanoTime() - t1) / 1e9;
-      double ips = result.embedded() / seconds;
-      double stage = longest.ms / 1e3;
-      p.put("images", pipelineImages).put("embedded", result.embedded()).put("failed", result.failed())
-          .put("seconds", BenchFigures.round(seconds, 2)).put("spark_startup_s", BenchFigures.round(startup, 2))
-          .put("img_per_s", BenchFigures.round(ips, 2))
-          // The embedding stage alone (decode + forward on every core, as Spark timed it), and the
-          // rest: listing, planning and code generation on a cold JVM, the Delta commit.
-          .put("embed_stage_s", BenchFigures.round(stage, 2))
-          .put("embed_stage_img_per_s", stage > 0 ? BenchFigures.round(result.embedded() / stage, 2) : 0)
-          .put("outside_stage_s", BenchFigures.round(seconds - stage, 2));
-      double forward = report.path("forward").path("img_per_s").asDouble();
-      if (forward > 0) {
-        p.put("ratio_vs_forward", BenchFigures.round(ips / forward, 3));
-        p.put("stage_ratio_vs_forward", BenchFigures.round(p.path("embed_stage_img_per_s").asDouble() / forward, 3));
-      }
-    } finally {
-      try (Stream<Path> w = Files.walk(root)) {
-        w.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-      }
-    }
-  }
-
-  /** The longest completed stage's duration (the pipeline's embedding stage). */
-  private static final class LongestStage extends org.apache.spark.scheduler.SparkListener {
-    volatile long ms;
+    @Option(names = "--json", description = "End with one line holding every figure as JSON.")
+    boolean json;
 
     @Override
-    public void onStageCompleted(org.apache.spark.scheduler.SparkListenerStageCompleted done) {
-      var info = done.stageInfo();
-      if (info.submissionTime().isDefined() && info.completionTime().isDefined()) {
-        long d = (Long) info.completionTime().get() - (Long) info.submissionTime().get();
-        if (d > ms) {
-          ms = d;
+    public Integer call() throws Exception {
+        OptionException.check("--shape", shape, () -> RandomCheckpoint.shape(shape)); // before any work
+        batchSize = OptionAlias.value(spec, "--batch", batch, batchSize);
+        OptionException.require(
+                batchSize > 0, "--batch-size", batchSize, "Use a positive number of images per forward, " + "e.g. 8.");
+        OptionException.require(
+                size > 0 && size % 16 == 0,
+                "--size",
+                size,
+                "Use a positive multiple of the patch size " + "16, e.g. 224.");
+        OptionException.require(warmup >= 0, "--warmup", warmup, "Use 0 or more forwards.");
+        OptionException.require(iterations > 0, "--iterations", iterations, "Use a positive number of forwards.");
+        OptionException.require(rounds > 0, "--rounds", rounds, "Use a positive number of rounds.");
+        OptionException.require(matmulRepeats > 0, "--matmul-repeats", matmulRepeats, "Use a positive number.");
+        OptionException.require(
+                preprocessSeconds > 0,
+                "--preprocess-seconds",
+                preprocessSeconds,
+                "Use a positive " + "number of seconds.");
+        OptionAlias.warnIfUsed(spec);
+        PrintWriter out = spec.commandLine().getOut();
+        RadioBenchmark.Settings settings = new RadioBenchmark.Settings(
+                shape,
+                batchSize,
+                size,
+                warmup,
+                iterations,
+                rounds,
+                !noBf16,
+                !noPeers,
+                preprocessSeconds,
+                image != null ? image : defaultImage(),
+                matmulRepeats);
+        ObjectNode report = new RadioBenchmark(settings, out).run();
+        pipeline(report);
+        report.put("rss_peak_mb", BenchFigures.rssPeakMb());
+        summary(report, out);
+        if (json) {
+            out.println(new ObjectMapper().writeValueAsString(report));
         }
-      }
+        out.flush();
+        return 0;
     }
-  }
 
-  private static void summary(ObjectNode r, PrintWriter out) {
-    ObjectNode f = (ObjectNode) r.get("forward");
-    out.printf("forward float32: %s img/s (median of %d), model %s GFLOP/s, matmul peak %s GFLOP/s, "
-        + "efficiency %s (best forward / best peak %s); peer: %s%n", f.path("img_per_s"), f.path("ms").size(),
-        f.path("model_gflops"), f.path("matmul_peak_gflops"), f.path("efficiency"), f.path("efficiency_best"),
-        f.path("peer").isObject() ? f.path("peer").path("img_per_s") + " img/s (ratio " + f.path("ratio_vs_peer")
-            + ", per CPU second " + f.path("cpu_ratio_vs_peer") + ")" : "not available");
-    if (r.has("forward_bf16")) {
-      ObjectNode b = (ObjectNode) r.get("forward_bf16");
-      out.printf("forward bfloat16: %s img/s, %sx float32, %sx peer float32 (per CPU second %s), summary cosine "
-          + "vs float32 %s%n", b.path("img_per_s"), b.path("speedup_vs_float32"),
-          b.path("ratio_vs_peer_float32").asText("n/a"), b.path("cpu_ratio_vs_peer_float32").asText("n/a"),
-          b.path("cosine_vs_float32"));
+    /** china.jpg (the image issue's reference photo) from the checkout that scripts/radio runs from, if any. */
+    private static Path defaultImage() {
+        String home = System.getProperty("radio.home");
+        if (home != null) {
+            Path china = Path.of(home, "samples", "images", "china.jpg");
+            if (Files.isRegularFile(china)) {
+                return china;
+            }
+        }
+        return null;
     }
-    ObjectNode p = (ObjectNode) r.get("preprocess");
-    out.printf("preprocess: %s img/s per core; peer: %s%n", p.path("img_per_s_per_core"),
-        p.path("peer").isObject() ? p.path("peer").path("img_per_s_per_core") + " img/s per core (ratio "
-            + p.path("ratio_vs_peer") + ")" : "not available");
-    ObjectNode pl = (ObjectNode) r.get("pipeline");
-    out.printf("pipeline: %s%n", pl.path("img_per_s").isNull() ? pl.path("status").asText()
-        : pl.path("img_per_s") + " img/s over " + pl.path("embedded") + " images (" + pl.path("ratio_vs_forward")
-            + "x forward alone; Spark start-up " + pl.path("spark_startup_s") + " s not counted); embedding stage "
-            + pl.path("embed_stage_img_per_s") + " img/s (" + pl.path("stage_ratio_vs_forward") + "x), "
-            + pl.path("outside_stage_s") + " s outside it");
-    out.printf("rss peak: %s MB%n", r.path("rss_peak_mb"));
-  }
+
+    /**
+     * The whole extract job ({@link ExtractJob}, local Spark on every core) over
+     * {@code --pipeline-images} distinct synthetic JPEGs with a random-weight model of the same
+     * shape, batch size {@code --batch-size}, against the forward pass alone. Spark start-up is timed
+     * apart and not counted.
+     */
+    private void pipeline(ObjectNode report) throws Exception {
+        ObjectNode p = report.putObject("pipeline");
+        if (pipelineImages <= 0) {
+            p.put("status", "skipped");
+            p.putNull("img_per_s");
+            return;
+        }
+        PrintWriter log = spec.commandLine().getOut();
+        Path root = Files.createTempDirectory("radio-bench-pipeline");
+        try {
+            Path model = root.resolve("model");
+            RandomCheckpoint.write(RandomCheckpoint.shape(shape), model, 42);
+            Path images = Files.createDirectories(root.resolve("images"));
+            for (int i = 0; i < pipelineImages; i++) {
+                BenchFigures.writeSyntheticJpeg(images.resolve(String.format("img%05d.jpg", i)), i);
+            }
+            log.printf(
+                    "pipeline: radio extract of %d JPEGs (640x427) with the %s model, batch %d, local[*]%n",
+                    pipelineImages, shape, batchSize);
+            log.flush();
+            CommandLine cl = new CommandLine(new ExtractCommand());
+            cl.parseArgs(
+                    "--input",
+                    images.toString(),
+                    "--output",
+                    root.resolve("out").toString(),
+                    "--model",
+                    model.toString(),
+                    "--size",
+                    size + "x" + size,
+                    "--batch-size",
+                    Integer.toString(batchSize),
+                    "--device",
+                    "cpu",
+                    "--progress-seconds",
+                    "3600");
+            ExtractJob.Options o = ((ExtractCommand) cl.getCommand()).options();
+            long t0 = System.nanoTime();
+            SparkSession spark = JobSpark.session("radio bench", "local[*]");
+            double startup = (System.nanoTime() - t0) / 1e9;
+            ExtractJob.Summary result;
+            LongestStage longest = new LongestStage();
+            spark.sparkContext().addSparkListener(longest);
+            long t1 = System.nanoTime();
+            try (PrintStream quiet = new PrintStream(OutputStream.nullOutputStream())) {
+                result = new ExtractJob(spark, o, quiet).run();
+            }
+            double seconds = (System.nanoTime() - t1) / 1e9;
+            double ips = result.embedded() / seconds;
+            double stage = longest.ms / 1e3;
+            p.put("images", pipelineImages)
+                    .put("embedded", result.embedded())
+                    .put("failed", result.failed())
+                    .put("seconds", BenchFigures.round(seconds, 2))
+                    .put("spark_startup_s", BenchFigures.round(startup, 2))
+                    .put("img_per_s", BenchFigures.round(ips, 2))
+                    // The embedding stage alone (decode + forward on every core, as Spark timed it), and the
+                    // rest: listing, planning and code generation on a cold JVM, the Delta commit.
+                    .put("embed_stage_s", BenchFigures.round(stage, 2))
+                    .put("embed_stage_img_per_s", stage > 0 ? BenchFigures.round(result.embedded() / stage, 2) : 0)
+                    .put("outside_stage_s", BenchFigures.round(seconds - stage, 2));
+            double forward = report.path("forward").path("img_per_s").asDouble();
+            if (forward > 0) {
+                p.put("ratio_vs_forward", BenchFigures.round(ips / forward, 3));
+                p.put(
+                        "stage_ratio_vs_forward",
+                        BenchFigures.round(p.path("embed_stage_img_per_s").asDouble() / forward, 3));
+            }
+        } finally {
+            try (Stream<Path> w = Files.walk(root)) {
+                w.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
+        }
+    }
+
+    /** The longest completed stage's duration (the pipeline's embedding stage). */
+    private static final class LongestStage extends org.apache.spark.scheduler.SparkListener {
+        volatile long ms;
+
+        @Override
+        public void onStageCompleted(org.apache.spark.scheduler.SparkListenerStageCompleted done) {
+            var info = done.stageInfo();
+            if (info.submissionTime().isDefined() && info.completionTime().isDefined()) {
+                long d = (Long) info.completionTime().get()
+                        - (Long) info.submissionTime().get();
+                if (d > ms) {
+                    ms = d;
+                }
+            }
+        }
+    }
+
+    private static void summary(ObjectNode r, PrintWriter out) {
+        ObjectNode f = (ObjectNode) r.get("forward");
+        out.printf(
+                "forward float32: %s img/s (median of %d), model %s GFLOP/s, matmul peak %s GFLOP/s, "
+                        + "efficiency %s (best forward / best peak %s); peer: %s%n",
+                f.path("img_per_s"),
+                f.path("ms").size(),
+                f.path("model_gflops"),
+                f.path("matmul_peak_gflops"),
+                f.path("efficiency"),
+                f.path("efficiency_best"),
+                f.path("peer").isObject()
+                        ? f.path("peer").path("img_per_s") + " img/s (ratio " + f.path("ratio_vs_peer")
+                                + ", per CPU second " + f.path("cpu_ratio_vs_peer") + ")"
+                        : "not available");
+        if (r.has("forward_bf16")) {
+            ObjectNode b = (ObjectNode) r.get("forward_bf16");
+            out.printf(
+                    "forward bfloat16: %s img/s, %sx float32, %sx peer float32 (per CPU second %s), summary cosine "
+                            + "vs float32 %s%n",
+                    b.path("img_per_s"),
+                    b.path("speedup_vs_float32"),
+                    b.path("ratio_vs_peer_float32").asText("n/a"),
+                    b.path("cpu_ratio_vs_peer_float32").asText("n/a"),
+                    b.path("cosine_vs_float32"));
+        }
+        ObjectNode p = (ObjectNode) r.get("preprocess");
+        out.printf(
+                "preprocess: %s img/s per core; peer: %s%n",
+                p.path("img_per_s_per_core"),
+                p.path("peer").isObject()
+                        ? p.path("peer").path("img_per_s_per_core") + " img/s per core (ratio "
+                                + p.path("ratio_vs_peer") + ")"
+                        : "not available");
+        ObjectNode pl = (ObjectNode) r.get("pipeline");
+        out.printf(
+                "pipeline: %s%n",
+                pl.path("img_per_s").isNull()
+                        ? pl.path("status").asText()
+                        : pl.path("img_per_s") + " img/s over " + pl.path("embedded") + " images ("
+                                + pl.path("ratio_vs_forward")
+                                + "x forward alone; Spark start-up " + pl.path("spark_startup_s")
+                                + " s not counted); embedding stage "
+                                + pl.path("embed_stage_img_per_s") + " img/s (" + pl.path("stage_ratio_vs_forward")
+                                + "x), "
+                                + pl.path("outside_stage_s") + " s outside it");
+        out.printf("rss peak: %s MB%n", r.path("rss_peak_mb"));
+    }
 }

@@ -9,12 +9,12 @@ package ai.radiospark.jobs;
  * </pre>
  */
 public final class ExtractEmbeddings {
-  private ExtractEmbeddings() {}
+    private ExtractEmbeddings() {}
 
-  public static void main(String[] args) {
-    String[] withCommand = new String[args.length + 1];
-    withCommand[0] = "extract";
-    System.arraycopy(args, 0, withCommand, 1, args.length);
-    System.exit(RadioCli.run(withCommand));
-  }
+    public static void main(String[] args) {
+        String[] withCommand = new String[args.length + 1];
+        withCommand[0] = "extract";
+        System.arraycopy(args, 0, withCommand, 1, args.length);
+        System.exit(RadioCli.run(withCommand));
+    }
 }

@@ -15,58 +15,61 @@ import org.apache.spark.sql.types.DataTypes;
  * properties. Unset, each does nothing.
  */
 final class ExtractFaults {
-  private ExtractFaults() {}
+    private ExtractFaults() {}
 
-  /** The system property naming the fault-injection suite's fault point. */
-  static final String FAULT_POINT = "radio.extract.faultPoint";
+    /** The system property naming the fault-injection suite's fault point. */
+    static final String FAULT_POINT = "radio.extract.faultPoint";
 
-  /**
-   * The fault-injection suite: with {@code -Dradio.extract.faultPoint=NAME}, reaching point NAME
-   * prints {@code radio-fault: NAME} and holds the job there (to be killed), or throws for
-   * {@code model-load}. Points: {@code model-load}, {@code before-first-commit}, {@code after-create}
-   * (a new table's empty first commit made), {@code in-merge} (a chunk embedded, its MERGE not
-   * started), {@code between-chunks}, {@code before-replace} (an overwrite staged, the table not
-   * replaced); {@code task-failure} makes every task of a chunk throw. Unset, this does nothing.
-   */
-  static void fault(String point) {
-    if (!point.equals(System.getProperty(FAULT_POINT))) {
-      return;
+    /**
+     * The fault-injection suite: with {@code -Dradio.extract.faultPoint=NAME}, reaching point NAME
+     * prints {@code radio-fault: NAME} and holds the job there (to be killed), or throws for
+     * {@code model-load}. Points: {@code model-load}, {@code before-first-commit}, {@code after-create}
+     * (a new table's empty first commit made), {@code in-merge} (a chunk embedded, its MERGE not
+     * started), {@code between-chunks}, {@code before-replace} (an overwrite staged, the table not
+     * replaced); {@code task-failure} makes every task of a chunk throw. Unset, this does nothing.
+     */
+    static void fault(String point) {
+        if (!point.equals(System.getProperty(FAULT_POINT))) {
+            return;
+        }
+        System.out.println("radio-fault: " + point);
+        System.out.flush();
+        if (point.equals("model-load")) {
+            throw new RadioException("Injected fault: the checkpoint failed to load.");
+        }
+        try {
+            Thread.sleep(Long.MAX_VALUE);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
-    System.out.println("radio-fault: " + point);
-    System.out.flush();
-    if (point.equals("model-load")) {
-      throw new RadioException("Injected fault: the checkpoint failed to load.");
-    }
-    try {
-      Thread.sleep(Long.MAX_VALUE);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
 
-  /** The fault-injection suite's task failure: every task of the chunk throws. Unset, the source as is. */
-  static Dataset<Row> injectTaskFailure(Dataset<Row> source) {
-    if (!"task-failure".equals(System.getProperty(FAULT_POINT))) {
-      return source;
+    /** The fault-injection suite's task failure: every task of the chunk throws. Unset, the source as is. */
+    static Dataset<Row> injectTaskFailure(Dataset<Row> source) {
+        if (!"task-failure".equals(System.getProperty(FAULT_POINT))) {
+            return source;
+        }
+        UserDefinedFunction fail = udf(
+                        (UDF1<String, Boolean>) p -> {
+                            throw new IllegalStateException("radio fault injection: task failure at " + p);
+                        },
+                        DataTypes.BooleanType)
+                .asNondeterministic();
+        return source.where(fail.apply(col("path")));
     }
-    UserDefinedFunction fail = udf((UDF1<String, Boolean>) p -> {
-      throw new IllegalStateException("radio fault injection: task failure at " + p);
-    }, DataTypes.BooleanType).asNondeterministic();
-    return source.where(fail.apply(col("path")));
-  }
 
-  /**
-   * Crash tests kill the driver between two commits; {@code -Dradio.extract.pauseAfterCommitMs}
-   * holds it there. Unset, this does nothing.
-   */
-  static void pauseForCrashTests() {
-    long ms = Long.getLong("radio.extract.pauseAfterCommitMs", 0L);
-    if (ms > 0) {
-      try {
-        Thread.sleep(ms);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
+    /**
+     * Crash tests kill the driver between two commits; {@code -Dradio.extract.pauseAfterCommitMs}
+     * holds it there. Unset, this does nothing.
+     */
+    static void pauseForCrashTests() {
+        long ms = Long.getLong("radio.extract.pauseAfterCommitMs", 0L);
+        if (ms > 0) {
+            try {
+                Thread.sleep(ms);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
-  }
 }

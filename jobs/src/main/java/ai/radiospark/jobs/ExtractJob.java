@@ -25,224 +25,289 @@ import org.slf4j.LoggerFactory;
  * at most one chunk and a rerun finishes the rest, each image present exactly once.
  */
 final class ExtractJob {
-  private static final Logger LOG = LoggerFactory.getLogger(ExtractJob.class);
+    private static final Logger LOG = LoggerFactory.getLogger(ExtractJob.class);
 
-  /** How the output table is written. */
-  enum WriteMode {
-    /** Incremental: new and changed images only, keyed by path. The default. */
-    MERGE,
-    APPEND,
-    OVERWRITE;
+    /** How the output table is written. */
+    enum WriteMode {
+        /** Incremental: new and changed images only, keyed by path. The default. */
+        MERGE,
+        APPEND,
+        OVERWRITE;
 
-    static WriteMode parse(String s) {
-      try {
-        return valueOf(s.trim().toUpperCase(Locale.ROOT));
-      } catch (IllegalArgumentException e) {
-        throw new RadioException("Unknown --mode \"" + s + "\". Use merge (incremental, the default), append or "
-            + "overwrite.");
-      }
+        static WriteMode parse(String s) {
+            try {
+                return valueOf(s.trim().toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new RadioException("Unknown --mode \"" + s
+                        + "\". Use merge (incremental, the default), append or " + "overwrite.");
+            }
+        }
     }
-  }
 
-  /** The job's options; see {@link ExtractCommand} for what each means. {@code embedding} has the model. */
-  record Options(String input, String output, EmbeddingSettings embedding, List<String> partitionBy, WriteMode mode,
-      long limit, boolean dryRun, boolean reembed, List<String> extensions, String pathColumn, String contentColumn,
-      int commitEvery, double maxFailedFraction, String quarantine, int progressSeconds, boolean retryErrors) {
-    String model() {
-      return embedding.model();
+    /** The job's options; see {@link ExtractCommand} for what each means. {@code embedding} has the model. */
+    record Options(
+            String input,
+            String output,
+            EmbeddingSettings embedding,
+            List<String> partitionBy,
+            WriteMode mode,
+            long limit,
+            boolean dryRun,
+            boolean reembed,
+            List<String> extensions,
+            String pathColumn,
+            String contentColumn,
+            int commitEvery,
+            double maxFailedFraction,
+            String quarantine,
+            int progressSeconds,
+            boolean retryErrors) {
+        String model() {
+            return embedding.model();
+        }
     }
-  }
 
-  /** What a run did. */
-  record Summary(long listed, long unchanged, long reused, long embedded, long failed, double seconds,
-      Long tableVersion, boolean dryRun) {
-    double failedFraction() {
-      long done = embedded + failed;
-      return done == 0 ? 0 : (double) failed / done;
+    /** What a run did. */
+    record Summary(
+            long listed,
+            long unchanged,
+            long reused,
+            long embedded,
+            long failed,
+            double seconds,
+            Long tableVersion,
+            boolean dryRun) {
+        double failedFraction() {
+            long done = embedded + failed;
+            return done == 0 ? 0 : (double) failed / done;
+        }
     }
-  }
 
-  private final SparkSession spark;
-  private final Options o;
-  private final PrintStream out;
+    private final SparkSession spark;
+    private final Options o;
+    private final PrintStream out;
 
-  ExtractJob(SparkSession spark, Options options, PrintStream out) {
-    this.spark = spark;
-    this.o = options;
-    this.out = out;
-  }
-
-  /** The table's columns, in order. */
-  static final List<String> COLUMNS = List.of("path", "content_sha256", "byte_size", "modification_time", "width",
-      "height", "model", "checkpoint_sha256", "resolution", "dtype", "summary", "features", "error", "processed_at",
-      "settings");
-
-  /** The output: a table, how it is written and its partitioning. */
-  record Output(EmbeddingTable table, WriteMode mode, List<String> partitionBy) {}
-
-  // Set by run(): the embedder, this run's settings (with the checkpoint), the listing and its start.
-  private RadioEmbedder embedder;
-  private TableSettings settings;
-  private ImageListing listing;
-  /** The listed images of a folder input, else null (a table input, read by Spark). */
-  private List<Row> folder;
-  private long start;
-  private long lapStart = System.nanoTime();
-
-  Summary run() {
-    start = System.nanoTime();
-    lapStart = start;
-    embedder = new RadioEmbedder().setInputCol("content").setSettings(o.embedding())
-        .setImageInfoCol("image_info").setSummaryCol("summary").setFeaturesCol("features").setErrorCol("error");
-    String sha = loadCheckpointAndList();
-    settings = new TableSettings(o.embedding(), sha);
-    lap("checkpoint loaded and input listed");
-    EmbeddingTable table = EmbeddingTable.of(spark, o.output());
-    if (o.mode() == WriteMode.OVERWRITE && table.exists()) {
-      return overwrite(table);
+    ExtractJob(SparkSession spark, Options options, PrintStream out) {
+        this.spark = spark;
+        this.o = options;
+        this.out = out;
     }
-    // Overwriting a table that does not exist yet has nothing to keep: it is a merge into a new table.
-    WriteMode mode = o.mode() == WriteMode.OVERWRITE ? WriteMode.MERGE : o.mode();
-    return into(new Output(table, mode, o.partitionBy()));
-  }
 
-  /**
-   * Loads the checkpoint and lists the input; returns the checkpoint's SHA-256. Loading the
-   * checkpoint (SHA-256, sharing or broadcasting the weights) and listing the input (with the
-   * session's first Spark SQL, which resolves it) are independent and each mostly one thread's
-   * work: they run side by side.
-   */
-  private String loadCheckpointAndList() {
-    FutureTask<String> checkpoint = new FutureTask<>(() -> {
-      ExtractFaults.fault("model-load");
-      return embedder.modelInfo(spark).checkpointSha256();
-    });
-    Thread loader = new Thread(checkpoint, "radio-extract-checkpoint");
-    loader.setDaemon(true);
-    loader.start();
-    try {
-      listing = ImageListing.of(spark, o.input(), o.extensions(), o.pathColumn(), o.contentColumn());
-      if (listing.isFolder()) {
-        folder = listing.listFolder(); // a folder or glob is listed on the driver, without a Spark job
-      }
-    } catch (RuntimeException e) {
-      checkpointSha(checkpoint); // a bad checkpoint is reported first, as when run one after the other
-      throw e;
-    }
-    return checkpointSha(checkpoint);
-  }
+    /** The table's columns, in order. */
+    static final List<String> COLUMNS = List.of(
+            "path",
+            "content_sha256",
+            "byte_size",
+            "modification_time",
+            "width",
+            "height",
+            "model",
+            "checkpoint_sha256",
+            "resolution",
+            "dtype",
+            "summary",
+            "features",
+            "error",
+            "processed_at",
+            "settings");
 
-  private static String checkpointSha(FutureTask<String> checkpoint) {
-    try {
-      return checkpoint.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new RadioException("Interrupted while loading the checkpoint.", e);
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof RuntimeException r) {
-        throw r;
-      }
-      if (e.getCause() instanceof Error err) {
-        throw err;
-      }
-      throw new RadioException("Loading the checkpoint failed: " + e.getCause(), e.getCause());
-    }
-  }
+    /** The output: a table, how it is written and its partitioning. */
+    record Output(EmbeddingTable table, WriteMode mode, List<String> partitionBy) {}
 
-  /**
-   * An overwrite of an existing table: the images are embedded, resumably, into a staging table
-   * under the table's location ({@value EmbeddingTable#STAGING}: Delta and VACUUM ignore folders
-   * starting with {@code _}); when that is complete, the table is replaced by it in one commit,
-   * and the staging folder is deleted. A kill leaves the old table intact, or the new one complete.
-   */
-  private Summary overwrite(EmbeddingTable table) {
-    String stagingPath = table.location().replaceAll("/+$", "") + "/" + EmbeddingTable.STAGING;
-    EmbeddingTable staging = EmbeddingTable.of(spark, stagingPath);
-    if (staging.exists()
-        && !TableSettings.differences(TableSettings.targetSettings(staging.properties()), settings.run()).isEmpty()) {
-      // Staged by an overwrite with other settings: this tool's own folder, started afresh.
-      deleteFolder(staging.name());
-    }
-    Summary staged = into(new Output(staging, WriteMode.MERGE, List.of()));
-    if (staged.dryRun()) {
-      return staged;
-    }
-    ExtractFaults.fault("before-replace");
-    Dataset<Row> listedPaths = (folder != null ? listing.asDataset(folder) : listing.files()).select("path");
-    Dataset<Row> rows = staging.read().join(listedPaths, "path", "left_semi")
-        .select(COLUMNS.stream().map(c -> col(c)).toArray(Column[]::new));
-    spark.conf().set(COMMIT_METADATA, settings.commitInfo((int) staged.listed()));
-    try {
-      table.replaceWith(rows, o.partitionBy(), settings.tableProperties());
-    } finally {
-      spark.conf().unset(COMMIT_METADATA);
-    }
-    long version = table.version();
-    deleteFolder(staging.name());
-    return new Summary(staged.listed(), staged.unchanged(), staged.reused(), staged.embedded(), staged.failed(),
-        seconds(start), version, false);
-  }
+    // Set by run(): the embedder, this run's settings (with the checkpoint), the listing and its start.
+    private RadioEmbedder embedder;
+    private TableSettings settings;
+    private ImageListing listing;
+    /** The listed images of a folder input, else null (a table input, read by Spark). */
+    private List<Row> folder;
 
-  private void deleteFolder(String path) {
-    try {
-      org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
-      p.getFileSystem(spark.sparkContext().hadoopConfiguration()).delete(p, true);
-    } catch (java.io.IOException e) {
-      throw new RadioException("Cannot delete the staging folder " + path + ": " + e.getMessage()
-          + ". Delete it by hand; the table itself is complete.", e);
-    }
-  }
+    private long start;
+    private long lapStart = System.nanoTime();
 
-  /** The session conf Delta records as each commit's user metadata. */
-  static final String COMMIT_METADATA = "spark.databricks.delta.commitInfo.userMetadata";
-
-  /** Embeds what the output's mode calls for into its table, a chunk per commit. */
-  private Summary into(Output output) {
-    EmbeddingTable table = output.table();
-    boolean exists = table.exists();
-    lap("table exists " + exists);
-    TableSettings.Target target = TableSettings.Target.NONE;
-    if (exists) {
-      target = settings.settle(table, output.mode(), o.reembed(), o.dryRun());
-    } else if (!o.dryRun()) {
-      table.prepareForNewTable(out);
+    Summary run() {
+        start = System.nanoTime();
+        lapStart = start;
+        embedder = new RadioEmbedder()
+                .setInputCol("content")
+                .setSettings(o.embedding())
+                .setImageInfoCol("image_info")
+                .setSummaryCol("summary")
+                .setFeaturesCol("features")
+                .setErrorCol("error");
+        String sha = loadCheckpointAndList();
+        settings = new TableSettings(o.embedding(), sha);
+        lap("checkpoint loaded and input listed");
+        EmbeddingTable table = EmbeddingTable.of(spark, o.output());
+        if (o.mode() == WriteMode.OVERWRITE && table.exists()) {
+            return overwrite(table);
+        }
+        // Overwriting a table that does not exist yet has nothing to keep: it is a merge into a new table.
+        WriteMode mode = o.mode() == WriteMode.OVERWRITE ? WriteMode.MERGE : o.mode();
+        return into(new Output(table, mode, o.partitionBy()));
     }
-    Candidates candidates = Candidates.select(table, exists, output.mode(), settings,
-        exists ? TableSettings.rowSettings(target.settings()) : null, o.retryErrors(), o.limit(), listing, folder);
-    lap("candidates collected");
-    if (o.dryRun()) {
-      return dryRun(table, exists, candidates);
-    }
-    // Rows of other settings are deleted only by a run that embedded every candidate, and only those
-    // of paths no longer listed: every listed one was replaced by then.
-    boolean deleteOthers = target.finishing() && !candidates.cut();
-    Column others = deleteOthers ? not(settings.madeByRun(table, "t.")) : null;
-    if (deleteOthers && candidates.paths().isEmpty()) {
-      table.delete(not(settings.madeByRun(table, "")));
-      table.unsetProperty(TableSettings.REEMBED_MARKER);
-    }
-    return new ChunkWriter(spark, o, embedder, settings, listing, out, this::lap).write(output, exists, candidates,
-        others, start);
-  }
 
-  private Summary dryRun(EmbeddingTable table, boolean exists, Candidates c) {
-    List<String> paths = c.paths();
-    out.printf("Dry run: %,d images listed under %s; %,d would be embedded into %s (%s mode), %,d are unchanged.%n",
-        c.listed(), o.input(), paths.size(), o.output(), o.mode().name().toLowerCase(Locale.ROOT), c.unchanged());
-    paths.stream().limit(10).forEach(p -> out.println("  " + p));
-    if (paths.size() > 10) {
-      out.printf("  ... and %,d more%n", paths.size() - 10);
+    /**
+     * Loads the checkpoint and lists the input; returns the checkpoint's SHA-256. Loading the
+     * checkpoint (SHA-256, sharing or broadcasting the weights) and listing the input (with the
+     * session's first Spark SQL, which resolves it) are independent and each mostly one thread's
+     * work: they run side by side.
+     */
+    private String loadCheckpointAndList() {
+        FutureTask<String> checkpoint = new FutureTask<>(() -> {
+            ExtractFaults.fault("model-load");
+            return embedder.modelInfo(spark).checkpointSha256();
+        });
+        Thread loader = new Thread(checkpoint, "radio-extract-checkpoint");
+        loader.setDaemon(true);
+        loader.start();
+        try {
+            listing = ImageListing.of(spark, o.input(), o.extensions(), o.pathColumn(), o.contentColumn());
+            if (listing.isFolder()) {
+                folder = listing.listFolder(); // a folder or glob is listed on the driver, without a Spark job
+            }
+        } catch (RuntimeException e) {
+            checkpointSha(checkpoint); // a bad checkpoint is reported first, as when run one after the other
+            throw e;
+        }
+        return checkpointSha(checkpoint);
     }
-    return new Summary(c.listed(), c.unchanged(), 0, 0, 0, seconds(start), exists ? table.version() : null, true);
-  }
 
-  private void lap(String what) {
-    long now = System.nanoTime();
-    LOG.debug("extract: {} in {} ms", what, (now - lapStart) / 1_000_000);
-    lapStart = now;
-  }
+    private static String checkpointSha(FutureTask<String> checkpoint) {
+        try {
+            return checkpoint.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RadioException("Interrupted while loading the checkpoint.", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            throw new RadioException("Loading the checkpoint failed: " + e.getCause(), e.getCause());
+        }
+    }
 
-  private static double seconds(long start) {
-    return (System.nanoTime() - start) / 1e9;
-  }
+    /**
+     * An overwrite of an existing table: the images are embedded, resumably, into a staging table
+     * under the table's location ({@value EmbeddingTable#STAGING}: Delta and VACUUM ignore folders
+     * starting with {@code _}); when that is complete, the table is replaced by it in one commit,
+     * and the staging folder is deleted. A kill leaves the old table intact, or the new one complete.
+     */
+    private Summary overwrite(EmbeddingTable table) {
+        String stagingPath = table.location().replaceAll("/+$", "") + "/" + EmbeddingTable.STAGING;
+        EmbeddingTable staging = EmbeddingTable.of(spark, stagingPath);
+        if (staging.exists()
+                && !TableSettings.differences(TableSettings.targetSettings(staging.properties()), settings.run())
+                        .isEmpty()) {
+            // Staged by an overwrite with other settings: this tool's own folder, started afresh.
+            deleteFolder(staging.name());
+        }
+        Summary staged = into(new Output(staging, WriteMode.MERGE, List.of()));
+        if (staged.dryRun()) {
+            return staged;
+        }
+        ExtractFaults.fault("before-replace");
+        Dataset<Row> listedPaths = (folder != null ? listing.asDataset(folder) : listing.files()).select("path");
+        Dataset<Row> rows = staging.read()
+                .join(listedPaths, "path", "left_semi")
+                .select(COLUMNS.stream().map(c -> col(c)).toArray(Column[]::new));
+        spark.conf().set(COMMIT_METADATA, settings.commitInfo((int) staged.listed()));
+        try {
+            table.replaceWith(rows, o.partitionBy(), settings.tableProperties());
+        } finally {
+            spark.conf().unset(COMMIT_METADATA);
+        }
+        long version = table.version();
+        deleteFolder(staging.name());
+        return new Summary(
+                staged.listed(),
+                staged.unchanged(),
+                staged.reused(),
+                staged.embedded(),
+                staged.failed(),
+                seconds(start),
+                version,
+                false);
+    }
+
+    private void deleteFolder(String path) {
+        try {
+            org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
+            p.getFileSystem(spark.sparkContext().hadoopConfiguration()).delete(p, true);
+        } catch (java.io.IOException e) {
+            throw new RadioException(
+                    "Cannot delete the staging folder " + path + ": " + e.getMessage()
+                            + ". Delete it by hand; the table itself is complete.",
+                    e);
+        }
+    }
+
+    /** The session conf Delta records as each commit's user metadata. */
+    static final String COMMIT_METADATA = "spark.databricks.delta.commitInfo.userMetadata";
+
+    /** Embeds what the output's mode calls for into its table, a chunk per commit. */
+    private Summary into(Output output) {
+        EmbeddingTable table = output.table();
+        boolean exists = table.exists();
+        lap("table exists " + exists);
+        TableSettings.Target target = TableSettings.Target.NONE;
+        if (exists) {
+            target = settings.settle(table, output.mode(), o.reembed(), o.dryRun());
+        } else if (!o.dryRun()) {
+            table.prepareForNewTable(out);
+        }
+        Candidates candidates = Candidates.select(
+                table,
+                exists,
+                output.mode(),
+                settings,
+                exists ? TableSettings.rowSettings(target.settings()) : null,
+                o.retryErrors(),
+                o.limit(),
+                listing,
+                folder);
+        lap("candidates collected");
+        if (o.dryRun()) {
+            return dryRun(table, exists, candidates);
+        }
+        // Rows of other settings are deleted only by a run that embedded every candidate, and only those
+        // of paths no longer listed: every listed one was replaced by then.
+        boolean deleteOthers = target.finishing() && !candidates.cut();
+        Column others = deleteOthers ? not(settings.madeByRun(table, "t.")) : null;
+        if (deleteOthers && candidates.paths().isEmpty()) {
+            table.delete(not(settings.madeByRun(table, "")));
+            table.unsetProperty(TableSettings.REEMBED_MARKER);
+        }
+        return new ChunkWriter(spark, o, embedder, settings, listing, out, this::lap)
+                .write(output, exists, candidates, others, start);
+    }
+
+    private Summary dryRun(EmbeddingTable table, boolean exists, Candidates c) {
+        List<String> paths = c.paths();
+        out.printf(
+                "Dry run: %,d images listed under %s; %,d would be embedded into %s (%s mode), %,d are unchanged.%n",
+                c.listed(),
+                o.input(),
+                paths.size(),
+                o.output(),
+                o.mode().name().toLowerCase(Locale.ROOT),
+                c.unchanged());
+        paths.stream().limit(10).forEach(p -> out.println("  " + p));
+        if (paths.size() > 10) {
+            out.printf("  ... and %,d more%n", paths.size() - 10);
+        }
+        return new Summary(c.listed(), c.unchanged(), 0, 0, 0, seconds(start), exists ? table.version() : null, true);
+    }
+
+    private void lap(String what) {
+        long now = System.nanoTime();
+        LOG.debug("extract: {} in {} ms", what, (now - lapStart) / 1_000_000);
+        lapStart = now;
+    }
+
+    private static double seconds(long start) {
+        return (System.nanoTime() - start) / 1e9;
+    }
 }

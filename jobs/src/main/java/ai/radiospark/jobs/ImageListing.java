@@ -48,327 +48,380 @@ import org.slf4j.LoggerFactory;
  * {@code modification_time}); {@link #withContent} reads the bytes of a chunk of them.
  */
 final class ImageListing {
-  private static final Logger LOG = LoggerFactory.getLogger(ImageListing.class);
-  static final List<String> DEFAULT_EXTENSIONS = List.of("jpg", "jpeg", "png", "bmp", "gif", "webp", "tif", "tiff");
+    private static final Logger LOG = LoggerFactory.getLogger(ImageListing.class);
+    static final List<String> DEFAULT_EXTENSIONS = List.of("jpg", "jpeg", "png", "bmp", "gif", "webp", "tif", "tiff");
 
-  private enum Kind { FILES, TABLE_PATHS, TABLE_CONTENT }
-
-  private final SparkSession spark;
-  private final String input;
-  private final Kind kind;
-  private final String globFilter;
-  private final Dataset<Row> table;
-  private final String pathColumn;
-  private final String contentColumn;
-
-  private ImageListing(SparkSession spark, String input, Kind kind, String globFilter, Dataset<Row> table,
-      String pathColumn, String contentColumn) {
-    this.spark = spark;
-    this.input = input;
-    this.kind = kind;
-    this.globFilter = globFilter;
-    this.table = table;
-    this.pathColumn = pathColumn;
-    this.contentColumn = contentColumn;
-  }
-
-  static ImageListing of(SparkSession spark, String input, List<String> extensions, String pathColumn,
-      String contentColumn) {
-    String glob = globFilter(extensions);
-    Dataset<Row> table = null;
-    if (EmbeddingTable.looksLikePath(input)) {
-      if (DeltaTable.isDeltaTable(spark, input)) {
-        table = spark.read().format("delta").load(input);
-      }
-    } else if (spark.catalog().tableExists(input)) {
-      table = spark.table(input);
-    } else {
-      throw new RadioException("--input " + input + " is neither a folder or glob of images (a path needs a '/') "
-          + "nor an existing table. Give a folder such as ./photos, a glob such as 's3a://bucket/img/*/*.jpg', "
-          + "or the name of a table with a path column.");
+    private enum Kind {
+        FILES,
+        TABLE_PATHS,
+        TABLE_CONTENT
     }
-    if (table == null) {
-      return new ImageListing(spark, input, Kind.FILES, glob, null, "path", null);
-    }
-    StructType schema = table.schema();
-    if (!Arrays.asList(schema.fieldNames()).contains(pathColumn)) {
-      throw new RadioException("The input table " + input + " has no column `" + pathColumn + "` (it has "
-          + String.join(", ", schema.fieldNames()) + "). Every image needs a path to identify it: set "
-          + "--path-column.");
-    }
-    DataType pt = schema.apply(pathColumn).dataType();
-    if (!(pt instanceof StringType)) {
-      throw new RadioException("Column `" + pathColumn + "` of " + input + " must be a string path, but is "
-          + pt.simpleString() + ". Set --path-column to a string column.");
-    }
-    String content = contentColumn;
-    if (content == null && Arrays.asList(schema.fieldNames()).contains("content")) {
-      content = "content";
-    }
-    if (content != null) {
-      if (!Arrays.asList(schema.fieldNames()).contains(content)) {
-        throw new RadioException("The input table " + input + " has no column `" + content + "` (--content-column).");
-      }
-      DataType ct = schema.apply(content).dataType();
-      if (!(ct instanceof BinaryType)) {
-        throw new RadioException("Column `" + content + "` of " + input + " must be binary image bytes, but is "
-            + ct.simpleString() + ". Set --content-column to a binary column, or leave it out to read the paths.");
-      }
-      return new ImageListing(spark, input, Kind.TABLE_CONTENT, glob, table, pathColumn, content);
-    }
-    return new ImageListing(spark, input, Kind.TABLE_PATHS, glob, table, pathColumn, null);
-  }
 
-  /** A binaryFile glob filter matching the extensions in lower and upper case. */
-  static String globFilter(List<String> extensions) {
-    Set<String> all = new LinkedHashSet<>();
-    for (String e : extensions) {
-      String x = e.trim().replaceFirst("^\\*?\\.", "");
-      if (x.isEmpty() || !x.matches("[A-Za-z0-9]+")) {
-        throw new RadioException("Invalid extension \"" + e + "\" in --extensions. Give a comma-separated list "
-            + "such as jpg,jpeg,png.");
-      }
-      all.add(x.toLowerCase(Locale.ROOT));
-      all.add(x.toUpperCase(Locale.ROOT));
-    }
-    return "*.{" + String.join(",", all) + "}";
-  }
-
-  /** Whether the input is a folder or glob of files, listed by {@link #listFolder} on the driver. */
-  boolean isFolder() {
-    return kind == Kind.FILES;
-  }
-
-  /**
-   * The images of a folder or glob input as {@code path, byte_size, modification_time} rows,
-   * listed on the driver through Hadoop's file system (a flat listing on object stores; local
-   * folders by {@link #walkLocal}, safe from link loops): every
-   * file below the matched folders whose name matches the extensions, skipping names that start
-   * with '_' or '.' below them as Spark's file sources do. Zero-byte files are listed (they become
-   * error rows); Spark's file sources would drop them silently.
-   */
-  List<Row> listFolder() {
-    Path pattern = new Path(input);
-    List<Row> rows = new ArrayList<>();
-    try {
-      FileSystem fs = pattern.getFileSystem(spark.sparkContext().hadoopConfiguration());
-      FileStatus[] roots = fs.globStatus(pattern);
-      if (roots == null || roots.length == 0) {
-        throw new RadioException("--input " + input + (roots == null ? " does not exist" : " matches no file or folder")
-            + ". Give an existing folder of images, such as ./photos, or a glob that matches some, such as "
-            + "'s3a://bucket/img/*/*.jpg'.");
-      }
-      GlobFilter names = new GlobFilter(globFilter);
-      for (FileStatus root : roots) {
-        if (root.isFile()) {
-          if (names.accept(root.getPath())) {
-            rows.add(row(root));
-          }
-          continue;
-        }
-        String prefix = root.getPath().toUri().getPath();
-        if ("file".equals(root.getPath().toUri().getScheme())) {
-          walkLocal(root.getPath(), names, rows);
-          continue;
-        }
-        RemoteIterator<LocatedFileStatus> files = fs.listFiles(root.getPath(), true);
-        while (files.hasNext()) {
-          LocatedFileStatus f = files.next();
-          if (names.accept(f.getPath()) && !hiddenBelow(prefix, f.getPath().toUri().getPath())) {
-            rows.add(row(f));
-          }
-        }
-      }
-    } catch (IOException e) {
-      throw new RadioException("Cannot list --input " + input + ": " + e.getMessage() + ". Check that the path is "
-          + "readable (and the file system's credentials, for an object store).", e);
-    }
-    return rows;
-  }
-
-  /** Folders deeper than this below an input folder are not listed (a warning says so). */
-  static final int MAX_DEPTH = 64;
-
-  /**
-   * Lists a local folder as Hadoop's listFiles does (same paths, sizes and times), but safely:
-   * symbolic links are followed, each folder only once by its real path, so a link loop such as
-   * {@code ln -s . loop} adds nothing, and no deeper than {@link #MAX_DEPTH}. Names matching the
-   * extensions that are not regular files (a FIFO, socket, device) are listed too; they are never
-   * opened, and become error rows ({@link ai.radiospark.ml.FileBytes}).
-   */
-  private void walkLocal(Path root, GlobFilter names, List<Row> rows) throws IOException {
-    java.nio.file.Path start = java.nio.file.Paths.get(root.toUri());
-    String prefix = root.toUri().getPath();
-    Set<java.nio.file.Path> seen = new HashSet<>();
-    seen.add(start.toRealPath());
-    ArrayDeque<java.nio.file.Path> folders = new ArrayDeque<>();
-    folders.add(start);
-    boolean warned = false;
-    while (!folders.isEmpty()) {
-      java.nio.file.Path dir = folders.poll();
-      int depth = dir.equals(start) ? 0 : start.relativize(dir).getNameCount();
-      try (DirectoryStream<java.nio.file.Path> entries = Files.newDirectoryStream(dir)) {
-        for (java.nio.file.Path entry : entries) {
-          Path path = new Path(entry.toUri());
-          if (hiddenBelow(prefix, path.toUri().getPath())) {
-            continue;
-          }
-          BasicFileAttributes a;
-          try {
-            a = Files.readAttributes(entry, BasicFileAttributes.class);
-          } catch (IOException e) { // a dangling link, or no permission to look: listed, its read says why
-            if (names.accept(path)) {
-              rows.add(RowFactory.create(path.toString(), null, null));
-            }
-            continue;
-          }
-          if (a.isDirectory()) {
-            if (depth + 1 > MAX_DEPTH) {
-              if (!warned) {
-                LOG.warn("Not listing folders more than {} levels below {}, such as {}", MAX_DEPTH, root, entry);
-                warned = true;
-              }
-            } else if (seen.add(entry.toRealPath())) {
-              folders.add(entry);
-            }
-          } else if (names.accept(path)) {
-            rows.add(RowFactory.create(path.toString(), a.size(), new Timestamp(a.lastModifiedTime().toMillis())));
-          }
-        }
-      }
-    }
-  }
-
-  /** Rows of {@link #listFolder} as a Dataset (partitions of up to 10,000 rows, at most one per core). */
-  Dataset<Row> asDataset(List<Row> listed) {
-    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    int slices = Math.max(1, Math.min(spark.sparkContext().defaultParallelism(), listed.size() / 10_000 + 1));
-    return spark.createDataFrame(jsc.parallelize(listed, slices), ReadContent.LISTED);
-  }
-
-  private static Row row(FileStatus f) {
-    return RowFactory.create(f.getPath().toString(), f.getLen(), new Timestamp(f.getModificationTime()));
-  }
-
-  /**
-   * Whether {@code path}, below the folder {@code root}, is in or is a hidden file or folder: a
-   * name starting with '.', or with '_' unless it holds '=' (a partition folder), or a file being
-   * copied ({@code ._COPYING_}). Spark's file listing skips the same.
-   */
-  static boolean hiddenBelow(String root, String path) {
-    String below = path.startsWith(root) ? path.substring(root.length()) : path;
-    for (String name : below.split("/")) {
-      if (!name.isEmpty() && (name.startsWith(".") || (name.startsWith("_") && !name.contains("="))
-          || name.endsWith("._COPYING_"))) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  /** Path, byte size and modification time of every image; no bytes are read. */
-  Dataset<Row> files() {
-    return switch (kind) {
-      case FILES -> asDataset(listFolder());
-      case TABLE_PATHS -> table.select(col(pathColumn)).where(col(pathColumn).isNotNull()).distinct()
-          .as(Encoders.STRING()).mapPartitions(new StatPaths(globFilter,
-              new SerializableConfiguration(spark.sparkContext().hadoopConfiguration())), Encoders.row(ReadContent.LISTED));
-      case TABLE_CONTENT -> table.select(col(pathColumn).as("path"),
-              org.apache.spark.sql.functions.octet_length(col(contentColumn)).cast("long").as("byte_size"),
-              lit(null).cast("timestamp").as("modification_time"))
-          .dropDuplicates("path");
-    };
-  }
-
-  /**
-   * These listed images ({@code path, byte_size, modification_time} rows of {@link #files()}) with
-   * their bytes, as {@code path, byte_size, modification_time, content, read_error}, in
-   * {@code partitions} partitions of equal image counts. Files are read by the tasks that use
-   * them ({@link ReadContent}); table content is taken from the table.
-   */
-  Dataset<Row> withContent(List<Row> listed, int partitions) {
-    if (kind == Kind.TABLE_CONTENT) {
-      Object[] paths = listed.stream().map(r -> r.getString(0)).toArray();
-      return table.where(col(pathColumn).isin(paths)).select(col(pathColumn).as("path"),
-              org.apache.spark.sql.functions.octet_length(col(contentColumn)).cast("long").as("byte_size"),
-              lit(null).cast("timestamp").as("modification_time"), col(contentColumn).as("content"),
-              lit(null).cast("string").as("read_error"))
-          .dropDuplicates("path");
-    }
-    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    Dataset<Row> meta = spark.createDataFrame(jsc.parallelize(listed, Math.max(1, partitions)), ReadContent.LISTED);
-    return meta.mapPartitions(new ReadContent(new SerializableConfiguration(spark.sparkContext().hadoopConfiguration())),
-        Encoders.row(ReadContent.WITH_CONTENT));
-  }
-
-  /**
-   * Partitions for a chunk of {@code images}: a multiple of the cluster's parallelism with at most
-   * 512 images each (so every core gets an equal share, and a failed task redoes at most 512),
-   * and never fewer than one batch per partition.
-   */
-  static int partitions(int images, int batchSize, int parallelism) {
-    int p = Math.max(1, parallelism);
-    long waves = Math.max(1, (images + (long) p * 512 - 1) / ((long) p * 512));
-    long batches = Math.max(1, (images + (long) batchSize - 1) / Math.max(1, batchSize));
-    return (int) Math.min(batches, p * waves);
-  }
-
-  /**
-   * The listing rows of a table's paths, in the tasks: each path qualified, with its size and time.
-   * A path that does not exist (or cannot be looked at) keeps a row with null size and time, so that
-   * reading it makes an error row, as for an unreadable file in a folder, and the job goes on; a
-   * folder contributes the files below it. Names not matching the extensions are left out, as
-   * binaryFile's pathGlobFilter did.
-   */
-  static final class StatPaths implements MapPartitionsFunction<String, Row> {
-    private static final long serialVersionUID = 1L;
+    private final SparkSession spark;
+    private final String input;
+    private final Kind kind;
     private final String globFilter;
-    private final SerializableConfiguration conf;
+    private final Dataset<Row> table;
+    private final String pathColumn;
+    private final String contentColumn;
 
-    StatPaths(String globFilter, SerializableConfiguration conf) {
-      this.globFilter = globFilter;
-      this.conf = conf;
+    private ImageListing(
+            SparkSession spark,
+            String input,
+            Kind kind,
+            String globFilter,
+            Dataset<Row> table,
+            String pathColumn,
+            String contentColumn) {
+        this.spark = spark;
+        this.input = input;
+        this.kind = kind;
+        this.globFilter = globFilter;
+        this.table = table;
+        this.pathColumn = pathColumn;
+        this.contentColumn = contentColumn;
     }
 
-    @Override
-    public Iterator<Row> call(Iterator<String> paths) throws IOException {
-      GlobFilter names = new GlobFilter(globFilter);
-      List<Row> out = new ArrayList<>();
-      while (paths.hasNext()) {
-        String given = paths.next();
-        Path p;
-        FileSystem fs;
-        try {
-          p = new Path(given);
-          fs = p.getFileSystem(conf.value());
-          p = fs.makeQualified(p);
-        } catch (IllegalArgumentException | IOException e) { // not a usable path: its read says why
-          out.add(RowFactory.create(given, null, null));
-          continue;
-        }
-        FileStatus st;
-        try {
-          st = fs.getFileStatus(p);
-        } catch (IOException e) {
-          if (names.accept(p)) {
-            out.add(RowFactory.create(p.toString(), null, null));
-          }
-          continue;
-        }
-        if (st.isDirectory()) {
-          String prefix = p.toUri().getPath();
-          RemoteIterator<LocatedFileStatus> files = fs.listFiles(p, true);
-          while (files.hasNext()) {
-            LocatedFileStatus f = files.next();
-            if (names.accept(f.getPath()) && !hiddenBelow(prefix, f.getPath().toUri().getPath())) {
-              out.add(row(f));
+    static ImageListing of(
+            SparkSession spark, String input, List<String> extensions, String pathColumn, String contentColumn) {
+        String glob = globFilter(extensions);
+        Dataset<Row> table = null;
+        if (EmbeddingTable.looksLikePath(input)) {
+            if (DeltaTable.isDeltaTable(spark, input)) {
+                table = spark.read().format("delta").load(input);
             }
-          }
-        } else if (names.accept(p)) {
-          out.add(RowFactory.create(p.toString(), st.getLen(), new Timestamp(st.getModificationTime())));
+        } else if (spark.catalog().tableExists(input)) {
+            table = spark.table(input);
+        } else {
+            throw new RadioException("--input " + input + " is neither a folder or glob of images (a path needs a '/') "
+                    + "nor an existing table. Give a folder such as ./photos, a glob such as 's3a://bucket/img/*/*.jpg', "
+                    + "or the name of a table with a path column.");
         }
-      }
-      return out.iterator();
+        if (table == null) {
+            return new ImageListing(spark, input, Kind.FILES, glob, null, "path", null);
+        }
+        StructType schema = table.schema();
+        if (!Arrays.asList(schema.fieldNames()).contains(pathColumn)) {
+            throw new RadioException("The input table " + input + " has no column `" + pathColumn + "` (it has "
+                    + String.join(", ", schema.fieldNames()) + "). Every image needs a path to identify it: set "
+                    + "--path-column.");
+        }
+        DataType pt = schema.apply(pathColumn).dataType();
+        if (!(pt instanceof StringType)) {
+            throw new RadioException("Column `" + pathColumn + "` of " + input + " must be a string path, but is "
+                    + pt.simpleString() + ". Set --path-column to a string column.");
+        }
+        String content = contentColumn;
+        if (content == null && Arrays.asList(schema.fieldNames()).contains("content")) {
+            content = "content";
+        }
+        if (content != null) {
+            if (!Arrays.asList(schema.fieldNames()).contains(content)) {
+                throw new RadioException(
+                        "The input table " + input + " has no column `" + content + "` (--content-column).");
+            }
+            DataType ct = schema.apply(content).dataType();
+            if (!(ct instanceof BinaryType)) {
+                throw new RadioException("Column `" + content + "` of " + input + " must be binary image bytes, but is "
+                        + ct.simpleString()
+                        + ". Set --content-column to a binary column, or leave it out to read the paths.");
+            }
+            return new ImageListing(spark, input, Kind.TABLE_CONTENT, glob, table, pathColumn, content);
+        }
+        return new ImageListing(spark, input, Kind.TABLE_PATHS, glob, table, pathColumn, null);
     }
-  }
+
+    /** A binaryFile glob filter matching the extensions in lower and upper case. */
+    static String globFilter(List<String> extensions) {
+        Set<String> all = new LinkedHashSet<>();
+        for (String e : extensions) {
+            String x = e.trim().replaceFirst("^\\*?\\.", "");
+            if (x.isEmpty() || !x.matches("[A-Za-z0-9]+")) {
+                throw new RadioException("Invalid extension \"" + e + "\" in --extensions. Give a comma-separated list "
+                        + "such as jpg,jpeg,png.");
+            }
+            all.add(x.toLowerCase(Locale.ROOT));
+            all.add(x.toUpperCase(Locale.ROOT));
+        }
+        return "*.{" + String.join(",", all) + "}";
+    }
+
+    /** Whether the input is a folder or glob of files, listed by {@link #listFolder} on the driver. */
+    boolean isFolder() {
+        return kind == Kind.FILES;
+    }
+
+    /**
+     * The images of a folder or glob input as {@code path, byte_size, modification_time} rows,
+     * listed on the driver through Hadoop's file system (a flat listing on object stores; local
+     * folders by {@link #walkLocal}, safe from link loops): every
+     * file below the matched folders whose name matches the extensions, skipping names that start
+     * with '_' or '.' below them as Spark's file sources do. Zero-byte files are listed (they become
+     * error rows); Spark's file sources would drop them silently.
+     */
+    List<Row> listFolder() {
+        Path pattern = new Path(input);
+        List<Row> rows = new ArrayList<>();
+        try {
+            FileSystem fs = pattern.getFileSystem(spark.sparkContext().hadoopConfiguration());
+            FileStatus[] roots = fs.globStatus(pattern);
+            if (roots == null || roots.length == 0) {
+                throw new RadioException(
+                        "--input " + input + (roots == null ? " does not exist" : " matches no file or folder")
+                                + ". Give an existing folder of images, such as ./photos, or a glob that matches some, such as "
+                                + "'s3a://bucket/img/*/*.jpg'.");
+            }
+            GlobFilter names = new GlobFilter(globFilter);
+            for (FileStatus root : roots) {
+                if (root.isFile()) {
+                    if (names.accept(root.getPath())) {
+                        rows.add(row(root));
+                    }
+                    continue;
+                }
+                String prefix = root.getPath().toUri().getPath();
+                if ("file".equals(root.getPath().toUri().getScheme())) {
+                    walkLocal(root.getPath(), names, rows);
+                    continue;
+                }
+                RemoteIterator<LocatedFileStatus> files = fs.listFiles(root.getPath(), true);
+                while (files.hasNext()) {
+                    LocatedFileStatus f = files.next();
+                    if (names.accept(f.getPath())
+                            && !hiddenBelow(prefix, f.getPath().toUri().getPath())) {
+                        rows.add(row(f));
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new RadioException(
+                    "Cannot list --input " + input + ": " + e.getMessage() + ". Check that the path is "
+                            + "readable (and the file system's credentials, for an object store).",
+                    e);
+        }
+        return rows;
+    }
+
+    /** Folders deeper than this below an input folder are not listed (a warning says so). */
+    static final int MAX_DEPTH = 64;
+
+    /**
+     * Lists a local folder as Hadoop's listFiles does (same paths, sizes and times), but safely:
+     * symbolic links are followed, each folder only once by its real path, so a link loop such as
+     * {@code ln -s . loop} adds nothing, and no deeper than {@link #MAX_DEPTH}. Names matching the
+     * extensions that are not regular files (a FIFO, socket, device) are listed too; they are never
+     * opened, and become error rows ({@link ai.radiospark.ml.FileBytes}).
+     */
+    private void walkLocal(Path root, GlobFilter names, List<Row> rows) throws IOException {
+        java.nio.file.Path start = java.nio.file.Paths.get(root.toUri());
+        String prefix = root.toUri().getPath();
+        Set<java.nio.file.Path> seen = new HashSet<>();
+        seen.add(start.toRealPath());
+        ArrayDeque<java.nio.file.Path> folders = new ArrayDeque<>();
+        folders.add(start);
+        boolean warned = false;
+        while (!folders.isEmpty()) {
+            java.nio.file.Path dir = folders.poll();
+            int depth = dir.equals(start) ? 0 : start.relativize(dir).getNameCount();
+            try (DirectoryStream<java.nio.file.Path> entries = Files.newDirectoryStream(dir)) {
+                for (java.nio.file.Path entry : entries) {
+                    Path path = new Path(entry.toUri());
+                    if (hiddenBelow(prefix, path.toUri().getPath())) {
+                        continue;
+                    }
+                    BasicFileAttributes a;
+                    try {
+                        a = Files.readAttributes(entry, BasicFileAttributes.class);
+                    } catch (IOException e) { // a dangling link, or no permission to look: listed, its read says why
+                        if (names.accept(path)) {
+                            rows.add(RowFactory.create(path.toString(), null, null));
+                        }
+                        continue;
+                    }
+                    if (a.isDirectory()) {
+                        if (depth + 1 > MAX_DEPTH) {
+                            if (!warned) {
+                                LOG.warn(
+                                        "Not listing folders more than {} levels below {}, such as {}",
+                                        MAX_DEPTH,
+                                        root,
+                                        entry);
+                                warned = true;
+                            }
+                        } else if (seen.add(entry.toRealPath())) {
+                            folders.add(entry);
+                        }
+                    } else if (names.accept(path)) {
+                        rows.add(RowFactory.create(
+                                path.toString(),
+                                a.size(),
+                                new Timestamp(a.lastModifiedTime().toMillis())));
+                    }
+                }
+            }
+        }
+    }
+
+    /** Rows of {@link #listFolder} as a Dataset (partitions of up to 10,000 rows, at most one per core). */
+    Dataset<Row> asDataset(List<Row> listed) {
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        int slices = Math.max(1, Math.min(spark.sparkContext().defaultParallelism(), listed.size() / 10_000 + 1));
+        return spark.createDataFrame(jsc.parallelize(listed, slices), ReadContent.LISTED);
+    }
+
+    private static Row row(FileStatus f) {
+        return RowFactory.create(f.getPath().toString(), f.getLen(), new Timestamp(f.getModificationTime()));
+    }
+
+    /**
+     * Whether {@code path}, below the folder {@code root}, is in or is a hidden file or folder: a
+     * name starting with '.', or with '_' unless it holds '=' (a partition folder), or a file being
+     * copied ({@code ._COPYING_}). Spark's file listing skips the same.
+     */
+    static boolean hiddenBelow(String root, String path) {
+        String below = path.startsWith(root) ? path.substring(root.length()) : path;
+        for (String name : below.split("/")) {
+            if (!name.isEmpty()
+                    && (name.startsWith(".")
+                            || (name.startsWith("_") && !name.contains("="))
+                            || name.endsWith("._COPYING_"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Path, byte size and modification time of every image; no bytes are read. */
+    Dataset<Row> files() {
+        return switch (kind) {
+            case FILES -> asDataset(listFolder());
+            case TABLE_PATHS ->
+                table.select(col(pathColumn))
+                        .where(col(pathColumn).isNotNull())
+                        .distinct()
+                        .as(Encoders.STRING())
+                        .mapPartitions(
+                                new StatPaths(
+                                        globFilter,
+                                        new SerializableConfiguration(
+                                                spark.sparkContext().hadoopConfiguration())),
+                                Encoders.row(ReadContent.LISTED));
+            case TABLE_CONTENT ->
+                table.select(
+                                col(pathColumn).as("path"),
+                                org.apache
+                                        .spark
+                                        .sql
+                                        .functions
+                                        .octet_length(col(contentColumn))
+                                        .cast("long")
+                                        .as("byte_size"),
+                                lit(null).cast("timestamp").as("modification_time"))
+                        .dropDuplicates("path");
+        };
+    }
+
+    /**
+     * These listed images ({@code path, byte_size, modification_time} rows of {@link #files()}) with
+     * their bytes, as {@code path, byte_size, modification_time, content, read_error}, in
+     * {@code partitions} partitions of equal image counts. Files are read by the tasks that use
+     * them ({@link ReadContent}); table content is taken from the table.
+     */
+    Dataset<Row> withContent(List<Row> listed, int partitions) {
+        if (kind == Kind.TABLE_CONTENT) {
+            Object[] paths = listed.stream().map(r -> r.getString(0)).toArray();
+            return table.where(col(pathColumn).isin(paths))
+                    .select(
+                            col(pathColumn).as("path"),
+                            org.apache
+                                    .spark
+                                    .sql
+                                    .functions
+                                    .octet_length(col(contentColumn))
+                                    .cast("long")
+                                    .as("byte_size"),
+                            lit(null).cast("timestamp").as("modification_time"),
+                            col(contentColumn).as("content"),
+                            lit(null).cast("string").as("read_error"))
+                    .dropDuplicates("path");
+        }
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Dataset<Row> meta = spark.createDataFrame(jsc.parallelize(listed, Math.max(1, partitions)), ReadContent.LISTED);
+        return meta.mapPartitions(
+                new ReadContent(
+                        new SerializableConfiguration(spark.sparkContext().hadoopConfiguration())),
+                Encoders.row(ReadContent.WITH_CONTENT));
+    }
+
+    /**
+     * Partitions for a chunk of {@code images}: a multiple of the cluster's parallelism with at most
+     * 512 images each (so every core gets an equal share, and a failed task redoes at most 512),
+     * and never fewer than one batch per partition.
+     */
+    static int partitions(int images, int batchSize, int parallelism) {
+        int p = Math.max(1, parallelism);
+        long waves = Math.max(1, (images + (long) p * 512 - 1) / ((long) p * 512));
+        long batches = Math.max(1, (images + (long) batchSize - 1) / Math.max(1, batchSize));
+        return (int) Math.min(batches, p * waves);
+    }
+
+    /**
+     * The listing rows of a table's paths, in the tasks: each path qualified, with its size and time.
+     * A path that does not exist (or cannot be looked at) keeps a row with null size and time, so that
+     * reading it makes an error row, as for an unreadable file in a folder, and the job goes on; a
+     * folder contributes the files below it. Names not matching the extensions are left out, as
+     * binaryFile's pathGlobFilter did.
+     */
+    static final class StatPaths implements MapPartitionsFunction<String, Row> {
+        private static final long serialVersionUID = 1L;
+        private final String globFilter;
+        private final SerializableConfiguration conf;
+
+        StatPaths(String globFilter, SerializableConfiguration conf) {
+            this.globFilter = globFilter;
+            this.conf = conf;
+        }
+
+        @Override
+        public Iterator<Row> call(Iterator<String> paths) throws IOException {
+            GlobFilter names = new GlobFilter(globFilter);
+            List<Row> out = new ArrayList<>();
+            while (paths.hasNext()) {
+                String given = paths.next();
+                Path p;
+                FileSystem fs;
+                try {
+                    p = new Path(given);
+                    fs = p.getFileSystem(conf.value());
+                    p = fs.makeQualified(p);
+                } catch (IllegalArgumentException | IOException e) { // not a usable path: its read says why
+                    out.add(RowFactory.create(given, null, null));
+                    continue;
+                }
+                FileStatus st;
+                try {
+                    st = fs.getFileStatus(p);
+                } catch (IOException e) {
+                    if (names.accept(p)) {
+                        out.add(RowFactory.create(p.toString(), null, null));
+                    }
+                    continue;
+                }
+                if (st.isDirectory()) {
+                    String prefix = p.toUri().getPath();
+                    RemoteIterator<LocatedFileStatus> files = fs.listFiles(p, true);
+                    while (files.hasNext()) {
+                        LocatedFileStatus f = files.next();
+                        if (names.accept(f.getPath())
+                                && !hiddenBelow(prefix, f.getPath().toUri().getPath())) {
+                            out.add(row(f));
+                        }
+                    }
+                } else if (names.accept(p)) {
+                    out.add(RowFactory.create(p.toString(), st.getLen(), new Timestamp(st.getModificationTime())));
+                }
+            }
+            return out.iterator();
+        }
+    }
 }

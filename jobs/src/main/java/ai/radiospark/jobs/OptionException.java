@@ -3,7 +3,6 @@ package ai.radiospark.jobs;
 import ai.radiospark.InvalidValueException;
 import ai.radiospark.RadioException;
 import ai.radiospark.runtime.EmbeddingSettings.Setting;
-import ai.radiospark.ml.RadioEmbedder;
 
 /**
  * A command-line option with a value the command cannot use, found before Spark starts: exit code
@@ -15,45 +14,45 @@ import ai.radiospark.ml.RadioEmbedder;
  * }</pre>
  */
 final class OptionException extends RadioException {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  private final String option;
+    private final String option;
 
-  OptionException(String option, String value, String reason) {
-    super("Invalid value for option '" + option + "' (" + value + "): " + reason);
-    this.option = option;
-  }
-
-  String option() {
-    return option;
-  }
-
-  /** Runs a check of an option's value; its {@link RadioException} becomes one naming the option. */
-  static void check(String option, String value, Runnable check) {
-    try {
-      check.run();
-    } catch (OptionException e) {
-      throw e;
-    } catch (InvalidValueException e) {
-      throw new OptionException(option, value, e.hint());
-    } catch (RadioException e) {
-      throw new OptionException(option, value, e.getMessage());
+    OptionException(String option, String value, String reason) {
+        super("Invalid value for option '" + option + "' (" + value + "): " + reason);
+        this.option = option;
     }
-  }
 
-  /** Runs a check of the stage's settings; its {@link InvalidValueException} names the option of the parameter. */
-  static void stage(Runnable check) {
-    try {
-      check.run();
-    } catch (InvalidValueException e) {
-      throw new OptionException(Setting.byParam(e.param()).option(), e.value(), e.hint());
+    String option() {
+        return option;
     }
-  }
 
-  /** Fails unless {@code ok}: {@code reason} says what would work. */
-  static void require(boolean ok, String option, Object value, String reason) {
-    if (!ok) {
-      throw new OptionException(option, String.valueOf(value), reason);
+    /** Runs a check of an option's value; its {@link RadioException} becomes one naming the option. */
+    static void check(String option, String value, Runnable check) {
+        try {
+            check.run();
+        } catch (OptionException e) {
+            throw e;
+        } catch (InvalidValueException e) {
+            throw new OptionException(option, value, e.hint());
+        } catch (RadioException e) {
+            throw new OptionException(option, value, e.getMessage());
+        }
     }
-  }
+
+    /** Runs a check of the stage's settings; its {@link InvalidValueException} names the option of the parameter. */
+    static void stage(Runnable check) {
+        try {
+            check.run();
+        } catch (InvalidValueException e) {
+            throw new OptionException(Setting.byParam(e.param()).option(), e.value(), e.hint());
+        }
+    }
+
+    /** Fails unless {@code ok}: {@code reason} says what would work. */
+    static void require(boolean ok, String option, Object value, String reason) {
+        if (!ok) {
+            throw new OptionException(option, String.valueOf(value), reason);
+        }
+    }
 }

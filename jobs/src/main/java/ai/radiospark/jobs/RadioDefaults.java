@@ -18,33 +18,35 @@ import picocli.CommandLine.Model.OptionSpec;
  * the built-in defaults.
  */
 public final class RadioDefaults implements IDefaultValueProvider {
-  private final Properties props = load();
+    private final Properties props = load();
 
-  static Properties load() {
-    Properties p = new Properties();
-    String name = System.getProperty("radio.conf", System.getenv("RADIO_CONF"));
-    Path file = name != null ? Path.of(name) : Path.of("conf", "radio-defaults.properties");
-    if (name != null && !Files.isRegularFile(file)) {
-      throw new ai.radiospark.RadioException("The defaults file " + file + " (from radio.conf / RADIO_CONF) does not "
-          + "exist. Point it at a properties file such as conf/radio-defaults.properties, or unset it.");
+    static Properties load() {
+        Properties p = new Properties();
+        String name = System.getProperty("radio.conf", System.getenv("RADIO_CONF"));
+        Path file = name != null ? Path.of(name) : Path.of("conf", "radio-defaults.properties");
+        if (name != null && !Files.isRegularFile(file)) {
+            throw new ai.radiospark.RadioException(
+                    "The defaults file " + file + " (from radio.conf / RADIO_CONF) does not "
+                            + "exist. Point it at a properties file such as conf/radio-defaults.properties, or unset it.");
+        }
+        if (Files.isRegularFile(file)) {
+            try (InputStream in = Files.newInputStream(file)) {
+                p.load(in);
+            } catch (IOException e) {
+                throw new ai.radiospark.RadioException(
+                        "Cannot read the defaults file " + file + ": " + e.getMessage(), e);
+            }
+        }
+        return p;
     }
-    if (Files.isRegularFile(file)) {
-      try (InputStream in = Files.newInputStream(file)) {
-        p.load(in);
-      } catch (IOException e) {
-        throw new ai.radiospark.RadioException("Cannot read the defaults file " + file + ": " + e.getMessage(), e);
-      }
-    }
-    return p;
-  }
 
-  @Override
-  public String defaultValue(ArgSpec arg) {
-    if (arg instanceof OptionSpec option) {
-      String key = "radio." + option.longestName().replaceFirst("^-+", "");
-      String v = props.getProperty(key);
-      return v == null ? null : v.trim();
+    @Override
+    public String defaultValue(ArgSpec arg) {
+        if (arg instanceof OptionSpec option) {
+            String key = "radio." + option.longestName().replaceFirst("^-+", "");
+            String v = props.getProperty(key);
+            return v == null ? null : v.trim();
+        }
+        return null;
     }
-    return null;
-  }
 }

@@ -24,50 +24,51 @@ import org.apache.spark.util.SerializableConfiguration;
  * the job split a chunk into partitions of equal image counts.
  */
 final class ReadContent implements MapPartitionsFunction<Row, Row> {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  /** The listing columns this reads. */
-  static final StructType LISTED = new StructType()
-      .add("path", DataTypes.StringType, false)
-      .add("byte_size", DataTypes.LongType, true)
-      .add("modification_time", DataTypes.TimestampType, true);
+    /** The listing columns this reads. */
+    static final StructType LISTED = new StructType()
+            .add("path", DataTypes.StringType, false)
+            .add("byte_size", DataTypes.LongType, true)
+            .add("modification_time", DataTypes.TimestampType, true);
 
-  /** Its output: the listing columns, the bytes, and why they could not be read. */
-  static final StructType WITH_CONTENT = LISTED
-      .add("content", DataTypes.BinaryType, true)
-      .add("read_error", DataTypes.StringType, true);
+    /** Its output: the listing columns, the bytes, and why they could not be read. */
+    static final StructType WITH_CONTENT =
+            LISTED.add("content", DataTypes.BinaryType, true).add("read_error", DataTypes.StringType, true);
 
-  private final SerializableConfiguration conf;
+    private final SerializableConfiguration conf;
 
-  ReadContent(SerializableConfiguration conf) {
-    this.conf = conf;
-  }
+    ReadContent(SerializableConfiguration conf) {
+        this.conf = conf;
+    }
 
-  @Override
-  public Iterator<Row> call(Iterator<Row> input) {
-    return new Iterator<>() {
-      @Override
-      public boolean hasNext() {
-        return input.hasNext();
-      }
+    @Override
+    public Iterator<Row> call(Iterator<Row> input) {
+        return new Iterator<>() {
+            @Override
+            public boolean hasNext() {
+                return input.hasNext();
+            }
 
-      @Override
-      public Row next() {
-        Row r = input.next();
-        String path = r.getString(0);
-        byte[] content = null;
-        String error = null;
-        try {
-          content = FileBytes.read(path, conf.value());
-        } catch (IOException | RuntimeException e) {
-          // Only a missing file may have been deleted since the listing; other reasons say what they are.
-          error = "Cannot read image file " + path + ": " + e.getClass().getSimpleName() + ": " + e.getMessage()
-              + (e instanceof FileNotFoundException ? ". Was it deleted or replaced since the listing? Check the path"
-                  : ". Check the file, its permissions")
-              + ", and that executors can reach its file system; the next run retries it.";
-        }
-        return RowFactory.create(path, r.isNullAt(1) ? null : r.getLong(1), r.get(2), content, error);
-      }
-    };
-  }
+            @Override
+            public Row next() {
+                Row r = input.next();
+                String path = r.getString(0);
+                byte[] content = null;
+                String error = null;
+                try {
+                    content = FileBytes.read(path, conf.value());
+                } catch (IOException | RuntimeException e) {
+                    // Only a missing file may have been deleted since the listing; other reasons say what they are.
+                    error = "Cannot read image file " + path + ": "
+                            + e.getClass().getSimpleName() + ": " + e.getMessage()
+                            + (e instanceof FileNotFoundException
+                                    ? ". Was it deleted or replaced since the listing? Check the path"
+                                    : ". Check the file, its permissions")
+                            + ", and that executors can reach its file system; the next run retries it.";
+                }
+                return RowFactory.create(path, r.isNullAt(1) ? null : r.getLong(1), r.get(2), content, error);
+            }
+        };
+    }
 }

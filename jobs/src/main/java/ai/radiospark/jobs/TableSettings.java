@@ -21,184 +21,187 @@ import org.apache.spark.sql.Column;
  * start of a {@code --reembed}.
  */
 final class TableSettings {
-  private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper();
 
-  /** The table property set while a --reembed is not finished; a merge run with its settings finishes it. */
-  static final String REEMBED_MARKER = "radio.reembed_in_progress";
+    /** The table property set while a --reembed is not finished; a merge run with its settings finishes it. */
+    static final String REEMBED_MARKER = "radio.reembed_in_progress";
 
-  /** The settings' keys, in order. */
-  static final List<String> SETTINGS = EmbeddingSettings.recordedKeys();
+    /** The settings' keys, in order. */
+    static final List<String> SETTINGS = EmbeddingSettings.recordedKeys();
 
-  /**
-   * The table's target settings as a run found and left them.
-   *
-   * @param settings the settings the table's rows are to have (a null: no table yet)
-   * @param finishing a re-embedding: rows of other settings go when every image is done
-   */
-  record Target(Map<String, String> settings, boolean finishing) {
-    static final Target NONE = new Target(null, false);
-  }
-
-  private final EmbeddingSettings embedding;
-  private final String sha;
-
-  /** @param sha the SHA-256 of this run's checkpoint */
-  TableSettings(EmbeddingSettings embedding, String sha) {
-    this.embedding = embedding;
-    this.sha = sha;
-  }
-
-  String sha() {
-    return sha;
-  }
-
-  /** How this run's embeddings are made, in order; the table properties, commit metadata and rows name these. */
-  Map<String, String> run() {
-    return embedding.recorded(sha);
-  }
-
-  /** This run's rows' {@code settings} column. */
-  String runRow() {
-    return rowSettings(run());
-  }
-
-  /** The table properties that say how its embeddings were made: the settings as radio.*. */
-  Map<String, String> tableProperties() {
-    return embedding.tableProperties(sha);
-  }
-
-  /** The commit metadata of a commit of {@code images} images. */
-  String commitInfo(int images) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("job", "radio extract");
-    // The commit metadata has always called the resolution "size".
-    run().forEach((k, v) -> m.put(k.equals("resolution") ? "size" : k, v));
-    m.put("images", images);
-    try {
-      return JSON.writeValueAsString(m);
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
+    /**
+     * The table's target settings as a run found and left them.
+     *
+     * @param settings the settings the table's rows are to have (a null: no table yet)
+     * @param finishing a re-embedding: rows of other settings go when every image is done
+     */
+    record Target(Map<String, String> settings, boolean finishing) {
+        static final Target NONE = new Target(null, false);
     }
-  }
 
-  /**
-   * Reads an existing table's target settings and checks this run's against them (see
-   * {@link #guard}). An empty table takes this run's settings. Unless {@code dryRun}, a table
-   * written before rows recorded their settings gets the {@code settings} column, and a
-   * {@code --reembed} starts: the rows keep saying how they were made, the table's target becomes
-   * this run's settings, and {@link #REEMBED_MARKER} is set until it is finished.
-   */
-  Target settle(EmbeddingTable table, WriteMode mode, boolean reembed, boolean dryRun) {
-    Map<String, String> run = run();
-    Map<String, String> props = table.properties();
-    Map<String, String> target = targetSettings(props);
-    if (!differences(target, run).isEmpty() && table.read().isEmpty()) {
-      // No row to mix with (say a first run whose tasks all failed): the table takes this run's settings.
-      if (!dryRun) {
-        table.setProperties(tableProperties());
-      }
-      target = run;
+    private final EmbeddingSettings embedding;
+    private final String sha;
+
+    /** @param sha the SHA-256 of this run's checkpoint */
+    TableSettings(EmbeddingSettings embedding, String sha) {
+        this.embedding = embedding;
+        this.sha = sha;
     }
-    boolean reembedding = guard(table, target, mode, reembed);
-    boolean finishing = mode == WriteMode.MERGE && (reembedding || "true".equals(props.get(REEMBED_MARKER)));
-    if (!dryRun) {
-      if (!table.hasColumn("settings")) {
-        // A table written before rows recorded their settings: its rows are the properties' settings.
-        table.addStringColumn("settings");
-      }
-      if (reembedding) {
-        // The rows keep saying how they were made; then the table's target becomes this run's settings.
-        table.fillNulls("settings", rowSettings(target));
-        Map<String, String> props2 = tableProperties();
-        props2.put(REEMBED_MARKER, "true");
-        table.setProperties(props2);
-        target = run;
-      }
+
+    String sha() {
+        return sha;
     }
-    return new Target(target, finishing);
-  }
 
-  /**
-   * Checks this run's settings against the table's target settings. Returns whether they differ
-   * (allowed only by --reembed in merge mode); else throws, naming each differing setting.
-   */
-  boolean guard(EmbeddingTable table, Map<String, String> target, WriteMode mode, boolean reembed) {
-    List<String> diffs = differences(target, run());
-    if (diffs.isEmpty()) {
-      return false;
+    /** How this run's embeddings are made, in order; the table properties, commit metadata and rows name these. */
+    Map<String, String> run() {
+        return embedding.recorded(sha);
     }
-    if (mode == WriteMode.MERGE && reembed) {
-      return true;
+
+    /** This run's rows' {@code settings} column. */
+    String runRow() {
+        return rowSettings(run());
     }
-    String fix = mode == WriteMode.APPEND
-        ? "--mode append never changes a table's settings: use --mode merge --reembed to re-embed every image with "
-            + "this run's, or write to another --output."
-        : "pass --reembed to re-embed every image with the new model and settings (a killed --reembed resumes with "
-            + "the same command), or write to another --output.";
-    throw new RadioException("The table " + table.name() + " holds embeddings made with other settings than this "
-        + "run's: " + String.join("; ", diffs) + ". Embeddings made differently must not be mixed: " + fix);
-  }
 
-  /** Whether a row (columns prefixed {@code prefix}) was made as this run makes them: see {@link #made}. */
-  Column madeByRun(EmbeddingTable table, String prefix) {
-    String runRow = runRow();
-    return made(table, prefix, sha, runRow, runRow);
-  }
+    /** The table properties that say how its embeddings were made: the settings as radio.*. */
+    Map<String, String> tableProperties() {
+        return embedding.tableProperties(sha);
+    }
 
-  /**
-   * Whether a row (columns prefixed {@code prefix}) was made with checkpoint {@code sha} and row
-   * settings {@code runRow}; a row without settings (written before rows recorded them) has
-   * {@code nullMeans}, the table's settings.
-   */
-  static Column made(EmbeddingTable table, String prefix, String sha, String runRow, String nullMeans) {
-    Column settings = table.hasColumn("settings") ? coalesce(col(prefix + "settings"), lit(nullMeans)) : lit(nullMeans);
-    return coalesce(col(prefix + "checkpoint_sha256").equalTo(lit(sha)).and(settings.equalTo(lit(runRow))), lit(false));
-  }
-
-  /** The settings that differ, each as "--option run value (the table: value)", named by their options. */
-  static List<String> differences(Map<String, String> target, Map<String, String> run) {
-    List<String> diffs = new ArrayList<>();
-    for (Map.Entry<String, String> e : run.entrySet()) {
-      String k = e.getKey();
-      String t = target.get(k);
-      if (k.equals("checkpoint_sha256")) {
-        continue; // named with --model
-      }
-      if (k.equals("model")) {
-        String tSha = target.get("checkpoint_sha256");
-        if (!run.get("checkpoint_sha256").equals(tSha)) {
-          diffs.add("--model " + e.getValue() + " is checkpoint " + shortSha(run.get("checkpoint_sha256"))
-              + " (the table: " + (t == null ? "not recorded" : t) + ", checkpoint " + shortSha(tSha) + ")");
+    /** The commit metadata of a commit of {@code images} images. */
+    String commitInfo(int images) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("job", "radio extract");
+        // The commit metadata has always called the resolution "size".
+        run().forEach((k, v) -> m.put(k.equals("resolution") ? "size" : k, v));
+        m.put("images", images);
+        try {
+            return JSON.writeValueAsString(m);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
         }
-      } else if (!e.getValue().equals(t)) {
-        diffs.add(EmbeddingSettings.Setting.byTableKey(k).option() + " " + e.getValue() + " (the table: "
-            + (t == null ? "not recorded" : t) + ")");
-      }
     }
-    return diffs;
-  }
 
-  private static String shortSha(String sha) {
-    return sha == null ? "not recorded" : sha.substring(0, Math.min(12, sha.length()));
-  }
-
-  /** The settings a table's properties name (radio.* without the prefix). */
-  static Map<String, String> targetSettings(Map<String, String> properties) {
-    Map<String, String> m = new LinkedHashMap<>();
-    for (String k : SETTINGS) {
-      String v = properties.get("radio." + k);
-      if (v != null) {
-        m.put(k, v);
-      }
+    /**
+     * Reads an existing table's target settings and checks this run's against them (see
+     * {@link #guard}). An empty table takes this run's settings. Unless {@code dryRun}, a table
+     * written before rows recorded their settings gets the {@code settings} column, and a
+     * {@code --reembed} starts: the rows keep saying how they were made, the table's target becomes
+     * this run's settings, and {@link #REEMBED_MARKER} is set until it is finished.
+     */
+    Target settle(EmbeddingTable table, WriteMode mode, boolean reembed, boolean dryRun) {
+        Map<String, String> run = run();
+        Map<String, String> props = table.properties();
+        Map<String, String> target = targetSettings(props);
+        if (!differences(target, run).isEmpty() && table.read().isEmpty()) {
+            // No row to mix with (say a first run whose tasks all failed): the table takes this run's settings.
+            if (!dryRun) {
+                table.setProperties(tableProperties());
+            }
+            target = run;
+        }
+        boolean reembedding = guard(table, target, mode, reembed);
+        boolean finishing = mode == WriteMode.MERGE && (reembedding || "true".equals(props.get(REEMBED_MARKER)));
+        if (!dryRun) {
+            if (!table.hasColumn("settings")) {
+                // A table written before rows recorded their settings: its rows are the properties' settings.
+                table.addStringColumn("settings");
+            }
+            if (reembedding) {
+                // The rows keep saying how they were made; then the table's target becomes this run's settings.
+                table.fillNulls("settings", rowSettings(target));
+                Map<String, String> props2 = tableProperties();
+                props2.put(REEMBED_MARKER, "true");
+                table.setProperties(props2);
+                target = run;
+            }
+        }
+        return new Target(target, finishing);
     }
-    return m;
-  }
 
-  /**
-   * A row's {@code settings} column: the settings besides the model (the row's {@code model} and
-   * {@code checkpoint_sha256}), as {@code size=224x224;resize_mode=fixed;dtype=float32;...}.
-   */
-  static String rowSettings(Map<String, String> settings) {
-    return EmbeddingSettings.rowSettings(settings);
-  }
+    /**
+     * Checks this run's settings against the table's target settings. Returns whether they differ
+     * (allowed only by --reembed in merge mode); else throws, naming each differing setting.
+     */
+    boolean guard(EmbeddingTable table, Map<String, String> target, WriteMode mode, boolean reembed) {
+        List<String> diffs = differences(target, run());
+        if (diffs.isEmpty()) {
+            return false;
+        }
+        if (mode == WriteMode.MERGE && reembed) {
+            return true;
+        }
+        String fix = mode == WriteMode.APPEND
+                ? "--mode append never changes a table's settings: use --mode merge --reembed to re-embed every image with "
+                        + "this run's, or write to another --output."
+                : "pass --reembed to re-embed every image with the new model and settings (a killed --reembed resumes with "
+                        + "the same command), or write to another --output.";
+        throw new RadioException("The table " + table.name() + " holds embeddings made with other settings than this "
+                + "run's: " + String.join("; ", diffs) + ". Embeddings made differently must not be mixed: " + fix);
+    }
+
+    /** Whether a row (columns prefixed {@code prefix}) was made as this run makes them: see {@link #made}. */
+    Column madeByRun(EmbeddingTable table, String prefix) {
+        String runRow = runRow();
+        return made(table, prefix, sha, runRow, runRow);
+    }
+
+    /**
+     * Whether a row (columns prefixed {@code prefix}) was made with checkpoint {@code sha} and row
+     * settings {@code runRow}; a row without settings (written before rows recorded them) has
+     * {@code nullMeans}, the table's settings.
+     */
+    static Column made(EmbeddingTable table, String prefix, String sha, String runRow, String nullMeans) {
+        Column settings =
+                table.hasColumn("settings") ? coalesce(col(prefix + "settings"), lit(nullMeans)) : lit(nullMeans);
+        return coalesce(
+                col(prefix + "checkpoint_sha256").equalTo(lit(sha)).and(settings.equalTo(lit(runRow))), lit(false));
+    }
+
+    /** The settings that differ, each as "--option run value (the table: value)", named by their options. */
+    static List<String> differences(Map<String, String> target, Map<String, String> run) {
+        List<String> diffs = new ArrayList<>();
+        for (Map.Entry<String, String> e : run.entrySet()) {
+            String k = e.getKey();
+            String t = target.get(k);
+            if (k.equals("checkpoint_sha256")) {
+                continue; // named with --model
+            }
+            if (k.equals("model")) {
+                String tSha = target.get("checkpoint_sha256");
+                if (!run.get("checkpoint_sha256").equals(tSha)) {
+                    diffs.add("--model " + e.getValue() + " is checkpoint " + shortSha(run.get("checkpoint_sha256"))
+                            + " (the table: " + (t == null ? "not recorded" : t) + ", checkpoint " + shortSha(tSha)
+                            + ")");
+                }
+            } else if (!e.getValue().equals(t)) {
+                diffs.add(EmbeddingSettings.Setting.byTableKey(k).option() + " " + e.getValue() + " (the table: "
+                        + (t == null ? "not recorded" : t) + ")");
+            }
+        }
+        return diffs;
+    }
+
+    private static String shortSha(String sha) {
+        return sha == null ? "not recorded" : sha.substring(0, Math.min(12, sha.length()));
+    }
+
+    /** The settings a table's properties name (radio.* without the prefix). */
+    static Map<String, String> targetSettings(Map<String, String> properties) {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (String k : SETTINGS) {
+            String v = properties.get("radio." + k);
+            if (v != null) {
+                m.put(k, v);
+            }
+        }
+        return m;
+    }
+
+    /**
+     * A row's {@code settings} column: the settings besides the model (the row's {@code model} and
+     * {@code checkpoint_sha256}), as {@code size=224x224;resize_mode=fixed;dtype=float32;...}.
+     */
+    static String rowSettings(Map<String, String> settings) {
+        return EmbeddingSettings.rowSettings(settings);
+    }
 }

@@ -34,342 +34,430 @@ import picocli.CommandLine;
  * append, error rows, tables written before rows recorded their settings, and concurrent runs.
  */
 class ExtractTableContractTest {
-  static SparkSession spark;
-  @TempDir Path tmp;
+    static SparkSession spark;
 
-  @BeforeAll
-  static void start() {
-    spark = JobsTestSpark.start("ExtractTableContractTest", 2);
-  }
+    @TempDir
+    Path tmp;
 
-  @AfterAll
-  static void stop() {
-    JobsTestSpark.stop(spark);
-  }
-
-  /** Exit code, standard output and standard error of {@code radio extract} with the tiny model. */
-  record Result(int code, String out, String err) {}
-
-  static Result run(String... args) {
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    PrintStream old = System.err;
-    System.setErr(new PrintStream(err, true));
-    Map.Entry<Integer, String> r;
-    try {
-      r = ExtractFaultInjectionTest.run(args);
-    } finally {
-      System.setErr(old);
+    @BeforeAll
+    static void start() {
+        spark = JobsTestSpark.start("ExtractTableContractTest", 2);
     }
-    System.err.print(err);
-    return new Result(r.getKey(), r.getValue(), err.toString());
-  }
 
-  Path folder(String name, int from, int to) throws Exception {
-    Path dir = tmp.resolve(name);
-    Files.createDirectories(dir);
-    for (int i = from; i <= to; i++) {
-      ExtractJobTest.generatePng(dir.resolve("img-" + i + ".png"), i);
+    @AfterAll
+    static void stop() {
+        JobsTestSpark.stop(spark);
     }
-    return dir;
-  }
 
-  static String qualified(Path table) {
-    return EmbeddingTable.of(spark, table.toString()).name();
-  }
+    /** Exit code, standard output and standard error of {@code radio extract} with the tiny model. */
+    record Result(int code, String out, String err) {}
 
-  static long version(Path table) {
-    return EmbeddingTable.of(spark, table.toString()).version();
-  }
-
-  static Map<String, Row> rows(Path table) {
-    return spark.read().format("delta").load(table.toString()).collectAsList().stream().collect(Collectors.toMap(
-        r -> ((String) r.getAs("path")).substring(((String) r.getAs("path")).lastIndexOf('/') + 1), r -> r));
-  }
-
-  static Map<String, String> settingsByName(Path table) {
-    return rows(table).entrySet().stream().collect(Collectors.toMap(Map.Entry::getKey,
-        e -> String.valueOf((Object) e.getValue().getAs("settings"))));
-  }
-
-  /** Item 1: leftovers of an aborted first write are removed; anything else that is not a table is refused. */
-  @Test
-  void anOutputThatIsNotADeltaTable() throws Exception {
-    Path images = folder("images", 1, 2);
-    // What a first write that died before its commit leaves: a log without commits, data files.
-    Path aborted = tmp.resolve("aborted");
-    Files.createDirectories(aborted.resolve("_delta_log/_staged_commits"));
-    Files.writeString(aborted.resolve("_delta_log/_staged_commits/00000000000000000000.3f2a.json"), "{}");
-    Files.writeString(aborted.resolve("part-00000-3f2a-c000.snappy.parquet"), "uncommitted");
-    Files.writeString(aborted.resolve(".part-00000-3f2a-c000.snappy.parquet.crc"), "crc");
-    Files.createDirectories(aborted.resolve("resolution=224x224"));
-    Files.writeString(aborted.resolve("resolution=224x224/part-00001-3f2a-c000.snappy.parquet"), "uncommitted");
-    Result r = run("--input", images.toString(), "--output", aborted.toString());
-    assertEquals(0, r.code(), r.err());
-    assertTrue(r.out().contains("removed what an aborted first write left in " + qualified(aborted)), r.out());
-    assertEquals(2, rows(aborted).size());
-    assertFalse(Files.exists(aborted.resolve("resolution=224x224")));
-
-    Path file = tmp.resolve("table.txt");
-    Files.writeString(file, "mine");
-    Result onFile = run("--input", images.toString(), "--output", file.toString());
-    assertEquals(1, onFile.code());
-    // Found before Spark starts (LocalPaths), for local outputs.
-    assertEquals("radio extract: --output " + file + " is a file, not a folder, so no table can be written there. "
-        + "Choose another --output.", onFile.err().strip());
-    assertEquals("mine", Files.readString(file));
-
-    Path foreign = tmp.resolve("foreign");
-    Files.createDirectories(foreign.resolve("_delta_log"));
-    Files.writeString(foreign.resolve("notes.txt"), "mine");
-    Result onFolder = run("--input", images.toString(), "--output", foreign.toString());
-    assertEquals(1, onFolder.code());
-    assertEquals("radio extract: --output " + qualified(foreign) + " is a folder that is not a Delta table and holds "
-        + "a file notes.txt: radio extract writes only to a Delta table, a new path or an empty folder. Give another "
-        + "--output, or empty the folder.", onFolder.err().strip());
-    assertEquals("mine", Files.readString(foreign.resolve("notes.txt")));
-    assertTrue(Files.isDirectory(foreign.resolve("_delta_log")));
-  }
-
-  /** A first run whose tasks all failed (say --dtype float16 on a CPU) leaves an empty table: the next run's settings win. */
-  @Test
-  void anEmptyTableTakesTheNextRunsSettings() throws Exception {
-    Path images = folder("images", 1, 2);
-    Path table = tmp.resolve("table");
-    System.setProperty(ExtractFaults.FAULT_POINT, "task-failure");
-    try {
-      // An unexpected exception in every task: an internal error under the error contract (exit 4).
-      assertEquals(4, run("--input", images.toString(), "--output", table.toString(), "--size", "112x112").code());
-    } finally {
-      System.clearProperty(ExtractFaults.FAULT_POINT);
+    static Result run(String... args) {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream old = System.err;
+        System.setErr(new PrintStream(err, true));
+        Map.Entry<Integer, String> r;
+        try {
+            r = ExtractFaultInjectionTest.run(args);
+        } finally {
+            System.setErr(old);
+        }
+        System.err.print(err);
+        return new Result(r.getKey(), r.getValue(), err.toString());
     }
-    assertEquals("112x112", EmbeddingTable.of(spark, table.toString()).properties().get("radio.resolution"));
-    assertEquals(0, rows(table).size());
-    Result r = run("--input", images.toString(), "--output", table.toString());
-    assertEquals(0, r.code(), r.err());
-    assertEquals("224x224", EmbeddingTable.of(spark, table.toString()).properties().get("radio.resolution"));
-    Map<String, String> settings = settingsByName(table);
-    assertEquals(2, settings.size());
-    assertTrue(settings.values().stream().allMatch(ROW_224::equals), settings.toString());
-  }
 
-  /**
-   * Items 2, 3, 4, 5: every setting that changes the vectors is refused naming both values, in
-   * merge and append mode; --reembed --limit deletes nothing; a merge run with the new settings
-   * finishes it, embedding only what is left, and then drops the old rows of unlisted paths only.
-   */
-  @Test
-  void changedSettingsAreRefusedOrReembedded() throws Exception {
-    Path images = folder("images", 1, 6);
-    Path table = tmp.resolve("table");
-    assertEquals(0, run("--input", images.toString(), "--output", table.toString()).code());
-    long version = version(table);
-    Map<String, String> props = EmbeddingTable.of(spark, table.toString()).properties();
-    String prefix = "radio extract: The table " + qualified(table) + " holds embeddings made with other settings "
-        + "than this run's: ";
-    String merge = ". Embeddings made differently must not be mixed: pass --reembed to re-embed every image with the "
-        + "new model and settings (a killed --reembed resumes with the same command), or write to another --output.";
-    for (List<String> change : List.of(List.of("--size", "112x112", "--size 112x112 (the table: 224x224)"),
-        List.of("--resize-mode", "native", "--resize-mode native (the table: fixed)"),
-        List.of("--features", "pooled:2x2", "--features pooled:2x2 (the table: none)"),
-        List.of("--features-type", "float16", "--features-type float16 (the table: float32)"))) {
-      Result r = run("--input", images.toString(), "--output", table.toString(), change.get(0), change.get(1));
-      assertEquals(1, r.code(), r.out());
-      assertEquals(prefix + change.get(2) + merge, r.err().strip());
+    Path folder(String name, int from, int to) throws Exception {
+        Path dir = tmp.resolve(name);
+        Files.createDirectories(dir);
+        for (int i = from; i <= to; i++) {
+            ExtractJobTest.generatePng(dir.resolve("img-" + i + ".png"), i);
+        }
+        return dir;
     }
-    Result two = run("--input", images.toString(), "--output", table.toString(), "--size", "112x112", "--dtype",
-        "bfloat16");
-    assertEquals(prefix + "--size 112x112 (the table: 224x224); --dtype bfloat16 (the table: float32)" + merge,
-        two.err().strip());
-    Path otherModel = tmp.resolve("other-model");
-    assertEquals(0, RadioCli.run("init", "--shape", "tiny", "--output", otherModel.toString(), "--seed", "3"));
-    ByteArrayOutputStream modelErr = new ByteArrayOutputStream();
-    PrintStream oldErr = System.err;
-    System.setErr(new PrintStream(modelErr, true));
-    try {
-      assertEquals(1, ExtractJobTest.extract("--input", images.toString(), "--output", table.toString(), "--model",
-          otherModel.toString()).getKey());
-    } finally {
-      System.setErr(oldErr);
+
+    static String qualified(Path table) {
+        return EmbeddingTable.of(spark, table.toString()).name();
     }
-    Result model = new Result(1, "", modelErr.toString());
-    assertTrue(model.err().startsWith(prefix + "--model file:" + otherModel + " is checkpoint "), model.err());
-    assertTrue(model.err().contains("(the table: file:" + MODEL + ", checkpoint "
-        + props.get("radio.checkpoint_sha256").substring(0, 12) + ")"), model.err());
-    Result append = run("--input", images.toString(), "--output", table.toString(), "--mode", "append", "--size",
-        "112x112");
-    assertEquals(prefix + "--size 112x112 (the table: 224x224). Embeddings made differently must not be mixed: "
-        + "--mode append never changes a table's settings: use --mode merge --reembed to re-embed every image with "
-        + "this run's, or write to another --output.", append.err().strip());
-    // Nothing was committed by the refused runs.
-    assertEquals(version, version(table));
-    assertEquals(props, EmbeddingTable.of(spark, table.toString()).properties());
 
-    // --reembed --limit 2: two rows replaced, none deleted; the table's target is now 112x112.
-    Result limited = run("--input", images.toString(), "--output", table.toString(), "--size", "112x112",
-        "--reembed", "--limit", "2");
-    assertEquals(0, limited.code(), limited.err());
-    Map<String, String> settings = settingsByName(table);
-    assertEquals(6, settings.size());
-    assertEquals(2, settings.values().stream().filter(ROW_112::equals).count());
-    assertEquals(4, settings.values().stream().filter(ROW_224::equals).count());
-    Map<String, String> mid = EmbeddingTable.of(spark, table.toString()).properties();
-    assertEquals("112x112", mid.get("radio.resolution"));
-    assertEquals("true", mid.get(TableSettings.REEMBED_MARKER));
-
-    // radio similar compares only the rows made as the table's properties say.
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    PrintStream old = System.out;
-    System.setOut(new PrintStream(out, true));
-    try {
-      assertEquals(0, RadioCli.run("similar", "--table", table.toString(), "--image",
-          images.resolve("img-1.png").toString(), "--k", "10", "--master", "local[2]"));
-    } finally {
-      System.setOut(old);
+    static long version(Path table) {
+        return EmbeddingTable.of(spark, table.toString()).version();
     }
-    String[] lines = out.toString().split("\n");
-    assertEquals("Nearest 2 of " + table + " to " + images.resolve("img-1.png") + ":", lines[0]);
-    assertEquals("(4 rows made with another model or settings than the table's skipped: a --reembed is not "
-        + "finished; rerun it to include them)", lines[1]);
-    assertTrue(lines[2].matches("\\s+1\\s+1\\.0000\\d\\d\\s+.*img-1\\.png"), lines[2]);
 
-    // The same settings without --reembed finish it: only the 3 left of the listed 5 are embedded,
-    // and the old row of img-6, no longer listed, goes in the last MERGE.
-    Files.delete(images.resolve("img-6.png"));
-    Result finish = run("--input", images.toString(), "--output", table.toString(), "--size", "112x112");
-    assertEquals(0, finish.code(), finish.err());
-    assertEquals(3, ExtractJobTest.count(finish.out(), "embedded"));
-    settings = settingsByName(table);
-    assertEquals(5, settings.size(), settings.toString());
-    assertTrue(settings.values().stream().allMatch(ROW_112::equals), settings.toString());
-    assertNull(EmbeddingTable.of(spark, table.toString()).properties().get(TableSettings.REEMBED_MARKER));
-    long done = version(table);
-    Result again = run("--input", images.toString(), "--output", table.toString(), "--size", "112x112", "--reembed");
-    assertEquals(0, ExtractJobTest.count(again.out(), "embedded"));
-    assertEquals(done, version(table));
-  }
-
-  /**
-   * Item 7: a row whose bytes were never read is retried on every run; a refused image is skipped
-   * while its file is unchanged, and retried with --retry-errors.
-   */
-  @Test
-  void errorRowsAreRetriedAsDocumented() throws Exception {
-    Path images = folder("images", 1, 2);
-    Path good = tmp.resolve("good.png");
-    ExtractJobTest.generatePng(good, 7);
-    byte[] png = Files.readAllBytes(good);
-    Path bad = images.resolve("bad.png");
-    Files.write(bad, new byte[png.length]); // zeros: read, and refused
-    FileTime mtime = FileTime.fromMillis(1_700_000_000_000L);
-    Files.setLastModifiedTime(bad, mtime);
-    Path table = tmp.resolve("table");
-    String[] args = {"--input", images.toString(), "--output", table.toString(), "--max-failed-fraction", "1"};
-    assertEquals(0, run(args).code());
-    Row refused = rows(table).get("bad.png");
-    assertNotNull(refused.getAs("error"));
-    assertNotNull(refused.getAs("content_sha256"));
-
-    // Fixed with the same size and modification time: skipped as unchanged until --retry-errors.
-    Files.write(bad, png);
-    Files.setLastModifiedTime(bad, mtime);
-    long version = version(table);
-    Result skipped = run(args);
-    assertEquals(3, ExtractJobTest.count(skipped.out(), "unchanged"));
-    assertEquals(version, version(table));
-    List<String> retry = new ArrayList<>(List.of(args));
-    retry.add("--retry-errors");
-    Result retried = run(retry.toArray(new String[0]));
-    assertEquals(1, ExtractJobTest.count(retried.out(), "embedded"));
-    assertNull(rows(table).get("bad.png").getAs("error"));
-
-    // A read error (no bytes, so no content hash) is retried by the next run, though the file is unchanged.
-    spark.sql("UPDATE delta.`" + qualified(table) + "` SET error = 'cannot read', content_sha256 = NULL, "
-        + "summary = NULL WHERE path LIKE '%img-1.png'");
-    Result reread = run(args);
-    assertEquals(1, ExtractJobTest.count(reread.out(), "embedded"));
-    assertEquals(2, ExtractJobTest.count(reread.out(), "unchanged"));
-    Row img1 = rows(table).get("img-1.png");
-    assertNull(img1.getAs("error"));
-    assertNotNull(img1.getAs("summary"));
-  }
-
-  /** A table written before rows recorded their settings: its rows are the properties' settings. */
-  @Test
-  void aTableWithoutTheSettingsColumnKeepsWorking() throws Exception {
-    Path images = folder("images", 1, 4);
-    Path fresh = tmp.resolve("fresh");
-    assertEquals(0, run("--input", images.toString(), "--output", fresh.toString()).code());
-    Path legacy = tmp.resolve("legacy");
-    var w = spark.read().format("delta").load(fresh.toString()).drop("settings")
-        .writeTo("delta.`" + legacy.toAbsolutePath() + "`").using("delta");
-    for (Map.Entry<String, String> e : EmbeddingTable.of(spark, fresh.toString()).properties().entrySet()) {
-      if (e.getKey().startsWith("radio.")) {
-        w = w.tableProperty(e.getKey(), e.getValue());
-      }
+    static Map<String, Row> rows(Path table) {
+        return spark.read().format("delta").load(table.toString()).collectAsList().stream()
+                .collect(Collectors.toMap(
+                        r -> ((String) r.getAs("path")).substring(((String) r.getAs("path")).lastIndexOf('/') + 1),
+                        r -> r));
     }
-    w.create();
-    Result r = run("--input", images.toString(), "--output", legacy.toString());
-    assertEquals(0, r.code(), r.err());
-    assertEquals(4, ExtractJobTest.count(r.out(), "unchanged"));
-    assertEquals(0, ExtractJobTest.count(r.out(), "embedded"));
-    long version = version(legacy);
-    assertEquals(0, ExtractJobTest.count(run("--input", images.toString(), "--output", legacy.toString()).out(),
-        "embedded"));
-    assertEquals(version, version(legacy));
-    // A re-embedding first records the old rows' settings, then replaces some of them.
-    assertEquals(0, run("--input", images.toString(), "--output", legacy.toString(), "--size", "112x112",
-        "--reembed", "--limit", "1").code());
-    Map<String, String> settings = settingsByName(legacy);
-    assertEquals(1, settings.values().stream().filter(ROW_112::equals).count(), settings.toString());
-    assertEquals(3, settings.values().stream().filter(ROW_224::equals).count(), settings.toString());
-  }
 
-  /** Runs {@code radio extract} on its own SparkSession of the shared SparkContext; returns the error, if any. */
-  static CompletableFuture<Throwable> extractAsync(String... args) {
-    return CompletableFuture.supplyAsync(() -> {
-      ExtractCommand c = new ExtractCommand();
-      List<String> all = new ArrayList<>(List.of("--model", MODEL, "--commit-every", "2", "--progress-seconds", "60"));
-      all.addAll(List.of(args));
-      new CommandLine(c).parseArgs(all.toArray(new String[0]));
-      try {
-        new ExtractJob(spark.newSession(), c.options(), new PrintStream(new ByteArrayOutputStream())).run();
-        return null;
-      } catch (Throwable t) {
-        return t;
-      }
-    });
-  }
-
-  /** Both runs finish, or the loser fails with one line; the table has exactly one row per image. */
-  static void assertConcurrentRuns(Path table, int images, CompletableFuture<Throwable> a,
-      CompletableFuture<Throwable> b) throws Exception {
-    for (Throwable t : List.of(a, b).stream().map(CompletableFuture::join).toList()) {
-      if (t != null) {
-        t.printStackTrace();
-        assertTrue(t instanceof RadioException, () -> "not a one-line error: " + t);
-        assertFalse(t.getMessage().contains("\n"), t.getMessage());
-        assertTrue(t.getMessage().contains("run the same command again"), t.getMessage());
-      }
+    static Map<String, String> settingsByName(Path table) {
+        return rows(table).entrySet().stream()
+                .collect(Collectors.toMap(
+                        Map.Entry::getKey,
+                        e -> String.valueOf((Object) e.getValue().getAs("settings"))));
     }
-    var all = spark.read().format("delta").load(table.toString());
-    assertEquals(images, all.count());
-    assertEquals(images, all.select("path").distinct().count());
-    assertEquals(1, all.select("settings").distinct().count());
-  }
 
-  /** Item 10: two runs at once, into a new table with the same input, and into an existing one with disjoint inputs. */
-  @Test
-  void concurrentRunsEndWithOneRowPerImage() throws Exception {
-    Path images = folder("images", 1, 4);
-    Path created = tmp.resolve("created");
-    assertConcurrentRuns(created, 4, extractAsync("--input", images.toString(), "--output", created.toString()),
-        extractAsync("--input", images.toString(), "--output", created.toString()));
+    /** Item 1: leftovers of an aborted first write are removed; anything else that is not a table is refused. */
+    @Test
+    void anOutputThatIsNotADeltaTable() throws Exception {
+        Path images = folder("images", 1, 2);
+        // What a first write that died before its commit leaves: a log without commits, data files.
+        Path aborted = tmp.resolve("aborted");
+        Files.createDirectories(aborted.resolve("_delta_log/_staged_commits"));
+        Files.writeString(aborted.resolve("_delta_log/_staged_commits/00000000000000000000.3f2a.json"), "{}");
+        Files.writeString(aborted.resolve("part-00000-3f2a-c000.snappy.parquet"), "uncommitted");
+        Files.writeString(aborted.resolve(".part-00000-3f2a-c000.snappy.parquet.crc"), "crc");
+        Files.createDirectories(aborted.resolve("resolution=224x224"));
+        Files.writeString(aborted.resolve("resolution=224x224/part-00001-3f2a-c000.snappy.parquet"), "uncommitted");
+        Result r = run("--input", images.toString(), "--output", aborted.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("removed what an aborted first write left in " + qualified(aborted)), r.out());
+        assertEquals(2, rows(aborted).size());
+        assertFalse(Files.exists(aborted.resolve("resolution=224x224")));
 
-    Path left = folder("left", 11, 14);
-    Path right = folder("right", 21, 24);
-    Path existing = tmp.resolve("existing");
-    assertEquals(0, run("--input", left.toString(), "--output", existing.toString(), "--limit", "1").code());
-    assertConcurrentRuns(existing, 8, extractAsync("--input", left.toString(), "--output", existing.toString()),
-        extractAsync("--input", right.toString(), "--output", existing.toString()));
-  }
+        Path file = tmp.resolve("table.txt");
+        Files.writeString(file, "mine");
+        Result onFile = run("--input", images.toString(), "--output", file.toString());
+        assertEquals(1, onFile.code());
+        // Found before Spark starts (LocalPaths), for local outputs.
+        assertEquals(
+                "radio extract: --output " + file + " is a file, not a folder, so no table can be written there. "
+                        + "Choose another --output.",
+                onFile.err().strip());
+        assertEquals("mine", Files.readString(file));
+
+        Path foreign = tmp.resolve("foreign");
+        Files.createDirectories(foreign.resolve("_delta_log"));
+        Files.writeString(foreign.resolve("notes.txt"), "mine");
+        Result onFolder = run("--input", images.toString(), "--output", foreign.toString());
+        assertEquals(1, onFolder.code());
+        assertEquals(
+                "radio extract: --output " + qualified(foreign) + " is a folder that is not a Delta table and holds "
+                        + "a file notes.txt: radio extract writes only to a Delta table, a new path or an empty folder. Give another "
+                        + "--output, or empty the folder.",
+                onFolder.err().strip());
+        assertEquals("mine", Files.readString(foreign.resolve("notes.txt")));
+        assertTrue(Files.isDirectory(foreign.resolve("_delta_log")));
+    }
+
+    /** A first run whose tasks all failed (say --dtype float16 on a CPU) leaves an empty table: the next run's settings win. */
+    @Test
+    void anEmptyTableTakesTheNextRunsSettings() throws Exception {
+        Path images = folder("images", 1, 2);
+        Path table = tmp.resolve("table");
+        System.setProperty(ExtractFaults.FAULT_POINT, "task-failure");
+        try {
+            // An unexpected exception in every task: an internal error under the error contract (exit 4).
+            assertEquals(
+                    4,
+                    run("--input", images.toString(), "--output", table.toString(), "--size", "112x112")
+                            .code());
+        } finally {
+            System.clearProperty(ExtractFaults.FAULT_POINT);
+        }
+        assertEquals(
+                "112x112",
+                EmbeddingTable.of(spark, table.toString()).properties().get("radio.resolution"));
+        assertEquals(0, rows(table).size());
+        Result r = run("--input", images.toString(), "--output", table.toString());
+        assertEquals(0, r.code(), r.err());
+        assertEquals(
+                "224x224",
+                EmbeddingTable.of(spark, table.toString()).properties().get("radio.resolution"));
+        Map<String, String> settings = settingsByName(table);
+        assertEquals(2, settings.size());
+        assertTrue(settings.values().stream().allMatch(ROW_224::equals), settings.toString());
+    }
+
+    /**
+     * Items 2, 3, 4, 5: every setting that changes the vectors is refused naming both values, in
+     * merge and append mode; --reembed --limit deletes nothing; a merge run with the new settings
+     * finishes it, embedding only what is left, and then drops the old rows of unlisted paths only.
+     */
+    @Test
+    void changedSettingsAreRefusedOrReembedded() throws Exception {
+        Path images = folder("images", 1, 6);
+        Path table = tmp.resolve("table");
+        assertEquals(
+                0,
+                run("--input", images.toString(), "--output", table.toString()).code());
+        long version = version(table);
+        Map<String, String> props = EmbeddingTable.of(spark, table.toString()).properties();
+        String prefix = "radio extract: The table " + qualified(table) + " holds embeddings made with other settings "
+                + "than this run's: ";
+        String merge =
+                ". Embeddings made differently must not be mixed: pass --reembed to re-embed every image with the "
+                        + "new model and settings (a killed --reembed resumes with the same command), or write to another --output.";
+        for (List<String> change : List.of(
+                List.of("--size", "112x112", "--size 112x112 (the table: 224x224)"),
+                List.of("--resize-mode", "native", "--resize-mode native (the table: fixed)"),
+                List.of("--features", "pooled:2x2", "--features pooled:2x2 (the table: none)"),
+                List.of("--features-type", "float16", "--features-type float16 (the table: float32)"))) {
+            Result r = run("--input", images.toString(), "--output", table.toString(), change.get(0), change.get(1));
+            assertEquals(1, r.code(), r.out());
+            assertEquals(prefix + change.get(2) + merge, r.err().strip());
+        }
+        Result two = run(
+                "--input", images.toString(), "--output", table.toString(), "--size", "112x112", "--dtype", "bfloat16");
+        assertEquals(
+                prefix + "--size 112x112 (the table: 224x224); --dtype bfloat16 (the table: float32)" + merge,
+                two.err().strip());
+        Path otherModel = tmp.resolve("other-model");
+        assertEquals(0, RadioCli.run("init", "--shape", "tiny", "--output", otherModel.toString(), "--seed", "3"));
+        ByteArrayOutputStream modelErr = new ByteArrayOutputStream();
+        PrintStream oldErr = System.err;
+        System.setErr(new PrintStream(modelErr, true));
+        try {
+            assertEquals(
+                    1,
+                    ExtractJobTest.extract(
+                                    "--input",
+                                    images.toString(),
+                                    "--output",
+                                    table.toString(),
+                                    "--model",
+                                    otherModel.toString())
+                            .getKey());
+        } finally {
+            System.setErr(oldErr);
+        }
+        Result model = new Result(1, "", modelErr.toString());
+        assertTrue(model.err().startsWith(prefix + "--model file:" + otherModel + " is checkpoint "), model.err());
+        assertTrue(
+                model.err()
+                        .contains("(the table: file:" + MODEL + ", checkpoint "
+                                + props.get("radio.checkpoint_sha256").substring(0, 12) + ")"),
+                model.err());
+        Result append = run(
+                "--input", images.toString(), "--output", table.toString(), "--mode", "append", "--size", "112x112");
+        assertEquals(
+                prefix + "--size 112x112 (the table: 224x224). Embeddings made differently must not be mixed: "
+                        + "--mode append never changes a table's settings: use --mode merge --reembed to re-embed every image with "
+                        + "this run's, or write to another --output.",
+                append.err().strip());
+        // Nothing was committed by the refused runs.
+        assertEquals(version, version(table));
+        assertEquals(props, EmbeddingTable.of(spark, table.toString()).properties());
+
+        // --reembed --limit 2: two rows replaced, none deleted; the table's target is now 112x112.
+        Result limited = run(
+                "--input",
+                images.toString(),
+                "--output",
+                table.toString(),
+                "--size",
+                "112x112",
+                "--reembed",
+                "--limit",
+                "2");
+        assertEquals(0, limited.code(), limited.err());
+        Map<String, String> settings = settingsByName(table);
+        assertEquals(6, settings.size());
+        assertEquals(2, settings.values().stream().filter(ROW_112::equals).count());
+        assertEquals(4, settings.values().stream().filter(ROW_224::equals).count());
+        Map<String, String> mid = EmbeddingTable.of(spark, table.toString()).properties();
+        assertEquals("112x112", mid.get("radio.resolution"));
+        assertEquals("true", mid.get(TableSettings.REEMBED_MARKER));
+
+        // radio similar compares only the rows made as the table's properties say.
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PrintStream old = System.out;
+        System.setOut(new PrintStream(out, true));
+        try {
+            assertEquals(
+                    0,
+                    RadioCli.run(
+                            "similar",
+                            "--table",
+                            table.toString(),
+                            "--image",
+                            images.resolve("img-1.png").toString(),
+                            "--k",
+                            "10",
+                            "--master",
+                            "local[2]"));
+        } finally {
+            System.setOut(old);
+        }
+        String[] lines = out.toString().split("\n");
+        assertEquals("Nearest 2 of " + table + " to " + images.resolve("img-1.png") + ":", lines[0]);
+        assertEquals(
+                "(4 rows made with another model or settings than the table's skipped: a --reembed is not "
+                        + "finished; rerun it to include them)",
+                lines[1]);
+        assertTrue(lines[2].matches("\\s+1\\s+1\\.0000\\d\\d\\s+.*img-1\\.png"), lines[2]);
+
+        // The same settings without --reembed finish it: only the 3 left of the listed 5 are embedded,
+        // and the old row of img-6, no longer listed, goes in the last MERGE.
+        Files.delete(images.resolve("img-6.png"));
+        Result finish = run("--input", images.toString(), "--output", table.toString(), "--size", "112x112");
+        assertEquals(0, finish.code(), finish.err());
+        assertEquals(3, ExtractJobTest.count(finish.out(), "embedded"));
+        settings = settingsByName(table);
+        assertEquals(5, settings.size(), settings.toString());
+        assertTrue(settings.values().stream().allMatch(ROW_112::equals), settings.toString());
+        assertNull(EmbeddingTable.of(spark, table.toString()).properties().get(TableSettings.REEMBED_MARKER));
+        long done = version(table);
+        Result again =
+                run("--input", images.toString(), "--output", table.toString(), "--size", "112x112", "--reembed");
+        assertEquals(0, ExtractJobTest.count(again.out(), "embedded"));
+        assertEquals(done, version(table));
+    }
+
+    /**
+     * Item 7: a row whose bytes were never read is retried on every run; a refused image is skipped
+     * while its file is unchanged, and retried with --retry-errors.
+     */
+    @Test
+    void errorRowsAreRetriedAsDocumented() throws Exception {
+        Path images = folder("images", 1, 2);
+        Path good = tmp.resolve("good.png");
+        ExtractJobTest.generatePng(good, 7);
+        byte[] png = Files.readAllBytes(good);
+        Path bad = images.resolve("bad.png");
+        Files.write(bad, new byte[png.length]); // zeros: read, and refused
+        FileTime mtime = FileTime.fromMillis(1_700_000_000_000L);
+        Files.setLastModifiedTime(bad, mtime);
+        Path table = tmp.resolve("table");
+        String[] args = {"--input", images.toString(), "--output", table.toString(), "--max-failed-fraction", "1"};
+        assertEquals(0, run(args).code());
+        Row refused = rows(table).get("bad.png");
+        assertNotNull(refused.getAs("error"));
+        assertNotNull(refused.getAs("content_sha256"));
+
+        // Fixed with the same size and modification time: skipped as unchanged until --retry-errors.
+        Files.write(bad, png);
+        Files.setLastModifiedTime(bad, mtime);
+        long version = version(table);
+        Result skipped = run(args);
+        assertEquals(3, ExtractJobTest.count(skipped.out(), "unchanged"));
+        assertEquals(version, version(table));
+        List<String> retry = new ArrayList<>(List.of(args));
+        retry.add("--retry-errors");
+        Result retried = run(retry.toArray(new String[0]));
+        assertEquals(1, ExtractJobTest.count(retried.out(), "embedded"));
+        assertNull(rows(table).get("bad.png").getAs("error"));
+
+        // A read error (no bytes, so no content hash) is retried by the next run, though the file is unchanged.
+        spark.sql("UPDATE delta.`" + qualified(table) + "` SET error = 'cannot read', content_sha256 = NULL, "
+                + "summary = NULL WHERE path LIKE '%img-1.png'");
+        Result reread = run(args);
+        assertEquals(1, ExtractJobTest.count(reread.out(), "embedded"));
+        assertEquals(2, ExtractJobTest.count(reread.out(), "unchanged"));
+        Row img1 = rows(table).get("img-1.png");
+        assertNull(img1.getAs("error"));
+        assertNotNull(img1.getAs("summary"));
+    }
+
+    /** A table written before rows recorded their settings: its rows are the properties' settings. */
+    @Test
+    void aTableWithoutTheSettingsColumnKeepsWorking() throws Exception {
+        Path images = folder("images", 1, 4);
+        Path fresh = tmp.resolve("fresh");
+        assertEquals(
+                0,
+                run("--input", images.toString(), "--output", fresh.toString()).code());
+        Path legacy = tmp.resolve("legacy");
+        var w = spark.read()
+                .format("delta")
+                .load(fresh.toString())
+                .drop("settings")
+                .writeTo("delta.`" + legacy.toAbsolutePath() + "`")
+                .using("delta");
+        for (Map.Entry<String, String> e :
+                EmbeddingTable.of(spark, fresh.toString()).properties().entrySet()) {
+            if (e.getKey().startsWith("radio.")) {
+                w = w.tableProperty(e.getKey(), e.getValue());
+            }
+        }
+        w.create();
+        Result r = run("--input", images.toString(), "--output", legacy.toString());
+        assertEquals(0, r.code(), r.err());
+        assertEquals(4, ExtractJobTest.count(r.out(), "unchanged"));
+        assertEquals(0, ExtractJobTest.count(r.out(), "embedded"));
+        long version = version(legacy);
+        assertEquals(
+                0,
+                ExtractJobTest.count(
+                        run("--input", images.toString(), "--output", legacy.toString())
+                                .out(),
+                        "embedded"));
+        assertEquals(version, version(legacy));
+        // A re-embedding first records the old rows' settings, then replaces some of them.
+        assertEquals(
+                0,
+                run(
+                                "--input",
+                                images.toString(),
+                                "--output",
+                                legacy.toString(),
+                                "--size",
+                                "112x112",
+                                "--reembed",
+                                "--limit",
+                                "1")
+                        .code());
+        Map<String, String> settings = settingsByName(legacy);
+        assertEquals(1, settings.values().stream().filter(ROW_112::equals).count(), settings.toString());
+        assertEquals(3, settings.values().stream().filter(ROW_224::equals).count(), settings.toString());
+    }
+
+    /** Runs {@code radio extract} on its own SparkSession of the shared SparkContext; returns the error, if any. */
+    static CompletableFuture<Throwable> extractAsync(String... args) {
+        return CompletableFuture.supplyAsync(() -> {
+            ExtractCommand c = new ExtractCommand();
+            List<String> all =
+                    new ArrayList<>(List.of("--model", MODEL, "--commit-every", "2", "--progress-seconds", "60"));
+            all.addAll(List.of(args));
+            new CommandLine(c).parseArgs(all.toArray(new String[0]));
+            try {
+                new ExtractJob(spark.newSession(), c.options(), new PrintStream(new ByteArrayOutputStream())).run();
+                return null;
+            } catch (Throwable t) {
+                return t;
+            }
+        });
+    }
+
+    /** Both runs finish, or the loser fails with one line; the table has exactly one row per image. */
+    static void assertConcurrentRuns(
+            Path table, int images, CompletableFuture<Throwable> a, CompletableFuture<Throwable> b) throws Exception {
+        for (Throwable t : List.of(a, b).stream().map(CompletableFuture::join).toList()) {
+            if (t != null) {
+                t.printStackTrace();
+                assertTrue(t instanceof RadioException, () -> "not a one-line error: " + t);
+                assertFalse(t.getMessage().contains("\n"), t.getMessage());
+                assertTrue(t.getMessage().contains("run the same command again"), t.getMessage());
+            }
+        }
+        var all = spark.read().format("delta").load(table.toString());
+        assertEquals(images, all.count());
+        assertEquals(images, all.select("path").distinct().count());
+        assertEquals(1, all.select("settings").distinct().count());
+    }
+
+    /** Item 10: two runs at once, into a new table with the same input, and into an existing one with disjoint inputs. */
+    @Test
+    void concurrentRunsEndWithOneRowPerImage() throws Exception {
+        Path images = folder("images", 1, 4);
+        Path created = tmp.resolve("created");
+        assertConcurrentRuns(
+                created,
+                4,
+                extractAsync("--input", images.toString(), "--output", created.toString()),
+                extractAsync("--input", images.toString(), "--output", created.toString()));
+
+        Path left = folder("left", 11, 14);
+        Path right = folder("right", 21, 24);
+        Path existing = tmp.resolve("existing");
+        assertEquals(
+                0,
+                run("--input", left.toString(), "--output", existing.toString(), "--limit", "1")
+                        .code());
+        assertConcurrentRuns(
+                existing,
+                8,
+                extractAsync("--input", left.toString(), "--output", existing.toString()),
+                extractAsync("--input", right.toString(), "--output", existing.toString()));
+    }
 }

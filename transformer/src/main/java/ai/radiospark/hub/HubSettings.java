@@ -34,246 +34,307 @@ import java.util.Set;
  * with*} methods.
  */
 public final class HubSettings {
-  public static final String DEFAULT_ENDPOINT = "https://huggingface.co";
-  private static final Set<String> TRUE_VALUES = Set.of("1", "ON", "YES", "TRUE");
+    public static final String DEFAULT_ENDPOINT = "https://huggingface.co";
+    private static final Set<String> TRUE_VALUES = Set.of("1", "ON", "YES", "TRUE");
 
-  private final Path cacheDir;
-  private final String endpoint;
-  private final String token;
-  private final boolean offline;
-  private final Duration connectTimeout;
-  private final Duration metadataTimeout;
-  private final Duration downloadTimeout;
-  private final int downloadAttempts;
-  private final boolean verify;
-  private final boolean symlinks;
+    private final Path cacheDir;
+    private final String endpoint;
+    private final String token;
+    private final boolean offline;
+    private final Duration connectTimeout;
+    private final Duration metadataTimeout;
+    private final Duration downloadTimeout;
+    private final int downloadAttempts;
+    private final boolean verify;
+    private final boolean symlinks;
 
-  private HubSettings(
-      Path cacheDir,
-      String endpoint,
-      String token,
-      boolean offline,
-      Duration connectTimeout,
-      Duration metadataTimeout,
-      Duration downloadTimeout,
-      int downloadAttempts,
-      boolean verify,
-      boolean symlinks) {
-    this.cacheDir = Objects.requireNonNull(cacheDir, "cacheDir");
-    this.endpoint = stripSlash(Objects.requireNonNull(endpoint, "endpoint"));
-    this.token = token == null || token.isBlank() ? null : token.trim();
-    this.offline = offline;
-    this.connectTimeout = positive(connectTimeout, "connectTimeout");
-    this.metadataTimeout = positive(metadataTimeout, "metadataTimeout");
-    this.downloadTimeout = positive(downloadTimeout, "downloadTimeout");
-    if (downloadAttempts < 1) {
-      throw new IllegalArgumentException("downloadAttempts must be >= 1, got " + downloadAttempts);
+    private HubSettings(
+            Path cacheDir,
+            String endpoint,
+            String token,
+            boolean offline,
+            Duration connectTimeout,
+            Duration metadataTimeout,
+            Duration downloadTimeout,
+            int downloadAttempts,
+            boolean verify,
+            boolean symlinks) {
+        this.cacheDir = Objects.requireNonNull(cacheDir, "cacheDir");
+        this.endpoint = stripSlash(Objects.requireNonNull(endpoint, "endpoint"));
+        this.token = token == null || token.isBlank() ? null : token.trim();
+        this.offline = offline;
+        this.connectTimeout = positive(connectTimeout, "connectTimeout");
+        this.metadataTimeout = positive(metadataTimeout, "metadataTimeout");
+        this.downloadTimeout = positive(downloadTimeout, "downloadTimeout");
+        if (downloadAttempts < 1) {
+            throw new IllegalArgumentException("downloadAttempts must be >= 1, got " + downloadAttempts);
+        }
+        this.downloadAttempts = downloadAttempts;
+        this.verify = verify;
+        this.symlinks = symlinks;
     }
-    this.downloadAttempts = downloadAttempts;
-    this.verify = verify;
-    this.symlinks = symlinks;
-  }
 
-  /** Settings from the process environment, as huggingface_hub reads them. */
-  public static HubSettings fromEnvironment() {
-    return fromEnvironment(System.getenv());
-  }
-
-  /** Settings from the given environment map (tests pass their own; missing keys → defaults). */
-  public static HubSettings fromEnvironment(Map<String, String> env) {
-    String home = nonEmpty(env.get("HF_HOME"));
-    Path hfHome;
-    if (home != null) {
-      hfHome = expandUser(home);
-    } else {
-      String xdg = nonEmpty(env.get("XDG_CACHE_HOME"));
-      Path base =
-          xdg != null ? expandUser(xdg) : Path.of(System.getProperty("user.home"), ".cache");
-      hfHome = base.resolve("huggingface");
+    /** Settings from the process environment, as huggingface_hub reads them. */
+    public static HubSettings fromEnvironment() {
+        return fromEnvironment(System.getenv());
     }
-    String hubCache = nonEmpty(env.get("HF_HUB_CACHE"));
-    if (hubCache == null) {
-      hubCache = nonEmpty(env.get("HUGGINGFACE_HUB_CACHE"));
+
+    /** Settings from the given environment map (tests pass their own; missing keys → defaults). */
+    public static HubSettings fromEnvironment(Map<String, String> env) {
+        String home = nonEmpty(env.get("HF_HOME"));
+        Path hfHome;
+        if (home != null) {
+            hfHome = expandUser(home);
+        } else {
+            String xdg = nonEmpty(env.get("XDG_CACHE_HOME"));
+            Path base = xdg != null ? expandUser(xdg) : Path.of(System.getProperty("user.home"), ".cache");
+            hfHome = base.resolve("huggingface");
+        }
+        String hubCache = nonEmpty(env.get("HF_HUB_CACHE"));
+        if (hubCache == null) {
+            hubCache = nonEmpty(env.get("HUGGINGFACE_HUB_CACHE"));
+        }
+        Path cache = hubCache != null ? expandUser(hubCache) : hfHome.resolve("hub");
+
+        String endpoint = nonEmpty(env.get("HF_ENDPOINT"));
+        String token = nonEmpty(env.get("HF_TOKEN"));
+        if (token == null) {
+            String tokenPath = nonEmpty(env.get("HF_TOKEN_PATH"));
+            Path tokenFile = tokenPath != null ? expandUser(tokenPath) : hfHome.resolve("token");
+            token = readTokenFile(tokenFile);
+        }
+        boolean offline = isTrue(env.get("HF_HUB_OFFLINE"))
+                || (nonEmpty(env.get("HF_HUB_OFFLINE")) == null && isTrue(env.get("TRANSFORMERS_OFFLINE")));
+        return new HubSettings(
+                cache.toAbsolutePath(),
+                endpoint != null ? endpoint : DEFAULT_ENDPOINT,
+                token,
+                offline,
+                Duration.ofSeconds(10),
+                seconds(env, "HF_HUB_ETAG_TIMEOUT", 10),
+                seconds(env, "HF_HUB_DOWNLOAD_TIMEOUT", 10),
+                5,
+                false,
+                !isTrue(env.get("HF_HUB_DISABLE_SYMLINKS")));
     }
-    Path cache = hubCache != null ? expandUser(hubCache) : hfHome.resolve("hub");
 
-    String endpoint = nonEmpty(env.get("HF_ENDPOINT"));
-    String token = nonEmpty(env.get("HF_TOKEN"));
-    if (token == null) {
-      String tokenPath = nonEmpty(env.get("HF_TOKEN_PATH"));
-      Path tokenFile = tokenPath != null ? expandUser(tokenPath) : hfHome.resolve("token");
-      token = readTokenFile(tokenFile);
+    /** The hub cache directory ({@code .../huggingface/hub}) holding {@code models--org--name}. */
+    public Path cacheDir() {
+        return cacheDir;
     }
-    boolean offline =
-        isTrue(env.get("HF_HUB_OFFLINE"))
-            || (nonEmpty(env.get("HF_HUB_OFFLINE")) == null && isTrue(env.get("TRANSFORMERS_OFFLINE")));
-    return new HubSettings(
-        cache.toAbsolutePath(),
-        endpoint != null ? endpoint : DEFAULT_ENDPOINT,
-        token,
-        offline,
-        Duration.ofSeconds(10),
-        seconds(env, "HF_HUB_ETAG_TIMEOUT", 10),
-        seconds(env, "HF_HUB_DOWNLOAD_TIMEOUT", 10),
-        5,
-        false,
-        !isTrue(env.get("HF_HUB_DISABLE_SYMLINKS")));
-  }
 
-  /** The hub cache directory ({@code .../huggingface/hub}) holding {@code models--org--name}. */
-  public Path cacheDir() {
-    return cacheDir;
-  }
-
-  /** Hub base URL without trailing slash, e.g. {@code https://huggingface.co}. */
-  public String endpoint() {
-    return endpoint;
-  }
-
-  /** Bearer token, if any. */
-  public Optional<String> token() {
-    return Optional.ofNullable(token);
-  }
-
-  /** True when the network must never be used (HF_HUB_OFFLINE=1). */
-  public boolean offline() {
-    return offline;
-  }
-
-  public Duration connectTimeout() {
-    return connectTimeout;
-  }
-
-  /** Timeout of the metadata (HEAD) request. */
-  public Duration metadataTimeout() {
-    return metadataTimeout;
-  }
-
-  /** Timeout until a download (GET) responds with headers. */
-  public Duration downloadTimeout() {
-    return downloadTimeout;
-  }
-
-  /** How many times one file download is attempted (resuming with a Range request) before failing. */
-  public int downloadAttempts() {
-    return downloadAttempts;
-  }
-
-  /** When true, cached blobs named by a sha256 are re-hashed on every resolve. */
-  public boolean verify() {
-    return verify;
-  }
-
-  public HubSettings withCacheDir(Path dir) {
-    return new HubSettings(dir.toAbsolutePath(), endpoint, token, offline, connectTimeout,
-        metadataTimeout, downloadTimeout, downloadAttempts, verify, symlinks);
-  }
-
-  public HubSettings withEndpoint(String url) {
-    return new HubSettings(cacheDir, url, token, offline, connectTimeout, metadataTimeout,
-        downloadTimeout, downloadAttempts, verify, symlinks);
-  }
-
-  public HubSettings withToken(String bearer) {
-    return new HubSettings(cacheDir, endpoint, bearer, offline, connectTimeout, metadataTimeout,
-        downloadTimeout, downloadAttempts, verify, symlinks);
-  }
-
-  public HubSettings withOffline(boolean value) {
-    return new HubSettings(cacheDir, endpoint, token, value, connectTimeout, metadataTimeout,
-        downloadTimeout, downloadAttempts, verify, symlinks);
-  }
-
-  public HubSettings withTimeouts(Duration connect, Duration metadata, Duration download) {
-    return new HubSettings(cacheDir, endpoint, token, offline, connect, metadata, download,
-        downloadAttempts, verify, symlinks);
-  }
-
-  public HubSettings withDownloadAttempts(int attempts) {
-    return new HubSettings(cacheDir, endpoint, token, offline, connectTimeout, metadataTimeout,
-        downloadTimeout, attempts, verify, symlinks);
-  }
-
-  /**
-   * When false ({@code HF_HUB_DISABLE_SYMLINKS=1}), snapshot files are real files: a new blob is
-   * moved there, an existing one copied, as huggingface_hub does without symlink support.
-   */
-  public boolean symlinks() {
-    return symlinks;
-  }
-
-  public HubSettings withSymlinks(boolean value) {
-    return new HubSettings(cacheDir, endpoint, token, offline, connectTimeout, metadataTimeout,
-        downloadTimeout, downloadAttempts, verify, value);
-  }
-
-  public HubSettings withVerify(boolean value) {
-    return new HubSettings(cacheDir, endpoint, token, offline, connectTimeout, metadataTimeout,
-        downloadTimeout, downloadAttempts, value, symlinks);
-  }
-
-  @Override
-  public String toString() {
-    return "HubSettings{cacheDir=" + cacheDir + ", endpoint=" + endpoint + ", token="
-        + (token == null ? "none" : "set") + ", offline=" + offline + ", verify=" + verify + "}";
-  }
-
-  private static boolean isTrue(String v) {
-    return v != null && TRUE_VALUES.contains(v.trim().toUpperCase(Locale.ROOT));
-  }
-
-  private static String nonEmpty(String v) {
-    return v == null || v.isBlank() ? null : v.trim();
-  }
-
-  private static Path expandUser(String p) {
-    if (p.equals("~") || p.startsWith("~/")) {
-      return Path.of(System.getProperty("user.home") + p.substring(1));
+    /** Hub base URL without trailing slash, e.g. {@code https://huggingface.co}. */
+    public String endpoint() {
+        return endpoint;
     }
-    return Path.of(p);
-  }
 
-  private static String stripSlash(String s) {
-    String r = s.trim();
-    while (r.endsWith("/")) {
-      r = r.substring(0, r.length() - 1);
+    /** Bearer token, if any. */
+    public Optional<String> token() {
+        return Optional.ofNullable(token);
     }
-    return r;
-  }
 
-  private static Duration seconds(Map<String, String> env, String name, long dflt) {
-    String v = nonEmpty(env.get(name));
-    if (v == null) {
-      return Duration.ofSeconds(dflt);
+    /** True when the network must never be used (HF_HUB_OFFLINE=1). */
+    public boolean offline() {
+        return offline;
     }
-    try {
-      long s = Long.parseLong(v);
-      if (s > 0) {
-        return Duration.ofSeconds(s);
-      }
-    } catch (NumberFormatException e) {
-      // fall through
-    }
-    throw new ai.radiospark.RadioException(
-        "Environment variable " + name + "='" + v + "' is not a positive number of seconds. "
-            + "Set it to e.g. 30, or unset it to use the default of " + dflt + " s.");
-  }
 
-  private static Duration positive(Duration d, String name) {
-    if (d == null || d.isNegative() || d.isZero()) {
-      throw new IllegalArgumentException(name + " must be a positive duration, got " + d);
+    public Duration connectTimeout() {
+        return connectTimeout;
     }
-    return d;
-  }
 
-  private static String readTokenFile(Path file) {
-    try {
-      if (Files.isRegularFile(file)) {
-        return nonEmpty(Files.readString(file, StandardCharsets.UTF_8));
-      }
-    } catch (IOException | SecurityException e) {
-      // unreadable token file: behave as if not logged in
+    /** Timeout of the metadata (HEAD) request. */
+    public Duration metadataTimeout() {
+        return metadataTimeout;
     }
-    return null;
-  }
+
+    /** Timeout until a download (GET) responds with headers. */
+    public Duration downloadTimeout() {
+        return downloadTimeout;
+    }
+
+    /** How many times one file download is attempted (resuming with a Range request) before failing. */
+    public int downloadAttempts() {
+        return downloadAttempts;
+    }
+
+    /** When true, cached blobs named by a sha256 are re-hashed on every resolve. */
+    public boolean verify() {
+        return verify;
+    }
+
+    public HubSettings withCacheDir(Path dir) {
+        return new HubSettings(
+                dir.toAbsolutePath(),
+                endpoint,
+                token,
+                offline,
+                connectTimeout,
+                metadataTimeout,
+                downloadTimeout,
+                downloadAttempts,
+                verify,
+                symlinks);
+    }
+
+    public HubSettings withEndpoint(String url) {
+        return new HubSettings(
+                cacheDir,
+                url,
+                token,
+                offline,
+                connectTimeout,
+                metadataTimeout,
+                downloadTimeout,
+                downloadAttempts,
+                verify,
+                symlinks);
+    }
+
+    public HubSettings withToken(String bearer) {
+        return new HubSettings(
+                cacheDir,
+                endpoint,
+                bearer,
+                offline,
+                connectTimeout,
+                metadataTimeout,
+                downloadTimeout,
+                downloadAttempts,
+                verify,
+                symlinks);
+    }
+
+    public HubSettings withOffline(boolean value) {
+        return new HubSettings(
+                cacheDir,
+                endpoint,
+                token,
+                value,
+                connectTimeout,
+                metadataTimeout,
+                downloadTimeout,
+                downloadAttempts,
+                verify,
+                symlinks);
+    }
+
+    public HubSettings withTimeouts(Duration connect, Duration metadata, Duration download) {
+        return new HubSettings(
+                cacheDir, endpoint, token, offline, connect, metadata, download, downloadAttempts, verify, symlinks);
+    }
+
+    public HubSettings withDownloadAttempts(int attempts) {
+        return new HubSettings(
+                cacheDir,
+                endpoint,
+                token,
+                offline,
+                connectTimeout,
+                metadataTimeout,
+                downloadTimeout,
+                attempts,
+                verify,
+                symlinks);
+    }
+
+    /**
+     * When false ({@code HF_HUB_DISABLE_SYMLINKS=1}), snapshot files are real files: a new blob is
+     * moved there, an existing one copied, as huggingface_hub does without symlink support.
+     */
+    public boolean symlinks() {
+        return symlinks;
+    }
+
+    public HubSettings withSymlinks(boolean value) {
+        return new HubSettings(
+                cacheDir,
+                endpoint,
+                token,
+                offline,
+                connectTimeout,
+                metadataTimeout,
+                downloadTimeout,
+                downloadAttempts,
+                verify,
+                value);
+    }
+
+    public HubSettings withVerify(boolean value) {
+        return new HubSettings(
+                cacheDir,
+                endpoint,
+                token,
+                offline,
+                connectTimeout,
+                metadataTimeout,
+                downloadTimeout,
+                downloadAttempts,
+                value,
+                symlinks);
+    }
+
+    @Override
+    public String toString() {
+        return "HubSettings{cacheDir=" + cacheDir + ", endpoint=" + endpoint + ", token="
+                + (token == null ? "none" : "set") + ", offline=" + offline + ", verify=" + verify + "}";
+    }
+
+    private static boolean isTrue(String v) {
+        return v != null && TRUE_VALUES.contains(v.trim().toUpperCase(Locale.ROOT));
+    }
+
+    private static String nonEmpty(String v) {
+        return v == null || v.isBlank() ? null : v.trim();
+    }
+
+    private static Path expandUser(String p) {
+        if (p.equals("~") || p.startsWith("~/")) {
+            return Path.of(System.getProperty("user.home") + p.substring(1));
+        }
+        return Path.of(p);
+    }
+
+    private static String stripSlash(String s) {
+        String r = s.trim();
+        while (r.endsWith("/")) {
+            r = r.substring(0, r.length() - 1);
+        }
+        return r;
+    }
+
+    private static Duration seconds(Map<String, String> env, String name, long dflt) {
+        String v = nonEmpty(env.get(name));
+        if (v == null) {
+            return Duration.ofSeconds(dflt);
+        }
+        try {
+            long s = Long.parseLong(v);
+            if (s > 0) {
+                return Duration.ofSeconds(s);
+            }
+        } catch (NumberFormatException e) {
+            // fall through
+        }
+        throw new ai.radiospark.RadioException(
+                "Environment variable " + name + "='" + v + "' is not a positive number of seconds. "
+                        + "Set it to e.g. 30, or unset it to use the default of " + dflt + " s.");
+    }
+
+    private static Duration positive(Duration d, String name) {
+        if (d == null || d.isNegative() || d.isZero()) {
+            throw new IllegalArgumentException(name + " must be a positive duration, got " + d);
+        }
+        return d;
+    }
+
+    private static String readTokenFile(Path file) {
+        try {
+            if (Files.isRegularFile(file)) {
+                return nonEmpty(Files.readString(file, StandardCharsets.UTF_8));
+            }
+        } catch (IOException | SecurityException e) {
+            // unreadable token file: behave as if not logged in
+        }
+        return null;
+    }
 }

@@ -19,21 +19,15 @@ package ai.radiospark.image;
  * @param offset where this image's values start in {@code pixelValues}
  */
 public record PreprocessedImage(
-    String name,
-    int height,
-    int width,
-    int originalHeight,
-    int originalWidth,
-    float[] pixelValues,
-    int offset) {
+        String name, int height, int width, int originalHeight, int originalWidth, float[] pixelValues, int offset) {
 
-  /** Number of floats of this image: 3 * height * width. */
-  public int length() {
-    return 3 * height * width;
-  }
+    /** Number of floats of this image: 3 * height * width. */
+    public int length() {
+        return 3 * height * width;
+    }
 
-  /** A copy of this image's values, (3, height, width) channel-major. */
-  public float[] toArray() {
-    return java.util.Arrays.copyOfRange(pixelValues, offset, offset + length());
-  }
+    /** A copy of this image's values, (3, height, width) channel-major. */
+    public float[] toArray() {
+        return java.util.Arrays.copyOfRange(pixelValues, offset, offset + length());
+    }
 }

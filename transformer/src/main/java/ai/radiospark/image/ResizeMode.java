@@ -24,38 +24,38 @@ import java.util.Locale;
  * }</pre>
  */
 public enum ResizeMode {
-  FIXED("fixed"),
-  SHORTEST_EDGE("shortest-edge"),
-  NATIVE("native");
+    FIXED("fixed"),
+    SHORTEST_EDGE("shortest-edge"),
+    NATIVE("native");
 
-  private final String cliName;
+    private final String cliName;
 
-  ResizeMode(String cliName) {
-    this.cliName = cliName;
-  }
-
-  /** The name used on the command line and in configuration: fixed, shortest-edge, native. */
-  public String cliName() {
-    return cliName;
-  }
-
-  /** Parses {@code fixed}, {@code shortest-edge} or {@code native} (case and _/- insensitive). */
-  public static ResizeMode parse(String text) {
-    if (text != null) {
-      String t = text.trim().toLowerCase(Locale.ROOT).replace('_', '-');
-      for (ResizeMode m : values()) {
-        if (m.cliName.equals(t)) {
-          return m;
-        }
-      }
+    ResizeMode(String cliName) {
+        this.cliName = cliName;
     }
-    throw new RadioException("Unknown resize mode '" + text + "'. Use one of: fixed (exact HxW, "
-        + "the default), shortest-edge (shorter side = S, aspect kept), native (aspect kept, "
-        + "sides snapped to the patch size, longer side capped).");
-  }
 
-  @Override
-  public String toString() {
-    return cliName;
-  }
+    /** The name used on the command line and in configuration: fixed, shortest-edge, native. */
+    public String cliName() {
+        return cliName;
+    }
+
+    /** Parses {@code fixed}, {@code shortest-edge} or {@code native} (case and _/- insensitive). */
+    public static ResizeMode parse(String text) {
+        if (text != null) {
+            String t = text.trim().toLowerCase(Locale.ROOT).replace('_', '-');
+            for (ResizeMode m : values()) {
+                if (m.cliName.equals(t)) {
+                    return m;
+                }
+            }
+        }
+        throw new RadioException("Unknown resize mode '" + text + "'. Use one of: fixed (exact HxW, "
+                + "the default), shortest-edge (shorter side = S, aspect kept), native (aspect kept, "
+                + "sides snapped to the patch size, longer side capped).");
+    }
+
+    @Override
+    public String toString() {
+        return cliName;
+    }
 }

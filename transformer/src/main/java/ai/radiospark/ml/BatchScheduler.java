@@ -37,285 +37,305 @@ import org.slf4j.LoggerFactory;
  * input order. The input iterator is only touched by the task thread.
  */
 final class BatchScheduler implements Iterator<Row> {
-  /** The partition's log line keeps its logger name. */
-  private static final Logger LOG = LoggerFactory.getLogger(EmbedPartition.class);
+    /** The partition's log line keeps its logger name. */
+    private static final Logger LOG = LoggerFactory.getLogger(EmbedPartition.class);
 
-  private final EmbedPartition.Config cfg;
-  private final WeightsHandle weights;
-  private final PixelSource.Factory pixelSources;
-  private final SerializableConfiguration hadoopConf;
-  private final EmbedderMetrics.Accumulators metrics;
-  private final Iterator<Row> input;
-  private final TaskContext ctx;
-  private final ArrayDeque<Row> ready = new ArrayDeque<>();
-  private final long startNanos = System.nanoTime();
-  private DecodeAhead<Row, PixelSource.Pixels> queue;
-  private PartitionInput reader;
-  private Device device;
-  private RadioModel model;
-  private long images;
-  private long failed;
-  private long forwardNanos;
-  private long modelNanos;
-  private int batches;
-  private boolean finished;
-  private boolean inputDone;
-  /**
-   * PyTorch intra-op threads per forward pass: the torchThreads param, else the task's CPUs
-   * (spark.task.cpus). PyTorch's default (all cores) oversubscribes an executor running several
-   * lanes plus decoder threads, and its OpenMP threads then spin: measured 3x slower forward
-   * passes on 2 shared cores.
-   */
-  private int torchThreads;
-  /** Forward passes that run at once in this JVM on this device: {@link DevicePlan#lanes}. */
-  private int lanes;
-  /**
-   * Batches this task keeps submitted at once: 2 (the next one queued behind the running one),
-   * up to 3 when there are more lanes, so that the last tasks of a stage keep the lanes busy.
-   */
-  private int inFlight;
-  private final ArrayDeque<PendingBatch> pending = new ArrayDeque<>();
+    private final EmbedPartition.Config cfg;
+    private final WeightsHandle weights;
+    private final PixelSource.Factory pixelSources;
+    private final SerializableConfiguration hadoopConf;
+    private final EmbedderMetrics.Accumulators metrics;
+    private final Iterator<Row> input;
+    private final TaskContext ctx;
+    private final ArrayDeque<Row> ready = new ArrayDeque<>();
+    private final long startNanos = System.nanoTime();
+    private DecodeAhead<Row, PixelSource.Pixels> queue;
+    private PartitionInput reader;
+    private Device device;
+    private RadioModel model;
+    private long images;
+    private long failed;
+    private long forwardNanos;
+    private long modelNanos;
+    private int batches;
+    private boolean finished;
+    private boolean inputDone;
+    /**
+     * PyTorch intra-op threads per forward pass: the torchThreads param, else the task's CPUs
+     * (spark.task.cpus). PyTorch's default (all cores) oversubscribes an executor running several
+     * lanes plus decoder threads, and its OpenMP threads then spin: measured 3x slower forward
+     * passes on 2 shared cores.
+     */
+    private int torchThreads;
+    /** Forward passes that run at once in this JVM on this device: {@link DevicePlan#lanes}. */
+    private int lanes;
+    /**
+     * Batches this task keeps submitted at once: 2 (the next one queued behind the running one),
+     * up to 3 when there are more lanes, so that the last tasks of a stage keep the lanes busy.
+     */
+    private int inFlight;
 
-  BatchScheduler(Iterator<Row> input, EmbedPartition.Config cfg, WeightsHandle weights,
-      PixelSource.Factory pixelSources, SerializableConfiguration hadoopConf, EmbedderMetrics.Accumulators metrics) {
-    this.cfg = cfg;
-    this.weights = weights;
-    this.pixelSources = pixelSources;
-    this.hadoopConf = hadoopConf;
-    this.metrics = metrics;
-    this.input = input;
-    this.ctx = TaskContext.get();
-    if (ctx != null) {
-      ctx.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) c -> close());
-    }
-  }
+    private final ArrayDeque<PendingBatch> pending = new ArrayDeque<>();
 
-  @Override
-  public boolean hasNext() {
-    if (!ready.isEmpty()) {
-      return true;
+    BatchScheduler(
+            Iterator<Row> input,
+            EmbedPartition.Config cfg,
+            WeightsHandle weights,
+            PixelSource.Factory pixelSources,
+            SerializableConfiguration hadoopConf,
+            EmbedderMetrics.Accumulators metrics) {
+        this.cfg = cfg;
+        this.weights = weights;
+        this.pixelSources = pixelSources;
+        this.hadoopConf = hadoopConf;
+        this.metrics = metrics;
+        this.input = input;
+        this.ctx = TaskContext.get();
+        if (ctx != null) {
+            ctx.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) c -> close());
+        }
     }
-    if (finished) {
-      return false;
-    }
-    if (ctx != null) {
-      ctx.killTaskIfInterrupted(); // a killed task stops between batches even without thread interrupts
-    }
-    // Keep up to inFlight batches submitted to the forward lanes: while one runs, the next is
-    // queued behind it (or runs on another lane), so lanes do not idle while this thread turns
-    // outputs into rows, and the last task of a stage still fills every lane.
-    DecodeAhead<Row, PixelSource.Pixels> q = queue();
-    while (!inputDone && pending.size() < inFlight) {
-      List<DecodeAhead.Item<Row, PixelSource.Pixels>> batch = q.next();
-      if (batch.isEmpty()) {
-        inputDone = true;
-      } else {
-        pending.add(submitBatch(batch, q.isDone()));
-      }
-    }
-    if (pending.isEmpty()) {
-      finish();
-      return false;
-    }
-    completeBatch(pending.poll());
-    return true;
-  }
 
-  @Override
-  public Row next() {
-    if (!hasNext()) {
-      throw new NoSuchElementException();
-    }
-    return ready.poll();
-  }
-
-  /**
-   * The decode queue, started on first use: the device and dtype are checked before any decode
-   * (a wrong setup fails at once), then the first batches start decoding while this thread
-   * builds (or fetches) the model, unless the partition is empty.
-   */
-  private DecodeAhead<Row, PixelSource.Pixels> queue() {
-    if (queue == null) {
-      device = DeviceSelector.forTask(cfg.device());
-      DevicePlan plan = DevicePlan.of(device, cfg.dtype());
-      torchThreads = ctx != null ? EmbedPartition.torchThreads(cfg.torchThreads(), ctx.cpus()) : cfg.torchThreads();
-      lanes = plan.lanes(cfg.forwardConcurrency(), EmbedPartition.executorCores(), torchThreads);
-      inFlight = Math.min(Math.max(2, lanes), EmbedPartition.BATCHES_AHEAD + 1);
-      reader = new PartitionInput(cfg, pixelSources.create(cfg.spec()), hadoopConf, ctx);
-      String tag = ctx == null ? "driver" : ctx.stageId() + "." + ctx.partitionId();
-      int batchSize = plan.batchSize(cfg.batchSize());
-      queue = new DecodeAhead<>(input, batchSize, EmbedPartition.BATCHES_AHEAD, decodeThreads(), tag, reader::decode,
-          () -> {
-            if (ctx != null) {
-              ctx.killTaskIfInterrupted();
+    @Override
+    public boolean hasNext() {
+        if (!ready.isEmpty()) {
+            return true;
+        }
+        if (finished) {
+            return false;
+        }
+        if (ctx != null) {
+            ctx.killTaskIfInterrupted(); // a killed task stops between batches even without thread interrupts
+        }
+        // Keep up to inFlight batches submitted to the forward lanes: while one runs, the next is
+        // queued behind it (or runs on another lane), so lanes do not idle while this thread turns
+        // outputs into rows, and the last task of a stage still fills every lane.
+        DecodeAhead<Row, PixelSource.Pixels> q = queue();
+        while (!inputDone && pending.size() < inFlight) {
+            List<DecodeAhead.Item<Row, PixelSource.Pixels>> batch = q.next();
+            if (batch.isEmpty()) {
+                inputDone = true;
+            } else {
+                pending.add(submitBatch(batch, q.isDone()));
             }
-          });
-      if (!queue.isDone()) {
-        long t0 = System.nanoTime();
-        model();
-        modelNanos = System.nanoTime() - t0;
-      }
-    }
-    return queue;
-  }
-
-  /** A batch whose forward passes were submitted: its rows being built and the passes' futures. */
-  private record PendingBatch(ResultRows rows, List<PendingForward> forwards) {}
-
-  /** One forward pass of a batch (one per distinct input size), running or queued on a lane. */
-  private record PendingForward(List<Integer> group, Future<RadioOutput> result, long[] took) {}
-
-  /**
-   * Checks a decoded batch and submits its forward passes (one per distinct size) to the lanes.
-   * The task's last batch is split into up to 2 x lanes smaller passes: at the end of a stage the
-   * last task's final batch would otherwise run on one lane while the others idle (measured: one
-   * of two lanes idle for about one batch time, 3 s of a 54 s stage).
-   */
-  private PendingBatch submitBatch(List<DecodeAhead.Item<Row, PixelSource.Pixels>> batch, boolean last) {
-    int n = batch.size();
-    Decoded[] decoded = new Decoded[n];
-    for (int i = 0; i < n; i++) {
-      decoded[i] = new Decoded(batch.get(i).value(), batch.get(i).error());
-    }
-    ResultRows rows = new ResultRows(cfg, reader, batch);
-    // One forward pass per distinct size in the batch (fixed mode: one).
-    Map<Long, List<Integer>> bySize = new LinkedHashMap<>();
-    for (int i = 0; i < n; i++) {
-      Decoded d = decoded[i];
-      if (d.error() != null) {
-        rows.decodeFailed(i, d.error());
-      } else {
-        long key = ((long) d.pixels().height() << 32) | d.pixels().width();
-        bySize.computeIfAbsent(key, k -> new ArrayList<>()).add(i);
-      }
-    }
-    for (int i = 0; i < n; i++) {
-      rows.imageInfo(i, decoded[i].pixels());
-    }
-    List<PendingForward> forwards = new ArrayList<>(bySize.size());
-    int pieces = last && lanes > 1 ? 2 * lanes : 1;
-    for (List<Integer> group : bySize.values()) {
-      int parts = Math.min(pieces, group.size());
-      for (int k = 0; k < parts; k++) {
-        forwards.add(submitForward(group.subList(k * group.size() / parts, (k + 1) * group.size() / parts), decoded));
-      }
-    }
-    return new PendingBatch(rows, forwards);
-  }
-
-  /** Waits for a batch's forward passes and queues its output rows in input order. */
-  private void completeBatch(PendingBatch p) {
-    ResultRows rows = p.rows();
-    for (PendingForward f : p.forwards()) {
-      RadioOutput out = awaitForward(f.result());
-      long dt = f.took()[0];
-      forwardNanos += dt;
-      if (metrics != null) {
-        metrics.forwardMs().add(dt / 1_000_000);
-      }
-      for (int j = 0; j < f.group().size(); j++) {
-        rows.embedded(f.group().get(j), out, j);
-      }
-    }
-    int n = rows.size();
-    long bad = rows.addTo(ready);
-    images += n;
-    failed += bad;
-    batches++;
-    if (metrics != null) {
-      metrics.processed().add(n);
-      metrics.failed().add(bad);
-    }
-  }
-
-  private PendingForward submitForward(List<Integer> group, Decoded[] decoded) {
-    PixelSource.Pixels first = decoded[group.get(0)].pixels();
-    int h = first.height();
-    int w = first.width();
-    int b = group.size();
-    int per = 3 * h * w;
-    float[] input = new float[b * per];
-    for (int j = 0; j < b; j++) {
-      System.arraycopy(decoded[group.get(j)].pixels().chw(), 0, input, j * per, per);
-      decoded[group.get(j)] = new Decoded(null, null); // drop the pixels early
-    }
-    RadioModel m = model();
-    Set<RadioModel.Output> outputs = cfg.featuresMode().kind() == FeaturesMode.Kind.NONE
-        ? EnumSet.of(RadioModel.Output.SUMMARY) : EnumSet.of(RadioModel.Output.SUMMARY, RadioModel.Output.FEATURES);
-    long[] took = new long[1];
-    Future<RadioOutput> f = ForwardThreads.submit(device.toString(), lanes, torchThreads, () -> {
-      long t0 = System.nanoTime();
-      RadioOutput r = m.forward(input, b, h, w, outputs);
-      took[0] = System.nanoTime() - t0;
-      return r;
-    });
-    return new PendingForward(group, f, took);
-  }
-
-  /** Decoder threads: the decodeThreads param, else the task's CPUs (spark.task.cpus, as this task got them). */
-  private int decodeThreads() {
-    return cfg.decodeThreads() > 0 ? cfg.decodeThreads() : ctx != null ? Math.max(1, ctx.cpus()) : 1;
-  }
-
-  /** Waits for a forward pass, checking every 100 ms whether the task was killed. */
-  private RadioOutput awaitForward(Future<RadioOutput> f) {
-    while (true) {
-      try {
-        return f.get(100, TimeUnit.MILLISECONDS);
-      } catch (TimeoutException e) {
-        if (ctx != null) {
-          ctx.killTaskIfInterrupted();
         }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        if (ctx != null) {
-          ctx.killTaskIfInterrupted();
+        if (pending.isEmpty()) {
+            finish();
+            return false;
         }
-        throw new RadioException("Interrupted while running the model; the task was cancelled.", e);
-      } catch (ExecutionException e) {
-        Throwable c = e.getCause();
-        if (c instanceof RuntimeException r) {
-          throw r;
+        completeBatch(pending.poll());
+        return true;
+    }
+
+    @Override
+    public Row next() {
+        if (!hasNext()) {
+            throw new NoSuchElementException();
         }
-        if (c instanceof Error err) {
-          throw err;
+        return ready.poll();
+    }
+
+    /**
+     * The decode queue, started on first use: the device and dtype are checked before any decode
+     * (a wrong setup fails at once), then the first batches start decoding while this thread
+     * builds (or fetches) the model, unless the partition is empty.
+     */
+    private DecodeAhead<Row, PixelSource.Pixels> queue() {
+        if (queue == null) {
+            device = DeviceSelector.forTask(cfg.device());
+            DevicePlan plan = DevicePlan.of(device, cfg.dtype());
+            torchThreads =
+                    ctx != null ? EmbedPartition.torchThreads(cfg.torchThreads(), ctx.cpus()) : cfg.torchThreads();
+            lanes = plan.lanes(cfg.forwardConcurrency(), EmbedPartition.executorCores(), torchThreads);
+            inFlight = Math.min(Math.max(2, lanes), EmbedPartition.BATCHES_AHEAD + 1);
+            reader = new PartitionInput(cfg, pixelSources.create(cfg.spec()), hadoopConf, ctx);
+            String tag = ctx == null ? "driver" : ctx.stageId() + "." + ctx.partitionId();
+            int batchSize = plan.batchSize(cfg.batchSize());
+            queue = new DecodeAhead<>(
+                    input, batchSize, EmbedPartition.BATCHES_AHEAD, decodeThreads(), tag, reader::decode, () -> {
+                        if (ctx != null) {
+                            ctx.killTaskIfInterrupted();
+                        }
+                    });
+            if (!queue.isDone()) {
+                long t0 = System.nanoTime();
+                model();
+                modelNanos = System.nanoTime() - t0;
+            }
         }
-        throw new RadioException("The RADIO forward pass failed: " + c, c);
-      }
+        return queue;
     }
-  }
 
-  /** One decoded input, or why it could not be decoded. */
-  private record Decoded(PixelSource.Pixels pixels, Throwable error) {}
+    /** A batch whose forward passes were submitted: its rows being built and the passes' futures. */
+    private record PendingBatch(ResultRows rows, List<PendingForward> forwards) {}
 
-  private RadioModel model() {
-    if (model == null) {
-      model = ExecutorModelCache.get(cfg.checkpointSha256(), device, cfg.dtype(), weights::get).model();
+    /** One forward pass of a batch (one per distinct input size), running or queued on a lane. */
+    private record PendingForward(List<Integer> group, Future<RadioOutput> result, long[] took) {}
+
+    /**
+     * Checks a decoded batch and submits its forward passes (one per distinct size) to the lanes.
+     * The task's last batch is split into up to 2 x lanes smaller passes: at the end of a stage the
+     * last task's final batch would otherwise run on one lane while the others idle (measured: one
+     * of two lanes idle for about one batch time, 3 s of a 54 s stage).
+     */
+    private PendingBatch submitBatch(List<DecodeAhead.Item<Row, PixelSource.Pixels>> batch, boolean last) {
+        int n = batch.size();
+        Decoded[] decoded = new Decoded[n];
+        for (int i = 0; i < n; i++) {
+            decoded[i] = new Decoded(batch.get(i).value(), batch.get(i).error());
+        }
+        ResultRows rows = new ResultRows(cfg, reader, batch);
+        // One forward pass per distinct size in the batch (fixed mode: one).
+        Map<Long, List<Integer>> bySize = new LinkedHashMap<>();
+        for (int i = 0; i < n; i++) {
+            Decoded d = decoded[i];
+            if (d.error() != null) {
+                rows.decodeFailed(i, d.error());
+            } else {
+                long key = ((long) d.pixels().height() << 32) | d.pixels().width();
+                bySize.computeIfAbsent(key, k -> new ArrayList<>()).add(i);
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            rows.imageInfo(i, decoded[i].pixels());
+        }
+        List<PendingForward> forwards = new ArrayList<>(bySize.size());
+        int pieces = last && lanes > 1 ? 2 * lanes : 1;
+        for (List<Integer> group : bySize.values()) {
+            int parts = Math.min(pieces, group.size());
+            for (int k = 0; k < parts; k++) {
+                forwards.add(submitForward(
+                        group.subList(k * group.size() / parts, (k + 1) * group.size() / parts), decoded));
+            }
+        }
+        return new PendingBatch(rows, forwards);
     }
-    return model;
-  }
 
-  private void finish() {
-    finished = true;
-    long decodeMs = reader.decodeNanos() / 1_000_000;
-    if (metrics != null) {
-      metrics.decodeMs().add(decodeMs);
+    /** Waits for a batch's forward passes and queues its output rows in input order. */
+    private void completeBatch(PendingBatch p) {
+        ResultRows rows = p.rows();
+        for (PendingForward f : p.forwards()) {
+            RadioOutput out = awaitForward(f.result());
+            long dt = f.took()[0];
+            forwardNanos += dt;
+            if (metrics != null) {
+                metrics.forwardMs().add(dt / 1_000_000);
+            }
+            for (int j = 0; j < f.group().size(); j++) {
+                rows.embedded(f.group().get(j), out, j);
+            }
+        }
+        int n = rows.size();
+        long bad = rows.addTo(ready);
+        images += n;
+        failed += bad;
+        batches++;
+        if (metrics != null) {
+            metrics.processed().add(n);
+            metrics.failed().add(bad);
+        }
     }
-    // wait-for-input: the task thread waiting for a batch's decodes (the device idle for want of
-    // input, as far as this task goes); forward: time inside forward passes; decode: summed over
-    // decoder threads (it overlaps the forwards); model: building or fetching the cached model.
-    LOG.info("RadioEmbedder partition {} (stage {}) on {}: {} images, {} failed, {} batches, wall {} ms, "
-        + "forward {} ms, wait-for-input {} ms, decode {} ms on {} threads, model {} ms",
-        ctx == null ? 0 : ctx.partitionId(), ctx == null ? -1 : ctx.stageId(), device, images, failed, batches,
-        (System.nanoTime() - startNanos) / 1_000_000, forwardNanos / 1_000_000,
-        queue == null ? 0 : queue.waitNanos() / 1_000_000, decodeMs, decodeThreads(), modelNanos / 1_000_000);
-    close();
-  }
 
-  private void close() {
-    DecodeAhead<Row, PixelSource.Pixels> q = queue;
-    if (q != null) {
-      q.close();
+    private PendingForward submitForward(List<Integer> group, Decoded[] decoded) {
+        PixelSource.Pixels first = decoded[group.get(0)].pixels();
+        int h = first.height();
+        int w = first.width();
+        int b = group.size();
+        int per = 3 * h * w;
+        float[] input = new float[b * per];
+        for (int j = 0; j < b; j++) {
+            System.arraycopy(decoded[group.get(j)].pixels().chw(), 0, input, j * per, per);
+            decoded[group.get(j)] = new Decoded(null, null); // drop the pixels early
+        }
+        RadioModel m = model();
+        Set<RadioModel.Output> outputs = cfg.featuresMode().kind() == FeaturesMode.Kind.NONE
+                ? EnumSet.of(RadioModel.Output.SUMMARY)
+                : EnumSet.of(RadioModel.Output.SUMMARY, RadioModel.Output.FEATURES);
+        long[] took = new long[1];
+        Future<RadioOutput> f = ForwardThreads.submit(device.toString(), lanes, torchThreads, () -> {
+            long t0 = System.nanoTime();
+            RadioOutput r = m.forward(input, b, h, w, outputs);
+            took[0] = System.nanoTime() - t0;
+            return r;
+        });
+        return new PendingForward(group, f, took);
     }
-  }
+
+    /** Decoder threads: the decodeThreads param, else the task's CPUs (spark.task.cpus, as this task got them). */
+    private int decodeThreads() {
+        return cfg.decodeThreads() > 0 ? cfg.decodeThreads() : ctx != null ? Math.max(1, ctx.cpus()) : 1;
+    }
+
+    /** Waits for a forward pass, checking every 100 ms whether the task was killed. */
+    private RadioOutput awaitForward(Future<RadioOutput> f) {
+        while (true) {
+            try {
+                return f.get(100, TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                if (ctx != null) {
+                    ctx.killTaskIfInterrupted();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                if (ctx != null) {
+                    ctx.killTaskIfInterrupted();
+                }
+                throw new RadioException("Interrupted while running the model; the task was cancelled.", e);
+            } catch (ExecutionException e) {
+                Throwable c = e.getCause();
+                if (c instanceof RuntimeException r) {
+                    throw r;
+                }
+                if (c instanceof Error err) {
+                    throw err;
+                }
+                throw new RadioException("The RADIO forward pass failed: " + c, c);
+            }
+        }
+    }
+
+    /** One decoded input, or why it could not be decoded. */
+    private record Decoded(PixelSource.Pixels pixels, Throwable error) {}
+
+    private RadioModel model() {
+        if (model == null) {
+            model = ExecutorModelCache.get(cfg.checkpointSha256(), device, cfg.dtype(), weights::get)
+                    .model();
+        }
+        return model;
+    }
+
+    private void finish() {
+        finished = true;
+        long decodeMs = reader.decodeNanos() / 1_000_000;
+        if (metrics != null) {
+            metrics.decodeMs().add(decodeMs);
+        }
+        // wait-for-input: the task thread waiting for a batch's decodes (the device idle for want of
+        // input, as far as this task goes); forward: time inside forward passes; decode: summed over
+        // decoder threads (it overlaps the forwards); model: building or fetching the cached model.
+        LOG.info(
+                "RadioEmbedder partition {} (stage {}) on {}: {} images, {} failed, {} batches, wall {} ms, "
+                        + "forward {} ms, wait-for-input {} ms, decode {} ms on {} threads, model {} ms",
+                ctx == null ? 0 : ctx.partitionId(),
+                ctx == null ? -1 : ctx.stageId(),
+                device,
+                images,
+                failed,
+                batches,
+                (System.nanoTime() - startNanos) / 1_000_000,
+                forwardNanos / 1_000_000,
+                queue == null ? 0 : queue.waitNanos() / 1_000_000,
+                decodeMs,
+                decodeThreads(),
+                modelNanos / 1_000_000);
+        close();
+    }
+
+    private void close() {
+        DecodeAhead<Row, PixelSource.Pixels> q = queue;
+        if (q != null) {
+            q.close();
+        }
+    }
 }

@@ -40,139 +40,149 @@ import org.slf4j.LoggerFactory;
  * </ul>
  */
 final class DeviceSelector {
-  private static final Logger LOG = LoggerFactory.getLogger(DeviceSelector.class);
-  private static final AtomicBoolean LOGGED_CPU = new AtomicBoolean();
-  private static final AtomicBoolean LOGGED_UNSCHEDULED = new AtomicBoolean();
-  private static final AtomicBoolean LOGGED_SEVERAL = new AtomicBoolean();
+    private static final Logger LOG = LoggerFactory.getLogger(DeviceSelector.class);
+    private static final AtomicBoolean LOGGED_CPU = new AtomicBoolean();
+    private static final AtomicBoolean LOGGED_UNSCHEDULED = new AtomicBoolean();
+    private static final AtomicBoolean LOGGED_SEVERAL = new AtomicBoolean();
 
-  /** What to set up for GPUs, for error messages. */
-  static final String GPU_SETUP = "Run on GPU executors: spark.executor.resource.gpu.amount=1, "
-      + "spark.task.resource.gpu.amount=0.25 (4 tasks share each GPU; 1 for one task per GPU) and "
-      + "spark.executor.resource.gpu.discoveryScript=./get-gpus-resources.sh (see conf/spark-defaults-gpu.conf), "
-      + "with the CUDA build of libtorch 2.7.1 (flavor cu128) on the executors instead of pytorch-native-cpu "
-      + "(build with mvn -Pcuda and set PYTORCH_FLAVOR=cu128; README, GPU clusters)";
+    /** What to set up for GPUs, for error messages. */
+    static final String GPU_SETUP = "Run on GPU executors: spark.executor.resource.gpu.amount=1, "
+            + "spark.task.resource.gpu.amount=0.25 (4 tasks share each GPU; 1 for one task per GPU) and "
+            + "spark.executor.resource.gpu.discoveryScript=./get-gpus-resources.sh (see conf/spark-defaults-gpu.conf), "
+            + "with the CUDA build of libtorch 2.7.1 (flavor cu128) on the executors instead of pytorch-native-cpu "
+            + "(build with mvn -Pcuda and set PYTORCH_FLAVOR=cu128; README, GPU clusters)";
 
-  private DeviceSelector() {}
+    private DeviceSelector() {}
 
-  /** The device for the current task: its Spark GPU resources and the GPUs PyTorch sees. */
-  static Device forTask(String device) {
-    TaskContext ctx = TaskContext.get();
-    Map<String, ResourceInformation> resources = ctx == null ? Map.of() : ctx.resourcesJMap();
-    return select(device, resources, DeviceSelector::pytorchGpus);
-  }
-
-  /**
-   * The device for a task.
-   *
-   * @param device the param: auto, cpu or gpu (null = auto)
-   * @param resources the task's resources by name (Spark's {@code TaskContext.resourcesJMap()})
-   * @param visibleGpus GPUs this JVM's PyTorch can use; only called when the answer matters (never
-   *     for cpu), so device=cpu does not load the engine
-   */
-  static Device select(String device, Map<String, ResourceInformation> resources, IntSupplier visibleGpus) {
-    String d = device == null ? "auto" : device.trim().toLowerCase(Locale.ROOT);
-    if (!d.equals("auto") && !d.equals("cpu") && !d.equals("gpu")) {
-      throw new RadioException("Unknown device \"" + device + "\". Use auto, cpu or gpu.");
+    /** The device for the current task: its Spark GPU resources and the GPUs PyTorch sees. */
+    static Device forTask(String device) {
+        TaskContext ctx = TaskContext.get();
+        Map<String, ResourceInformation> resources = ctx == null ? Map.of() : ctx.resourcesJMap();
+        return select(device, resources, DeviceSelector::pytorchGpus);
     }
-    if (d.equals("cpu")) {
-      return Device.cpu();
-    }
-    ResourceInformation gpu = resources == null ? null : resources.get("gpu");
-    String[] addresses = gpu == null ? new String[0] : gpu.addresses();
-    if (addresses.length > 0) {
-      int index = parseAddress(addresses[0]);
-      int gpus = visibleGpus.getAsInt();
-      if (gpus == 0) {
-        throw new RadioException("Spark assigned GPU " + addresses[0] + " to this task (device=" + d + "), but this "
-            + "executor's PyTorch sees no GPU: it loaded the CPU-only libtorch, or the CUDA driver is missing. "
-            + GPU_SETUP + ".");
-      }
-      if (index >= gpus) {
-        throw new RadioException("Spark assigned GPU " + addresses[0] + " to this task, but PyTorch sees only " + gpus
-            + " GPU(s) (0.." + (gpus - 1) + "). The discovery script's addresses must be CUDA device indices as "
-            + "this executor sees them: check spark.executor.resource.gpu.discoveryScript and CUDA_VISIBLE_DEVICES.");
-      }
-      if (addresses.length > 1 && LOGGED_SEVERAL.compareAndSet(false, true)) {
-        LOG.info("Spark assigned GPUs {} to a task; RadioEmbedder uses one GPU per task ({}). Set "
-            + "spark.task.resource.gpu.amount to 1 or less.", Arrays.toString(addresses), addresses[0]);
-      }
-      return Device.gpu(index);
-    }
-    int gpus = visibleGpus.getAsInt();
-    if (gpus > 0) {
-      if (LOGGED_UNSCHEDULED.compareAndSet(false, true)) {
-        LOG.info("device={}: Spark assigned no GPU to this task, PyTorch sees {}; using gpu(0). Set "
-            + "spark.executor.resource.gpu.amount and spark.task.resource.gpu.amount to spread tasks over GPUs.", d,
-            gpus);
-      }
-      return Device.gpu(0);
-    }
-    if (d.equals("auto")) {
-      if (LOGGED_CPU.compareAndSet(false, true)) {
-        LOG.info("device=auto: no GPU (none assigned by Spark, PyTorch sees none); running on the CPU.");
-      }
-      return Device.cpu();
-    }
-    throw new RadioException("device=gpu, but this executor's PyTorch sees no GPU and Spark assigned none to this "
-        + "task. " + GPU_SETUP + ". Or set device=auto (falls back to the CPU) or device=cpu.");
-  }
 
-  /** Spark GPU addresses are CUDA device indices ("0", "1", ...) for the CUDA libtorch. */
-  private static int parseAddress(String address) {
-    try {
-      int i = Integer.parseInt(address.trim());
-      if (i >= 0) {
-        return i;
-      }
-    } catch (NumberFormatException e) {
-      // below
-    }
-    throw new RadioException("Spark assigned GPU \"" + address + "\" to this task; RadioEmbedder needs CUDA device "
-        + "indices (\"0\", \"1\", ...). Make spark.executor.resource.gpu.discoveryScript print indices, as "
-        + "scripts/get-gpus-resources.sh does, not UUIDs.");
-  }
-
-  private static volatile Integer gpuCount;
-
-  /**
-   * GPUs PyTorch can use, once per JVM; never throws. 0 with the CPU-only libtorch (no CUDA
-   * capability: nothing is probed). DJL counts GPUs through the CUDA runtime (libcudart loaded by
-   * JNA from the library path), which a host with only the NVIDIA driver and DJL's CUDA libtorch
-   * (whose bundled runtime has another file name) may lack: then libtorch itself is asked, by
-   * placing a one-element tensor on gpu(0), gpu(1), ... until that fails.
-   */
-  static int pytorchGpus() {
-    Integer n = gpuCount;
-    if (n == null) {
-      n = countGpus();
-      gpuCount = n;
-    }
-    return n;
-  }
-
-  private static int countGpus() {
-    try {
-      Engine engine = Engine.getEngine("PyTorch");
-      int n = engine.getGpuCount();
-      if (n > 0 || !engine.hasCapability(StandardCapabilities.CUDA)) {
-        return n;
-      }
-      int probed = 0;
-      try (NDManager m = engine.newBaseManager()) {
-        for (; probed < 64; probed++) {
-          try (NDArray a = m.zeros(new Shape(1), DataType.FLOAT32, Device.gpu(probed))) {
-            a.getDevice();
-          } catch (RuntimeException e) {
-            break;
-          }
+    /**
+     * The device for a task.
+     *
+     * @param device the param: auto, cpu or gpu (null = auto)
+     * @param resources the task's resources by name (Spark's {@code TaskContext.resourcesJMap()})
+     * @param visibleGpus GPUs this JVM's PyTorch can use; only called when the answer matters (never
+     *     for cpu), so device=cpu does not load the engine
+     */
+    static Device select(String device, Map<String, ResourceInformation> resources, IntSupplier visibleGpus) {
+        String d = device == null ? "auto" : device.trim().toLowerCase(Locale.ROOT);
+        if (!d.equals("auto") && !d.equals("cpu") && !d.equals("gpu")) {
+            throw new RadioException("Unknown device \"" + device + "\". Use auto, cpu or gpu.");
         }
-      }
-      LOG.info("PyTorch has CUDA but DJL found no CUDA runtime library (libcudart) to count GPUs; libtorch placed "
-          + "tensors on {} GPU(s).", probed);
-      return probed;
-    } catch (RuntimeException | UnsatisfiedLinkError | NoClassDefFoundError e) {
-      LOG.warn("Cannot ask PyTorch for GPUs ({}); assuming none.", e.toString());
-      return 0;
+        if (d.equals("cpu")) {
+            return Device.cpu();
+        }
+        ResourceInformation gpu = resources == null ? null : resources.get("gpu");
+        String[] addresses = gpu == null ? new String[0] : gpu.addresses();
+        if (addresses.length > 0) {
+            int index = parseAddress(addresses[0]);
+            int gpus = visibleGpus.getAsInt();
+            if (gpus == 0) {
+                throw new RadioException(
+                        "Spark assigned GPU " + addresses[0] + " to this task (device=" + d + "), but this "
+                                + "executor's PyTorch sees no GPU: it loaded the CPU-only libtorch, or the CUDA driver is missing. "
+                                + GPU_SETUP + ".");
+            }
+            if (index >= gpus) {
+                throw new RadioException(
+                        "Spark assigned GPU " + addresses[0] + " to this task, but PyTorch sees only " + gpus
+                                + " GPU(s) (0.." + (gpus - 1)
+                                + "). The discovery script's addresses must be CUDA device indices as "
+                                + "this executor sees them: check spark.executor.resource.gpu.discoveryScript and CUDA_VISIBLE_DEVICES.");
+            }
+            if (addresses.length > 1 && LOGGED_SEVERAL.compareAndSet(false, true)) {
+                LOG.info(
+                        "Spark assigned GPUs {} to a task; RadioEmbedder uses one GPU per task ({}). Set "
+                                + "spark.task.resource.gpu.amount to 1 or less.",
+                        Arrays.toString(addresses),
+                        addresses[0]);
+            }
+            return Device.gpu(index);
+        }
+        int gpus = visibleGpus.getAsInt();
+        if (gpus > 0) {
+            if (LOGGED_UNSCHEDULED.compareAndSet(false, true)) {
+                LOG.info(
+                        "device={}: Spark assigned no GPU to this task, PyTorch sees {}; using gpu(0). Set "
+                                + "spark.executor.resource.gpu.amount and spark.task.resource.gpu.amount to spread tasks over GPUs.",
+                        d,
+                        gpus);
+            }
+            return Device.gpu(0);
+        }
+        if (d.equals("auto")) {
+            if (LOGGED_CPU.compareAndSet(false, true)) {
+                LOG.info("device=auto: no GPU (none assigned by Spark, PyTorch sees none); running on the CPU.");
+            }
+            return Device.cpu();
+        }
+        throw new RadioException("device=gpu, but this executor's PyTorch sees no GPU and Spark assigned none to this "
+                + "task. " + GPU_SETUP + ". Or set device=auto (falls back to the CPU) or device=cpu.");
     }
-  }
+
+    /** Spark GPU addresses are CUDA device indices ("0", "1", ...) for the CUDA libtorch. */
+    private static int parseAddress(String address) {
+        try {
+            int i = Integer.parseInt(address.trim());
+            if (i >= 0) {
+                return i;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new RadioException("Spark assigned GPU \"" + address + "\" to this task; RadioEmbedder needs CUDA device "
+                + "indices (\"0\", \"1\", ...). Make spark.executor.resource.gpu.discoveryScript print indices, as "
+                + "scripts/get-gpus-resources.sh does, not UUIDs.");
+    }
+
+    private static volatile Integer gpuCount;
+
+    /**
+     * GPUs PyTorch can use, once per JVM; never throws. 0 with the CPU-only libtorch (no CUDA
+     * capability: nothing is probed). DJL counts GPUs through the CUDA runtime (libcudart loaded by
+     * JNA from the library path), which a host with only the NVIDIA driver and DJL's CUDA libtorch
+     * (whose bundled runtime has another file name) may lack: then libtorch itself is asked, by
+     * placing a one-element tensor on gpu(0), gpu(1), ... until that fails.
+     */
+    static int pytorchGpus() {
+        Integer n = gpuCount;
+        if (n == null) {
+            n = countGpus();
+            gpuCount = n;
+        }
+        return n;
+    }
+
+    private static int countGpus() {
+        try {
+            Engine engine = Engine.getEngine("PyTorch");
+            int n = engine.getGpuCount();
+            if (n > 0 || !engine.hasCapability(StandardCapabilities.CUDA)) {
+                return n;
+            }
+            int probed = 0;
+            try (NDManager m = engine.newBaseManager()) {
+                for (; probed < 64; probed++) {
+                    try (NDArray a = m.zeros(new Shape(1), DataType.FLOAT32, Device.gpu(probed))) {
+                        a.getDevice();
+                    } catch (RuntimeException e) {
+                        break;
+                    }
+                }
+            }
+            LOG.info(
+                    "PyTorch has CUDA but DJL found no CUDA runtime library (libcudart) to count GPUs; libtorch placed "
+                            + "tensors on {} GPU(s).",
+                    probed);
+            return probed;
+        } catch (RuntimeException | UnsatisfiedLinkError | NoClassDefFoundError e) {
+            LOG.warn("Cannot ask PyTorch for GPUs ({}); assuming none.", e.toString());
+            return 0;
+        }
+    }
 }

@@ -25,120 +25,133 @@ import org.slf4j.LoggerFactory;
  * device and dtype against this machine, the session's pixel limit).
  */
 record DriverModel(String model, SparkContext sc, WeightsHandle weights, RadioEmbedder.ModelInfo info) {
-  /** The stage's log: its driver-side lines keep their logger name. */
-  private static final Logger LOG = LoggerFactory.getLogger(RadioEmbedder.class);
+    /** The stage's log: its driver-side lines keep their logger name. */
+    private static final Logger LOG = LoggerFactory.getLogger(RadioEmbedder.class);
 
-  /** Whether this is the load of {@code m} for {@code sc}, still usable. */
-  boolean isFor(String m, SparkContext sc) {
-    return model.equals(m) && this.sc == sc && !sc.isStopped();
-  }
+    /** Whether this is the load of {@code m} for {@code sc}, still usable. */
+    boolean isFor(String m, SparkContext sc) {
+        return model.equals(m) && this.sc == sc && !sc.isStopped();
+    }
 
-  /** Loads the weights of {@code m} and broadcasts them (in local mode, shares them in this JVM). */
-  static DriverModel load(String m, SparkContext sc) {
-    long t0 = System.nanoTime();
-    RadioWeights weights = ModelSource.load(m);
-    long t1 = System.nanoTime();
-    String sha = weights.checkpointSha256();
-    long t2 = System.nanoTime();
-    WeightsHandle bc = WeightsHandle.of(sc, weights);
-    long t3 = System.nanoTime();
-    LOG.info("Model {} ready on the driver: loaded in {} ms, SHA-256 in {} ms, {} in {} ms ({} MB)", m,
-        (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, sc.isLocal() ? "shared in this JVM (local mode)" : "broadcast",
-        (t3 - t2) / 1_000_000, weights.byteSize() >> 20);
-    return new DriverModel(m, sc, bc, new RadioEmbedder.ModelInfo(sha, weights.source(), weights.config()));
-  }
+    /** Loads the weights of {@code m} and broadcasts them (in local mode, shares them in this JVM). */
+    static DriverModel load(String m, SparkContext sc) {
+        long t0 = System.nanoTime();
+        RadioWeights weights = ModelSource.load(m);
+        long t1 = System.nanoTime();
+        String sha = weights.checkpointSha256();
+        long t2 = System.nanoTime();
+        WeightsHandle bc = WeightsHandle.of(sc, weights);
+        long t3 = System.nanoTime();
+        LOG.info(
+                "Model {} ready on the driver: loaded in {} ms, SHA-256 in {} ms, {} in {} ms ({} MB)",
+                m,
+                (t1 - t0) / 1_000_000,
+                (t2 - t1) / 1_000_000,
+                sc.isLocal() ? "shared in this JVM (local mode)" : "broadcast",
+                (t3 - t2) / 1_000_000,
+                weights.byteSize() >> 20);
+        return new DriverModel(m, sc, bc, new RadioEmbedder.ModelInfo(sha, weights.source(), weights.config()));
+    }
 
-  /**
-   * Local mode on CPU: starts building the model on a forward lane as soon as the driver has the
-   * weights, while the job lists its input and Spark plans, so that the first tasks find it built
-   * instead of all waiting for it (1.3-1.7 s for the base shape, several seconds for
-   * C-RADIOv4-H). On a cluster the executors build it on first use. A failed build is reported by
-   * the task that retries it; a model already built is not built again.
-   */
-  void prebuildInLocalMode(String deviceParam, ModelDType dtype, int torchThreadsParam, int forwardConcurrency) {
-    String d = deviceParam.trim().toLowerCase(Locale.ROOT);
-    boolean cpu = d.equals("cpu") || (d.equals("auto") && !sc.conf().contains("spark.task.resource.gpu.amount"));
-    if (!sc.isLocal() || !cpu) {
-      return;
+    /**
+     * Local mode on CPU: starts building the model on a forward lane as soon as the driver has the
+     * weights, while the job lists its input and Spark plans, so that the first tasks find it built
+     * instead of all waiting for it (1.3-1.7 s for the base shape, several seconds for
+     * C-RADIOv4-H). On a cluster the executors build it on first use. A failed build is reported by
+     * the task that retries it; a model already built is not built again.
+     */
+    void prebuildInLocalMode(String deviceParam, ModelDType dtype, int torchThreadsParam, int forwardConcurrency) {
+        String d = deviceParam.trim().toLowerCase(Locale.ROOT);
+        boolean cpu = d.equals("cpu") || (d.equals("auto") && !sc.conf().contains("spark.task.resource.gpu.amount"));
+        if (!sc.isLocal() || !cpu) {
+            return;
+        }
+        ai.djl.Device device = ai.djl.Device.cpu();
+        DevicePlan plan;
+        try {
+            plan = DevicePlan.of(device, dtype);
+        } catch (RadioException e) {
+            return; // the tasks report it
+        }
+        int threads = EmbedPartition.torchThreads(torchThreadsParam, sc.conf().getInt("spark.task.cpus", 1));
+        ForwardThreads.submit(
+                device.toString(),
+                plan.lanes(forwardConcurrency, EmbedPartition.executorCores(), threads),
+                threads,
+                () -> ExecutorModelCache.get(info.checkpointSha256(), device, dtype, weights::get));
     }
-    ai.djl.Device device = ai.djl.Device.cpu();
-    DevicePlan plan;
-    try {
-      plan = DevicePlan.of(device, dtype);
-    } catch (RadioException e) {
-      return; // the tasks report it
-    }
-    int threads = EmbedPartition.torchThreads(torchThreadsParam, sc.conf().getInt("spark.task.cpus", 1));
-    ForwardThreads.submit(device.toString(), plan.lanes(forwardConcurrency, EmbedPartition.executorCores(),
-        threads), threads,
-        () -> ExecutorModelCache.get(info.checkpointSha256(), device, dtype, weights::get));
-  }
 
-  static final long DEFAULT_MAX_PIXELS = 100_000_000L;
+    static final long DEFAULT_MAX_PIXELS = 100_000_000L;
 
-  /**
-   * The session's {@link EmbeddingSettings#MAX_PIXELS_CONF}, for a stage whose maxPixels is not
-   * set; {@code fallback} (the param's default) when the session has none.
-   */
-  static long sessionMaxPixels(SparkSession spark, long fallback) {
-    String conf = spark.conf().get(EmbeddingSettings.MAX_PIXELS_CONF, null);
-    if (conf == null) {
-      return fallback;
+    /**
+     * The session's {@link EmbeddingSettings#MAX_PIXELS_CONF}, for a stage whose maxPixels is not
+     * set; {@code fallback} (the param's default) when the session has none.
+     */
+    static long sessionMaxPixels(SparkSession spark, long fallback) {
+        String conf = spark.conf().get(EmbeddingSettings.MAX_PIXELS_CONF, null);
+        if (conf == null) {
+            return fallback;
+        }
+        try {
+            long v = Long.parseLong(conf.trim().replace("_", "").replace(",", ""));
+            if (v > 0) {
+                return v;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException(EmbeddingSettings.MAX_PIXELS_CONF + " must be a positive number of pixels, "
+                + "but is '" + conf + "'. Set it to, for example, 200000000, or unset it for the default "
+                + DEFAULT_MAX_PIXELS + ".");
     }
-    try {
-      long v = Long.parseLong(conf.trim().replace("_", "").replace(",", ""));
-      if (v > 0) {
-        return v;
-      }
-    } catch (NumberFormatException e) {
-      // reported below
-    }
-    throw new IllegalArgumentException(EmbeddingSettings.MAX_PIXELS_CONF + " must be a positive number of pixels, "
-        + "but is '" + conf + "'. Set it to, for example, 200000000, or unset it for the default "
-        + DEFAULT_MAX_PIXELS + ".");
-  }
 
-  /**
-   * {@link RadioEmbedder#checkAgainst}: imageSize and resizeMode against the patch size of
-   * {@code config}, without Spark and without the weights.
-   *
-   * @throws InvalidValueException naming imageSize
-   */
-  static void checkAgainst(PixelSource.Factory pixelSources, String imageSize, String resizeMode, long maxPixels,
-      RadioConfig config) {
-    int[] size = EmbeddingSettings.parseImageSize(imageSize);
-    try {
-      pixelSources.create(new PixelSource.Spec(size[0], size[1], resizeMode, config.patchSize(), maxPixels));
-    } catch (InvalidValueException e) {
-      throw e;
-    } catch (RadioException e) {
-      throw new InvalidValueException("imageSize", imageSize, e.getMessage());
+    /**
+     * {@link RadioEmbedder#checkAgainst}: imageSize and resizeMode against the patch size of
+     * {@code config}, without Spark and without the weights.
+     *
+     * @throws InvalidValueException naming imageSize
+     */
+    static void checkAgainst(
+            PixelSource.Factory pixelSources, String imageSize, String resizeMode, long maxPixels, RadioConfig config) {
+        int[] size = EmbeddingSettings.parseImageSize(imageSize);
+        try {
+            pixelSources.create(new PixelSource.Spec(size[0], size[1], resizeMode, config.patchSize(), maxPixels));
+        } catch (InvalidValueException e) {
+            throw e;
+        } catch (RadioException e) {
+            throw new InvalidValueException("imageSize", imageSize, e.getMessage());
+        }
     }
-  }
 
-  /**
-   * {@link RadioEmbedder#checkDeviceLocally}: device and dtype against this machine, for local
-   * mode. Only loads the PyTorch engine (to count GPUs) when the answer matters.
-   *
-   * @throws InvalidValueException naming device or dtype
-   */
-  static void checkDeviceLocally(String d, String dtype) {
-    ModelDType type = ModelDType.parse(dtype);
-    boolean cpu = d.equals("cpu");
-    if (!cpu && (d.equals("gpu") || type == ModelDType.FLOAT16)) {
-      cpu = DeviceSelector.pytorchGpus() == 0;
-      if (cpu && d.equals("gpu")) {
-        throw new InvalidValueException("device", d, "PyTorch sees no GPU on this machine (the CPU-only libtorch, or "
-            + "no CUDA driver). Use device auto or cpu, or run on GPU executors (README, GPU clusters).");
-      }
+    /**
+     * {@link RadioEmbedder#checkDeviceLocally}: device and dtype against this machine, for local
+     * mode. Only loads the PyTorch engine (to count GPUs) when the answer matters.
+     *
+     * @throws InvalidValueException naming device or dtype
+     */
+    static void checkDeviceLocally(String d, String dtype) {
+        ModelDType type = ModelDType.parse(dtype);
+        boolean cpu = d.equals("cpu");
+        if (!cpu && (d.equals("gpu") || type == ModelDType.FLOAT16)) {
+            cpu = DeviceSelector.pytorchGpus() == 0;
+            if (cpu && d.equals("gpu")) {
+                throw new InvalidValueException(
+                        "device",
+                        d,
+                        "PyTorch sees no GPU on this machine (the CPU-only libtorch, or "
+                                + "no CUDA driver). Use device auto or cpu, or run on GPU executors (README, GPU clusters).");
+            }
+        }
+        if (cpu) {
+            try {
+                DevicePlan.of(ai.djl.Device.cpu(), type); // refuses float16 on the CPU
+            } catch (RadioException e) {
+                throw new InvalidValueException(
+                        "dtype",
+                        dtype,
+                        (d.equals("cpu") ? "" : "This machine has no GPU, so " + "device=" + d + " runs on the CPU. ")
+                                + e.getMessage());
+            }
+        }
     }
-    if (cpu) {
-      try {
-        DevicePlan.of(ai.djl.Device.cpu(), type); // refuses float16 on the CPU
-      } catch (RadioException e) {
-        throw new InvalidValueException("dtype", dtype, (d.equals("cpu") ? "" : "This machine has no GPU, so "
-            + "device=" + d + " runs on the CPU. ") + e.getMessage());
-      }
-    }
-  }
 }

@@ -1,9 +1,9 @@
 package ai.radiospark.ml;
 
-import ai.radiospark.runtime.EmbeddingSettings;
 import ai.radiospark.model.DevicePlan;
 import ai.radiospark.model.ModelDType;
 import ai.radiospark.runtime.DecodeAhead;
+import ai.radiospark.runtime.EmbeddingSettings;
 import ai.radiospark.runtime.FeaturesMode;
 import ai.radiospark.runtime.PixelSource;
 import java.io.Serializable;
@@ -33,93 +33,111 @@ import org.apache.spark.util.SerializableConfiguration;
  * {@link ResultRows} (output rows, features, error rows).
  */
 final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  /**
-   * Everything a task needs, decided on the driver: the input, the pixel spec, the stage's
-   * embedding {@code settings} (checked) and its execution params. {@code batchSizeSet} false: the
-   * device's default batch size ({@link DevicePlan}), decided in the task.
-   */
-  record Config(EmbedderSchema.InputKind kind, int inputIndex, int nameIndex, PixelSource.Spec spec,
-      EmbeddingSettings settings, boolean batchSizeSet, int decodeThreads, boolean failOnError, String checkpointSha256,
-      boolean imageInfo, int forwardConcurrency) implements Serializable {
-    /** The batch size; 0 = the device's default. */
-    int batchSize() {
-      return batchSizeSet ? settings.batchSize() : 0;
+    /**
+     * Everything a task needs, decided on the driver: the input, the pixel spec, the stage's
+     * embedding {@code settings} (checked) and its execution params. {@code batchSizeSet} false: the
+     * device's default batch size ({@link DevicePlan}), decided in the task.
+     */
+    record Config(
+            EmbedderSchema.InputKind kind,
+            int inputIndex,
+            int nameIndex,
+            PixelSource.Spec spec,
+            EmbeddingSettings settings,
+            boolean batchSizeSet,
+            int decodeThreads,
+            boolean failOnError,
+            String checkpointSha256,
+            boolean imageInfo,
+            int forwardConcurrency)
+            implements Serializable {
+        /** The batch size; 0 = the device's default. */
+        int batchSize() {
+            return batchSizeSet ? settings.batchSize() : 0;
+        }
+
+        String device() {
+            return settings.device();
+        }
+
+        ModelDType dtype() {
+            return ModelDType.parse(settings.dtype());
+        }
+
+        FeaturesMode featuresMode() {
+            return FeaturesMode.parse(settings.featuresMode());
+        }
+
+        /** Features stored as float16 halves. */
+        boolean float16() {
+            return settings.featuresType().equals("float16");
+        }
+
+        int torchThreads() {
+            return settings.torchThreads();
+        }
     }
 
-    String device() {
-      return settings.device();
+    private final Config cfg;
+    private final WeightsHandle weights;
+    private final PixelSource.Factory pixelSources;
+    private final SerializableConfiguration hadoopConf;
+    private final EmbedderMetrics.Accumulators metrics;
+
+    EmbedPartition(
+            Config cfg,
+            WeightsHandle weights,
+            PixelSource.Factory pixelSources,
+            SerializableConfiguration hadoopConf,
+            EmbedderMetrics.Accumulators metrics) {
+        this.cfg = cfg;
+        this.weights = weights;
+        this.pixelSources = pixelSources;
+        this.hadoopConf = hadoopConf;
+        this.metrics = metrics;
     }
 
-    ModelDType dtype() {
-      return ModelDType.parse(settings.dtype());
+    @Override
+    public Iterator<Row> call(Iterator<Row> input) {
+        return new BatchScheduler(input, cfg, weights, pixelSources, hadoopConf, metrics);
     }
 
-    FeaturesMode featuresMode() {
-      return FeaturesMode.parse(settings.featuresMode());
+    /** Batches decoded ahead of the one being computed (K): memory is about (K + 1) batches of pixels. */
+    static final int BATCHES_AHEAD = 2;
+
+    private static final Pattern LOCAL_MASTER = Pattern.compile("local(?:\\[(\\*|\\d+)(?:,\\s*\\d+)?\\])?");
+
+    /**
+     * The cores of this executor: spark.executor.cores if set; in local mode the N of local[N]
+     * (local: 1, local[*]: every core); else every core the JVM sees.
+     */
+    static int executorCores() {
+        SparkEnv env = SparkEnv.get();
+        int all = Runtime.getRuntime().availableProcessors();
+        return env == null
+                ? all
+                : executorCores(
+                        env.conf().get("spark.master", ""),
+                        env.conf().getOption("spark.executor.cores").getOrElse(() -> null),
+                        all);
     }
 
-    /** Features stored as float16 halves. */
-    boolean float16() {
-      return settings.featuresType().equals("float16");
+    /** {@link #executorCores()} from the master URL, spark.executor.cores (or null) and the JVM's cores. */
+    static int executorCores(String master, String executorCores, int all) {
+        if (executorCores != null && executorCores.trim().matches("\\d+")) {
+            return Math.max(1, Integer.parseInt(executorCores.trim()));
+        }
+        Matcher m = LOCAL_MASTER.matcher(master == null ? "" : master.trim());
+        if (m.matches()) {
+            return m.group(1) == null ? 1 : m.group(1).equals("*") ? all : Math.max(1, Integer.parseInt(m.group(1)));
+        }
+        return all;
     }
 
-    int torchThreads() {
-      return settings.torchThreads();
+    /** PyTorch threads per forward pass: the torchThreads param if set, else the task's CPUs (spark.task.cpus). */
+    static int torchThreads(int param, int taskCpus) {
+        return param > 0 ? param : Math.max(1, taskCpus);
     }
-  }
-
-  private final Config cfg;
-  private final WeightsHandle weights;
-  private final PixelSource.Factory pixelSources;
-  private final SerializableConfiguration hadoopConf;
-  private final EmbedderMetrics.Accumulators metrics;
-
-  EmbedPartition(Config cfg, WeightsHandle weights, PixelSource.Factory pixelSources,
-      SerializableConfiguration hadoopConf, EmbedderMetrics.Accumulators metrics) {
-    this.cfg = cfg;
-    this.weights = weights;
-    this.pixelSources = pixelSources;
-    this.hadoopConf = hadoopConf;
-    this.metrics = metrics;
-  }
-
-  @Override
-  public Iterator<Row> call(Iterator<Row> input) {
-    return new BatchScheduler(input, cfg, weights, pixelSources, hadoopConf, metrics);
-  }
-
-  /** Batches decoded ahead of the one being computed (K): memory is about (K + 1) batches of pixels. */
-  static final int BATCHES_AHEAD = 2;
-
-  private static final Pattern LOCAL_MASTER = Pattern.compile("local(?:\\[(\\*|\\d+)(?:,\\s*\\d+)?\\])?");
-
-  /**
-   * The cores of this executor: spark.executor.cores if set; in local mode the N of local[N]
-   * (local: 1, local[*]: every core); else every core the JVM sees.
-   */
-  static int executorCores() {
-    SparkEnv env = SparkEnv.get();
-    int all = Runtime.getRuntime().availableProcessors();
-    return env == null ? all : executorCores(env.conf().get("spark.master", ""),
-        env.conf().getOption("spark.executor.cores").getOrElse(() -> null), all);
-  }
-
-  /** {@link #executorCores()} from the master URL, spark.executor.cores (or null) and the JVM's cores. */
-  static int executorCores(String master, String executorCores, int all) {
-    if (executorCores != null && executorCores.trim().matches("\\d+")) {
-      return Math.max(1, Integer.parseInt(executorCores.trim()));
-    }
-    Matcher m = LOCAL_MASTER.matcher(master == null ? "" : master.trim());
-    if (m.matches()) {
-      return m.group(1) == null ? 1 : m.group(1).equals("*") ? all : Math.max(1, Integer.parseInt(m.group(1)));
-    }
-    return all;
-  }
-
-  /** PyTorch threads per forward pass: the torchThreads param if set, else the task's CPUs (spark.task.cpus). */
-  static int torchThreads(int param, int taskCpus) {
-    return param > 0 ? param : Math.max(1, taskCpus);
-  }
 }

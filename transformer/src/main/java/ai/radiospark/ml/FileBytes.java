@@ -30,81 +30,81 @@ import org.apache.hadoop.fs.RawLocalFileSystem;
  * layer cannot even name the side file of a file whose name holds a ':'.
  */
 public final class FileBytes {
-  /** Hadoop configuration key: seconds a single file read may take. */
-  public static final String TIMEOUT_KEY = "radio.read.timeout.seconds";
+    /** Hadoop configuration key: seconds a single file read may take. */
+    public static final String TIMEOUT_KEY = "radio.read.timeout.seconds";
 
-  public static final long DEFAULT_TIMEOUT_SECONDS = 300;
+    public static final long DEFAULT_TIMEOUT_SECONDS = 300;
 
-  /** Reader threads: daemons, so that a read abandoned after its timeout never holds up the JVM. */
-  private static final ExecutorService READERS = Executors.newCachedThreadPool(r -> {
-    Thread t = new Thread(r, "radio-spark-file-read");
-    t.setDaemon(true);
-    return t;
-  });
+    /** Reader threads: daemons, so that a read abandoned after its timeout never holds up the JVM. */
+    private static final ExecutorService READERS = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "radio-spark-file-read");
+        t.setDaemon(true);
+        return t;
+    });
 
-  private FileBytes() {}
+    private FileBytes() {}
 
-  /**
-   * The file's bytes. An IOException says why not (missing, not a regular file, unreadable, timed
-   * out); a file over 2 GB is refused with a RadioException.
-   */
-  public static byte[] read(String path, Configuration conf) throws IOException {
-    long timeout = conf.getLong(TIMEOUT_KEY, DEFAULT_TIMEOUT_SECONDS);
-    Future<byte[]> f = READERS.submit(() -> readNow(path, conf));
-    try {
-      return f.get(timeout, TimeUnit.SECONDS);
-    } catch (TimeoutException e) {
-      f.cancel(true);
-      throw new IOException("the read took longer than " + timeout + " s and was abandoned (a hung file system?"
-          + " The limit is the Hadoop setting " + TIMEOUT_KEY + ")");
-    } catch (InterruptedException e) {
-      f.cancel(true);
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("interrupted while reading " + path);
-    } catch (ExecutionException e) {
-      Throwable c = e.getCause();
-      if (c instanceof IOException io) {
-        throw io;
-      }
-      if (c instanceof RuntimeException r) {
-        throw r;
-      }
-      if (c instanceof Error err) {
-        throw err;
-      }
-      throw new IOException(c);
-    }
-  }
-
-  private static byte[] readNow(String path, Configuration conf) throws IOException {
-    Path p = new Path(path);
-    FileSystem fs = p.getFileSystem(conf);
-    if (fs instanceof ChecksumFileSystem checksummed) {
-      fs = checksummed.getRawFileSystem();
-    }
-    FileStatus status = fs.getFileStatus(p);
-    if (status.isDirectory()) {
-      throw new IOException("it is a folder, not a file");
-    }
-    if (fs instanceof RawLocalFileSystem local) {
-      java.nio.file.Path file = local.pathToFile(p).toPath();
-      if (!Files.isRegularFile(file)) {
-        if (!Files.exists(file)) {
-          throw new FileNotFoundException("File " + path + " does not exist");
+    /**
+     * The file's bytes. An IOException says why not (missing, not a regular file, unreadable, timed
+     * out); a file over 2 GB is refused with a RadioException.
+     */
+    public static byte[] read(String path, Configuration conf) throws IOException {
+        long timeout = conf.getLong(TIMEOUT_KEY, DEFAULT_TIMEOUT_SECONDS);
+        Future<byte[]> f = READERS.submit(() -> readNow(path, conf));
+        try {
+            return f.get(timeout, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            f.cancel(true);
+            throw new IOException("the read took longer than " + timeout + " s and was abandoned (a hung file system?"
+                    + " The limit is the Hadoop setting " + TIMEOUT_KEY + ")");
+        } catch (InterruptedException e) {
+            f.cancel(true);
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while reading " + path);
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof IOException io) {
+                throw io;
+            }
+            if (c instanceof RuntimeException r) {
+                throw r;
+            }
+            if (c instanceof Error err) {
+                throw err;
+            }
+            throw new IOException(c);
         }
-        throw new IOException("it is not a regular file (a FIFO, socket or device?), so it is not opened: "
-            + "only regular files are read");
-      }
     }
-    long len = status.getLen();
-    if (len > Integer.MAX_VALUE - 16) {
-      throw new RadioException("Cannot read " + path + ": it is " + len + " bytes, more than an image can be "
-          + "(2 GB). Is this an image?");
+
+    private static byte[] readNow(String path, Configuration conf) throws IOException {
+        Path p = new Path(path);
+        FileSystem fs = p.getFileSystem(conf);
+        if (fs instanceof ChecksumFileSystem checksummed) {
+            fs = checksummed.getRawFileSystem();
+        }
+        FileStatus status = fs.getFileStatus(p);
+        if (status.isDirectory()) {
+            throw new IOException("it is a folder, not a file");
+        }
+        if (fs instanceof RawLocalFileSystem local) {
+            java.nio.file.Path file = local.pathToFile(p).toPath();
+            if (!Files.isRegularFile(file)) {
+                if (!Files.exists(file)) {
+                    throw new FileNotFoundException("File " + path + " does not exist");
+                }
+                throw new IOException("it is not a regular file (a FIFO, socket or device?), so it is not opened: "
+                        + "only regular files are read");
+            }
+        }
+        long len = status.getLen();
+        if (len > Integer.MAX_VALUE - 16) {
+            throw new RadioException("Cannot read " + path + ": it is " + len + " bytes, more than an image can be "
+                    + "(2 GB). Is this an image?");
+        }
+        byte[] out = new byte[(int) len];
+        try (FSDataInputStream in = fs.open(p)) {
+            in.readFully(0, out);
+        }
+        return out;
     }
-    byte[] out = new byte[(int) len];
-    try (FSDataInputStream in = fs.open(p)) {
-      in.readFully(0, out);
-    }
-    return out;
-  }
 }

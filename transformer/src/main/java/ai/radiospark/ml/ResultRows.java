@@ -19,145 +19,147 @@ import org.apache.spark.sql.RowFactory;
  * {@link RowEmbedder} too.
  */
 final class ResultRows {
-  private final EmbedPartition.Config cfg;
-  private final PartitionInput input;
-  private final List<DecodeAhead.Item<Row, PixelSource.Pixels>> batch;
-  private final Object[] summary;
-  private final Object[] features;
-  private final Object[] info;
-  private final String[] errors;
+    private final EmbedPartition.Config cfg;
+    private final PartitionInput input;
+    private final List<DecodeAhead.Item<Row, PixelSource.Pixels>> batch;
+    private final Object[] summary;
+    private final Object[] features;
+    private final Object[] info;
+    private final String[] errors;
 
-  /** {@code input} names the rows in failOnError messages. */
-  ResultRows(EmbedPartition.Config cfg, PartitionInput input, List<DecodeAhead.Item<Row, PixelSource.Pixels>> batch) {
-    this.cfg = cfg;
-    this.input = input;
-    this.batch = batch;
-    int n = batch.size();
-    summary = new Object[n];
-    features = new Object[n];
-    info = new Object[n];
-    errors = new String[n];
-  }
+    /** {@code input} names the rows in failOnError messages. */
+    ResultRows(EmbedPartition.Config cfg, PartitionInput input, List<DecodeAhead.Item<Row, PixelSource.Pixels>> batch) {
+        this.cfg = cfg;
+        this.input = input;
+        this.batch = batch;
+        int n = batch.size();
+        summary = new Object[n];
+        features = new Object[n];
+        info = new Object[n];
+        errors = new String[n];
+    }
 
-  /** Rows in the batch. */
-  int size() {
-    return batch.size();
-  }
+    /** Rows in the batch. */
+    int size() {
+        return batch.size();
+    }
 
-  /**
-   * Image {@code i} could not be decoded: its error row, or the task fails (with failOnError, or
-   * out of memory, which is not the image's fault, so that Spark can retry the task).
-   */
-  void decodeFailed(int i, Throwable error) {
-    if (error instanceof VirtualMachineError fatal) {
-      throw fatal;
+    /**
+     * Image {@code i} could not be decoded: its error row, or the task fails (with failOnError, or
+     * out of memory, which is not the image's fault, so that Spark can retry the task).
+     */
+    void decodeFailed(int i, Throwable error) {
+        if (error instanceof VirtualMachineError fatal) {
+            throw fatal;
+        }
+        errors[i] = message(error);
+        if (cfg.failOnError()) {
+            DecodeAhead.Item<Row, PixelSource.Pixels> p = batch.get(i);
+            throw new RadioException(
+                    "Cannot embed image " + input.name(p.input(), p.index()) + ": " + errors[i]
+                            + " (failOnError=true; set failOnError=false to record such errors in the error column and go on)",
+                    error);
+        }
     }
-    errors[i] = message(error);
-    if (cfg.failOnError()) {
-      DecodeAhead.Item<Row, PixelSource.Pixels> p = batch.get(i);
-      throw new RadioException("Cannot embed image " + input.name(p.input(), p.index()) + ": " + errors[i]
-          + " (failOnError=true; set failOnError=false to record such errors in the error column and go on)",
-          error);
-    }
-  }
 
-  /** Image {@code i}'s sizes for the imageInfo column, when it is asked for ({@code px} null: none). */
-  void imageInfo(int i, PixelSource.Pixels px) {
-    if (cfg.imageInfo() && px != null) {
-      info[i] = RowFactory.create(px.originalWidth(), px.originalHeight(), px.height(), px.width());
+    /** Image {@code i}'s sizes for the imageInfo column, when it is asked for ({@code px} null: none). */
+    void imageInfo(int i, PixelSource.Pixels px) {
+        if (cfg.imageInfo() && px != null) {
+            info[i] = RowFactory.create(px.originalWidth(), px.originalHeight(), px.height(), px.width());
+        }
     }
-  }
 
-  /** Image {@code i}'s outputs, image {@code j} of {@code out}: summary and features, or an error row. */
-  void embedded(int i, RadioOutput out, int j) {
-    float[] s = out.summary(j);
-    Row feats = null;
-    String bad = nonFinite(s, "summary");
-    if (bad == null && cfg.featuresMode().kind() != FeaturesMode.Kind.NONE) {
-      feats = featuresRow(out, j, cfg.featuresMode(), cfg.float16());
-      bad = feats == null ? nonFinite(null, "features") : null;
+    /** Image {@code i}'s outputs, image {@code j} of {@code out}: summary and features, or an error row. */
+    void embedded(int i, RadioOutput out, int j) {
+        float[] s = out.summary(j);
+        Row feats = null;
+        String bad = nonFinite(s, "summary");
+        if (bad == null && cfg.featuresMode().kind() != FeaturesMode.Kind.NONE) {
+            feats = featuresRow(out, j, cfg.featuresMode(), cfg.float16());
+            bad = feats == null ? nonFinite(null, "features") : null;
+        }
+        if (bad != null) {
+            if (cfg.failOnError()) {
+                DecodeAhead.Item<Row, PixelSource.Pixels> item = batch.get(i);
+                throw new RadioException(
+                        "Cannot embed image " + input.name(item.input(), item.index()) + ": " + bad
+                                + " (failOnError=true; set failOnError=false to record such errors in the error column and go on)");
+            }
+            errors[i] = bad;
+            return;
+        }
+        summary[i] = s;
+        features[i] = feats;
     }
-    if (bad != null) {
-      if (cfg.failOnError()) {
-        DecodeAhead.Item<Row, PixelSource.Pixels> item = batch.get(i);
-        throw new RadioException("Cannot embed image " + input.name(item.input(), item.index()) + ": " + bad
-            + " (failOnError=true; set failOnError=false to record such errors in the error column and go on)");
-      }
-      errors[i] = bad;
-      return;
-    }
-    summary[i] = s;
-    features[i] = feats;
-  }
 
-  /** Adds the batch's output rows to {@code ready}, in input order; returns how many are error rows. */
-  long addTo(Collection<Row> ready) {
-    long bad = 0;
-    for (int i = 0; i < batch.size(); i++) {
-      Row row = batch.get(i).input();
-      int w = row.length();
-      Object[] values = new Object[w + (cfg.imageInfo() ? 4 : 3)];
-      for (int c = 0; c < w; c++) {
-        values[c] = row.get(c);
-      }
-      values[w++] = summary[i];
-      values[w++] = features[i];
-      if (cfg.imageInfo()) {
-        values[w++] = info[i];
-      }
-      values[w] = errors[i];
-      if (errors[i] != null) {
-        bad++;
-      }
-      ready.add(RowFactory.create(values));
+    /** Adds the batch's output rows to {@code ready}, in input order; returns how many are error rows. */
+    long addTo(Collection<Row> ready) {
+        long bad = 0;
+        for (int i = 0; i < batch.size(); i++) {
+            Row row = batch.get(i).input();
+            int w = row.length();
+            Object[] values = new Object[w + (cfg.imageInfo() ? 4 : 3)];
+            for (int c = 0; c < w; c++) {
+                values[c] = row.get(c);
+            }
+            values[w++] = summary[i];
+            values[w++] = features[i];
+            if (cfg.imageInfo()) {
+                values[w++] = info[i];
+            }
+            values[w] = errors[i];
+            if (errors[i] != null) {
+                bad++;
+            }
+            ready.add(RowFactory.create(values));
+        }
+        return bad;
     }
-    return bad;
-  }
 
-  /**
-   * Image {@code j}'s features as stored: (rows, cols, dim, values), pooled per {@code mode}, values
-   * as halves when {@code float16}; null when a value is NaN or infinite (see {@link #nonFinite}).
-   */
-  static Row featuresRow(RadioOutput out, int j, FeaturesMode mode, boolean float16) {
-    int rows = out.rows();
-    int cols = out.cols();
-    float[] values = out.features(j);
-    if (mode.kind() == FeaturesMode.Kind.POOLED) {
-      values = FeaturesMode.pool(values, rows, cols, out.dim(), mode.rows(), mode.cols());
-      rows = mode.rows();
-      cols = mode.cols();
+    /**
+     * Image {@code j}'s features as stored: (rows, cols, dim, values), pooled per {@code mode}, values
+     * as halves when {@code float16}; null when a value is NaN or infinite (see {@link #nonFinite}).
+     */
+    static Row featuresRow(RadioOutput out, int j, FeaturesMode mode, boolean float16) {
+        int rows = out.rows();
+        int cols = out.cols();
+        float[] values = out.features(j);
+        if (mode.kind() == FeaturesMode.Kind.POOLED) {
+            values = FeaturesMode.pool(values, rows, cols, out.dim(), mode.rows(), mode.cols());
+            rows = mode.rows();
+            cols = mode.cols();
+        }
+        if (nonFinite(values, "features") != null) {
+            return null;
+        }
+        return RowFactory.create(rows, cols, out.dim(), float16 ? Half.encode(values) : values);
     }
-    if (nonFinite(values, "features") != null) {
-      return null;
-    }
-    return RowFactory.create(rows, cols, out.dim(), float16 ? Half.encode(values) : values);
-  }
 
-  /**
-   * Null when every value is finite; else the error-column text for an image whose {@code what}
-   * (summary or features) came out NaN or infinite, or for {@code values} null, features that did.
-   * Such an output is an error row, never a stored vector: one NaN makes every cosine with it NaN.
-   */
-  static String nonFinite(float[] values, String what) {
-    if (values != null) {
-      boolean finite = true;
-      for (float v : values) {
-        finite &= Float.isFinite(v);
-      }
-      if (finite) {
-        return null;
-      }
+    /**
+     * Null when every value is finite; else the error-column text for an image whose {@code what}
+     * (summary or features) came out NaN or infinite, or for {@code values} null, features that did.
+     * Such an output is an error row, never a stored vector: one NaN makes every cosine with it NaN.
+     */
+    static String nonFinite(float[] values, String what) {
+        if (values != null) {
+            boolean finite = true;
+            for (float v : values) {
+                finite &= Float.isFinite(v);
+            }
+            if (finite) {
+                return null;
+            }
+        }
+        return "The model's " + what + " for this image came out non-finite (NaN or Inf), so no embedding is "
+                + "stored: the forward pass overflowed. With dtype float16 use bfloat16 or float32; else check the "
+                + "checkpoint's weights (re-download or re-export it).";
     }
-    return "The model's " + what + " for this image came out non-finite (NaN or Inf), so no embedding is "
-        + "stored: the forward pass overflowed. With dtype float16 use bfloat16 or float32; else check the "
-        + "checkpoint's weights (re-download or re-export it).";
-  }
 
-  /** What goes in the error column: RadioException's message, else the class and message. */
-  static String message(Throwable t) {
-    if (t instanceof RadioException) {
-      return t.getMessage();
+    /** What goes in the error column: RadioException's message, else the class and message. */
+    static String message(Throwable t) {
+        if (t instanceof RadioException) {
+            return t.getMessage();
+        }
+        return t.getClass().getName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
     }
-    return t.getClass().getName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
-  }
 }

@@ -21,55 +21,56 @@ import org.apache.spark.broadcast.Broadcast;
  * a broadcast would; checkpoints are memory-mapped, so that is little heap.
  */
 abstract class WeightsHandle implements Serializable {
-  private static final long serialVersionUID = 1L;
-
-  /** Local mode: weights by key, in the JVM that is both driver and executor. */
-  private static final Map<String, RadioWeights> LOCAL = new ConcurrentHashMap<>();
-
-  /** The weights, on an executor (fetched or looked up once per JVM by the model cache). */
-  abstract RadioWeights get();
-
-  /** A handle for {@code weights} in this SparkContext: local in local mode, else a broadcast. */
-  static WeightsHandle of(SparkContext sc, RadioWeights weights) {
-    if (sc.isLocal()) {
-      String key = sc.applicationId() + "|" + weights.checkpointSha256();
-      LOCAL.put(key, weights);
-      return new Local(key);
-    }
-    return new Broadcasted(JavaSparkContext.fromSparkContext(sc).broadcast(weights));
-  }
-
-  private static final class Broadcasted extends WeightsHandle {
     private static final long serialVersionUID = 1L;
-    private final Broadcast<RadioWeights> broadcast;
 
-    Broadcasted(Broadcast<RadioWeights> broadcast) {
-      this.broadcast = broadcast;
+    /** Local mode: weights by key, in the JVM that is both driver and executor. */
+    private static final Map<String, RadioWeights> LOCAL = new ConcurrentHashMap<>();
+
+    /** The weights, on an executor (fetched or looked up once per JVM by the model cache). */
+    abstract RadioWeights get();
+
+    /** A handle for {@code weights} in this SparkContext: local in local mode, else a broadcast. */
+    static WeightsHandle of(SparkContext sc, RadioWeights weights) {
+        if (sc.isLocal()) {
+            String key = sc.applicationId() + "|" + weights.checkpointSha256();
+            LOCAL.put(key, weights);
+            return new Local(key);
+        }
+        return new Broadcasted(JavaSparkContext.fromSparkContext(sc).broadcast(weights));
     }
 
-    @Override
-    RadioWeights get() {
-      return broadcast.value();
-    }
-  }
+    private static final class Broadcasted extends WeightsHandle {
+        private static final long serialVersionUID = 1L;
+        private final Broadcast<RadioWeights> broadcast;
 
-  private static final class Local extends WeightsHandle {
-    private static final long serialVersionUID = 1L;
-    private final String key;
+        Broadcasted(Broadcast<RadioWeights> broadcast) {
+            this.broadcast = broadcast;
+        }
 
-    Local(String key) {
-      this.key = key;
+        @Override
+        RadioWeights get() {
+            return broadcast.value();
+        }
     }
 
-    @Override
-    RadioWeights get() {
-      RadioWeights w = LOCAL.get(key);
-      if (w == null) {
-        throw new RadioException("The RADIO weights for " + key + " are not in this JVM. They are shared without "
-            + "a broadcast only in local mode (master local[N]), where tasks run in the driver's JVM; this task "
-            + "runs elsewhere. Create the RadioEmbedder's SparkSession with the master it runs on.");
-      }
-      return w;
+    private static final class Local extends WeightsHandle {
+        private static final long serialVersionUID = 1L;
+        private final String key;
+
+        Local(String key) {
+            this.key = key;
+        }
+
+        @Override
+        RadioWeights get() {
+            RadioWeights w = LOCAL.get(key);
+            if (w == null) {
+                throw new RadioException(
+                        "The RADIO weights for " + key + " are not in this JVM. They are shared without "
+                                + "a broadcast only in local mode (master local[N]), where tasks run in the driver's JVM; this task "
+                                + "runs elsewhere. Create the RadioEmbedder's SparkSession with the master it runs on.");
+            }
+            return w;
+        }
     }
-  }
 }

@@ -36,84 +36,87 @@ import ai.radiospark.RadioException;
  */
 public record DevicePlan(boolean gpu, ModelDType compute, Linear linear, boolean tf32, boolean graphOptimize) {
 
-  /** The block linears' backend. */
-  public enum Linear {
-    /** {@code mkldnn::_linear_pointwise} with weights reordered once (CPU only). */
-    ONEDNN,
-    /** {@code aten::linear}. */
-    ATEN
-  }
-
-  /** Images per forward pass when the user sets none, on a CPU and on a GPU (as before the plan: 16 on both). */
-  public static final int CPU_BATCH_SIZE = 16;
-  public static final int GPU_BATCH_SIZE = 16;
-
-  /** c10::ScalarType codes, as TorchScript's serialized dialect writes dtypes. */
-  static final int TS_FLOAT16 = 5;
-  static final int TS_FLOAT32 = 6;
-  static final int TS_BFLOAT16 = 15;
-
-  /**
-   * Settings that feed the plan besides the device and dtype.
-   *
-   * @param cpuLinear the CPU's linear backend ({@code -Dradio.linear=aten} for comparisons); a GPU
-   *     always runs aten
-   */
-  public record Settings(Linear cpuLinear) {
-    /** The JVM's settings: {@code -Dradio.linear=aten|onednn}, onednn by default. */
-    public static Settings fromSystemProperties() {
-      return new Settings("aten".equals(System.getProperty("radio.linear", "onednn")) ? Linear.ATEN : Linear.ONEDNN);
+    /** The block linears' backend. */
+    public enum Linear {
+        /** {@code mkldnn::_linear_pointwise} with weights reordered once (CPU only). */
+        ONEDNN,
+        /** {@code aten::linear}. */
+        ATEN
     }
-  }
 
-  /** The plan for {@code device} and {@code dtype} with the JVM's settings. */
-  public static DevicePlan of(Device device, ModelDType dtype) {
-    return of(device, dtype, Settings.fromSystemProperties());
-  }
+    /** Images per forward pass when the user sets none, on a CPU and on a GPU (as before the plan: 16 on both). */
+    public static final int CPU_BATCH_SIZE = 16;
 
-  /** The plan for {@code device} and {@code dtype}. */
-  public static DevicePlan of(Device device, ModelDType dtype, Settings settings) {
-    return of(!Device.Type.CPU.equals(device.getDeviceType()), dtype, settings);
-  }
+    public static final int GPU_BATCH_SIZE = 16;
 
-  /**
-   * The plan for a GPU or the CPU and {@code dtype}.
-   *
-   * @throws RadioException for float16 on the CPU, saying what to use instead
-   */
-  public static DevicePlan of(boolean gpu, ModelDType dtype, Settings settings) {
-    if (dtype == ModelDType.FLOAT16 && !gpu) {
-      throw new RadioException("dtype=float16 on the CPU: PyTorch's CPU float16 matrix multiplies are about 200x "
-          + "slower than float32 (0.4-0.9 GFLOP/s measured). Use dtype=bfloat16 or float32 on CPU executors; "
-          + "float16 is for GPUs (device=gpu, or auto on GPU executors).");
+    /** c10::ScalarType codes, as TorchScript's serialized dialect writes dtypes. */
+    static final int TS_FLOAT16 = 5;
+
+    static final int TS_FLOAT32 = 6;
+    static final int TS_BFLOAT16 = 15;
+
+    /**
+     * Settings that feed the plan besides the device and dtype.
+     *
+     * @param cpuLinear the CPU's linear backend ({@code -Dradio.linear=aten} for comparisons); a GPU
+     *     always runs aten
+     */
+    public record Settings(Linear cpuLinear) {
+        /** The JVM's settings: {@code -Dradio.linear=aten|onednn}, onednn by default. */
+        public static Settings fromSystemProperties() {
+            return new Settings(
+                    "aten".equals(System.getProperty("radio.linear", "onednn")) ? Linear.ATEN : Linear.ONEDNN);
+        }
     }
-    Linear linear = gpu ? Linear.ATEN : settings.cpuLinear();
-    return new DevicePlan(gpu, dtype, linear, gpu && dtype == ModelDType.FLOAT32, !gpu);
-  }
 
-  /** {@link #compute} as a c10::ScalarType code, for the TorchScript module. */
-  public int scalarType() {
-    return switch (compute) {
-      case FLOAT32 -> TS_FLOAT32;
-      case BFLOAT16 -> TS_BFLOAT16;
-      case FLOAT16 -> TS_FLOAT16;
-    };
-  }
-
-  /**
-   * Forward passes that run at once per JVM on this device: {@code forwardConcurrency} if set (>
-   * 0), else one on a GPU (concurrent passes only contend for it), else the executor's cores over
-   * the torch threads per pass.
-   */
-  public int lanes(int forwardConcurrency, int executorCores, int torchThreads) {
-    if (forwardConcurrency > 0) {
-      return forwardConcurrency;
+    /** The plan for {@code device} and {@code dtype} with the JVM's settings. */
+    public static DevicePlan of(Device device, ModelDType dtype) {
+        return of(device, dtype, Settings.fromSystemProperties());
     }
-    return gpu ? 1 : Math.max(1, executorCores / Math.max(1, torchThreads));
-  }
 
-  /** Images per forward pass: {@code batchSize} if set (> 0), else this device's default. */
-  public int batchSize(int batchSize) {
-    return batchSize > 0 ? batchSize : gpu ? GPU_BATCH_SIZE : CPU_BATCH_SIZE;
-  }
+    /** The plan for {@code device} and {@code dtype}. */
+    public static DevicePlan of(Device device, ModelDType dtype, Settings settings) {
+        return of(!Device.Type.CPU.equals(device.getDeviceType()), dtype, settings);
+    }
+
+    /**
+     * The plan for a GPU or the CPU and {@code dtype}.
+     *
+     * @throws RadioException for float16 on the CPU, saying what to use instead
+     */
+    public static DevicePlan of(boolean gpu, ModelDType dtype, Settings settings) {
+        if (dtype == ModelDType.FLOAT16 && !gpu) {
+            throw new RadioException("dtype=float16 on the CPU: PyTorch's CPU float16 matrix multiplies are about 200x "
+                    + "slower than float32 (0.4-0.9 GFLOP/s measured). Use dtype=bfloat16 or float32 on CPU executors; "
+                    + "float16 is for GPUs (device=gpu, or auto on GPU executors).");
+        }
+        Linear linear = gpu ? Linear.ATEN : settings.cpuLinear();
+        return new DevicePlan(gpu, dtype, linear, gpu && dtype == ModelDType.FLOAT32, !gpu);
+    }
+
+    /** {@link #compute} as a c10::ScalarType code, for the TorchScript module. */
+    public int scalarType() {
+        return switch (compute) {
+            case FLOAT32 -> TS_FLOAT32;
+            case BFLOAT16 -> TS_BFLOAT16;
+            case FLOAT16 -> TS_FLOAT16;
+        };
+    }
+
+    /**
+     * Forward passes that run at once per JVM on this device: {@code forwardConcurrency} if set (>
+     * 0), else one on a GPU (concurrent passes only contend for it), else the executor's cores over
+     * the torch threads per pass.
+     */
+    public int lanes(int forwardConcurrency, int executorCores, int torchThreads) {
+        if (forwardConcurrency > 0) {
+            return forwardConcurrency;
+        }
+        return gpu ? 1 : Math.max(1, executorCores / Math.max(1, torchThreads));
+    }
+
+    /** Images per forward pass: {@code batchSize} if set (> 0), else this device's default. */
+    public int batchSize(int batchSize) {
+        return batchSize > 0 ? batchSize : gpu ? GPU_BATCH_SIZE : CPU_BATCH_SIZE;
+    }
 }

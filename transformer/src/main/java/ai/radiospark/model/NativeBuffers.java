@@ -13,49 +13,49 @@ import java.nio.ByteOrder;
  * {@code Unsafe.invokeCleaner} keeps native memory flat.
  */
 final class NativeBuffers {
-  private static final Object UNSAFE;
-  private static final Method INVOKE_CLEANER;
+    private static final Object UNSAFE;
+    private static final Method INVOKE_CLEANER;
 
-  static {
-    Object unsafe = null;
-    Method cleaner = null;
-    try {
-      Class<?> c = Class.forName("sun.misc.Unsafe");
-      Field f = c.getDeclaredField("theUnsafe");
-      f.setAccessible(true);
-      unsafe = f.get(null);
-      cleaner = c.getMethod("invokeCleaner", ByteBuffer.class);
-    } catch (ReflectiveOperationException | RuntimeException e) {
-      // Without jdk.unsupported the buffers are simply left to the garbage collector.
+    static {
+        Object unsafe = null;
+        Method cleaner = null;
+        try {
+            Class<?> c = Class.forName("sun.misc.Unsafe");
+            Field f = c.getDeclaredField("theUnsafe");
+            f.setAccessible(true);
+            unsafe = f.get(null);
+            cleaner = c.getMethod("invokeCleaner", ByteBuffer.class);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            // Without jdk.unsupported the buffers are simply left to the garbage collector.
+        }
+        UNSAFE = unsafe;
+        INVOKE_CLEANER = cleaner;
     }
-    UNSAFE = unsafe;
-    INVOKE_CLEANER = cleaner;
-  }
 
-  private NativeBuffers() {}
+    private NativeBuffers() {}
 
-  /** A native-order direct buffer holding {@code values}. */
-  static ByteBuffer of(float[] values) {
-    ByteBuffer b = ByteBuffer.allocateDirect(values.length * 4).order(ByteOrder.nativeOrder());
-    b.asFloatBuffer().put(values);
-    return b;
-  }
-
-  /** A direct buffer holding a copy of {@code bytes}' remaining bytes, in their byte order. */
-  static ByteBuffer copyOf(ByteBuffer bytes) {
-    ByteBuffer b = ByteBuffer.allocateDirect(bytes.remaining()).order(bytes.order());
-    b.put(bytes.duplicate()).flip();
-    return b;
-  }
-
-  /** Frees a buffer made by {@link #of} or {@link #copyOf}; it must not be used afterwards. */
-  static void free(ByteBuffer b) {
-    if (INVOKE_CLEANER != null && b != null) {
-      try {
-        INVOKE_CLEANER.invoke(UNSAFE, b);
-      } catch (ReflectiveOperationException e) {
-        // Left to the garbage collector.
-      }
+    /** A native-order direct buffer holding {@code values}. */
+    static ByteBuffer of(float[] values) {
+        ByteBuffer b = ByteBuffer.allocateDirect(values.length * 4).order(ByteOrder.nativeOrder());
+        b.asFloatBuffer().put(values);
+        return b;
     }
-  }
+
+    /** A direct buffer holding a copy of {@code bytes}' remaining bytes, in their byte order. */
+    static ByteBuffer copyOf(ByteBuffer bytes) {
+        ByteBuffer b = ByteBuffer.allocateDirect(bytes.remaining()).order(bytes.order());
+        b.put(bytes.duplicate()).flip();
+        return b;
+    }
+
+    /** Frees a buffer made by {@link #of} or {@link #copyOf}; it must not be used afterwards. */
+    static void free(ByteBuffer b) {
+        if (INVOKE_CLEANER != null && b != null) {
+            try {
+                INVOKE_CLEANER.invoke(UNSAFE, b);
+            } catch (ReflectiveOperationException e) {
+                // Left to the garbage collector.
+            }
+        }
+    }
 }

@@ -49,235 +49,258 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  */
 public final class RadioModel implements AutoCloseable {
-  private static final Logger LOG = LoggerFactory.getLogger(RadioModel.class);
+    private static final Logger LOG = LoggerFactory.getLogger(RadioModel.class);
 
-  /** What a forward pass returns besides nothing. */
-  public enum Output {
-    SUMMARY,
-    FEATURES,
-    LAST_HIDDEN_STATE,
-    /** The embedding output and every block's output. */
-    HIDDEN_STATES
-  }
-
-  /**
-   * Block linears through oneDNN ({@code mkldnn::_linear_pointwise}, weights prepacked once,
-   * GELU fused) rather than {@code aten::linear}. libtorch's statically linked oneMKL takes its
-   * generic (non-AVX-512) sgemm path on AMD CPUs, oneDNN's brgemm uses AVX-512 (and
-   * AVX512-BF16 for bfloat16). {@code -Dradio.linear=aten} switches back, for comparison
-   * ({@link DevicePlan.Settings#fromSystemProperties}).
-   */
-  static final boolean ONEDNN_DEFAULT =
-      DevicePlan.Settings.fromSystemProperties().cpuLinear() == DevicePlan.Linear.ONEDNN;
-
-  private final RadioConfig config;
-  private final RadioWeights weights;
-  private final DevicePlan plan;
-  private final Device device;
-  private final NDManager manager;
-  private final TorchEngine.Module module;
-  private final PositionEmbedding positions;
-  private volatile boolean closed;
-
-  private RadioModel(RadioWeights weights, Device device, DevicePlan plan) {
-    this.weights = weights;
-    this.config = weights.config();
-    this.plan = plan;
-    this.device = device;
-    this.manager = TorchEngine.newManager(device);
-    boolean ok = false;
-    try {
-      this.positions = new PositionEmbedding(weights.tensor("pos_embed").floats(), config.positionGrid(),
-          config.hiddenSize());
-      this.module = TorchEngine.load(manager, new TorchScriptArchive(RadioScript.CLASS, RadioScript.source())
-          .attribute("onednn", TorchScriptArchive.Init.FALSE)
-          .attribute("w", TorchScriptArchive.Init.EMPTY_LIST));
-      TorchEngine.setGraphOptimize(plan.graphOptimize());
-      ScriptWeights.upload(module, manager, weights, plan);
-      ok = true;
-    } finally {
-      if (!ok) {
-        manager.close();
-      }
-    }
-    LOG.info("Built RADIO model from {} on {} in {} ({} layers, d={}, {} MB of weights; {})", weights.source(),
-        device, plan.compute(), config.numHiddenLayers(), config.hiddenSize(), weights.byteSize() >> 20, plan);
-    if (plan.tf32() && System.getenv("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE") == null) {
-      LOG.info("TF32 is allowed for float32 on {} but not in effect: libtorch enables it only with "
-          + "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1 in the executor's environment (DJL 0.36 has no call for it).", device);
-    }
-  }
-
-  /** Starts building a model: float32 on the CPU unless told otherwise. */
-  public static Builder builder() {
-    return new Builder();
-  }
-
-  /** Builds models; {@code opt*} for what is optional, {@link #build} validates. */
-  public static final class Builder {
-    private Device device = Device.cpu();
-    private ModelDType dtype = ModelDType.FLOAT32;
-    private boolean onednn = ONEDNN_DEFAULT;
-    private DevicePlan plan;
-
-    private Builder() {}
-
-    public Builder optDevice(Device device) {
-      this.device = device;
-      return this;
-    }
-
-    public Builder optDType(ModelDType dtype) {
-      this.dtype = dtype;
-      return this;
-    }
-
-    /** For comparisons: true runs the block linears through oneDNN, false through aten::linear. */
-    Builder linearOneDnn(boolean onednn) {
-      this.onednn = onednn;
-      return this;
+    /** What a forward pass returns besides nothing. */
+    public enum Output {
+        SUMMARY,
+        FEATURES,
+        LAST_HIDDEN_STATE,
+        /** The embedding output and every block's output. */
+        HIDDEN_STATES
     }
 
     /**
-     * Runs with {@code plan} instead of the plan of the model's device and dtype: for testing one
-     * device's configuration on another (the GPU plan on the CPU). Its compute type replaces the dtype.
+     * Block linears through oneDNN ({@code mkldnn::_linear_pointwise}, weights prepacked once,
+     * GELU fused) rather than {@code aten::linear}. libtorch's statically linked oneMKL takes its
+     * generic (non-AVX-512) sgemm path on AMD CPUs, oneDNN's brgemm uses AVX-512 (and
+     * AVX512-BF16 for bfloat16). {@code -Dradio.linear=aten} switches back, for comparison
+     * ({@link DevicePlan.Settings#fromSystemProperties}).
      */
-    public Builder optPlan(DevicePlan plan) {
-      this.plan = plan;
-      return this;
+    static final boolean ONEDNN_DEFAULT =
+            DevicePlan.Settings.fromSystemProperties().cpuLinear() == DevicePlan.Linear.ONEDNN;
+
+    private final RadioConfig config;
+    private final RadioWeights weights;
+    private final DevicePlan plan;
+    private final Device device;
+    private final NDManager manager;
+    private final TorchEngine.Module module;
+    private final PositionEmbedding positions;
+    private volatile boolean closed;
+
+    private RadioModel(RadioWeights weights, Device device, DevicePlan plan) {
+        this.weights = weights;
+        this.config = weights.config();
+        this.plan = plan;
+        this.device = device;
+        this.manager = TorchEngine.newManager(device);
+        boolean ok = false;
+        try {
+            this.positions = new PositionEmbedding(
+                    weights.tensor("pos_embed").floats(), config.positionGrid(), config.hiddenSize());
+            this.module = TorchEngine.load(
+                    manager,
+                    new TorchScriptArchive(RadioScript.CLASS, RadioScript.source())
+                            .attribute("onednn", TorchScriptArchive.Init.FALSE)
+                            .attribute("w", TorchScriptArchive.Init.EMPTY_LIST));
+            TorchEngine.setGraphOptimize(plan.graphOptimize());
+            ScriptWeights.upload(module, manager, weights, plan);
+            ok = true;
+        } finally {
+            if (!ok) {
+                manager.close();
+            }
+        }
+        LOG.info(
+                "Built RADIO model from {} on {} in {} ({} layers, d={}, {} MB of weights; {})",
+                weights.source(),
+                device,
+                plan.compute(),
+                config.numHiddenLayers(),
+                config.hiddenSize(),
+                weights.byteSize() >> 20,
+                plan);
+        if (plan.tf32() && System.getenv("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE") == null) {
+            LOG.info(
+                    "TF32 is allowed for float32 on {} but not in effect: libtorch enables it only with "
+                            + "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1 in the executor's environment (DJL 0.36 has no call for it).",
+                    device);
+        }
+    }
+
+    /** Starts building a model: float32 on the CPU unless told otherwise. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builds models; {@code opt*} for what is optional, {@link #build} validates. */
+    public static final class Builder {
+        private Device device = Device.cpu();
+        private ModelDType dtype = ModelDType.FLOAT32;
+        private boolean onednn = ONEDNN_DEFAULT;
+        private DevicePlan plan;
+
+        private Builder() {}
+
+        public Builder optDevice(Device device) {
+            this.device = device;
+            return this;
+        }
+
+        public Builder optDType(ModelDType dtype) {
+            this.dtype = dtype;
+            return this;
+        }
+
+        /** For comparisons: true runs the block linears through oneDNN, false through aten::linear. */
+        Builder linearOneDnn(boolean onednn) {
+            this.onednn = onednn;
+            return this;
+        }
+
+        /**
+         * Runs with {@code plan} instead of the plan of the model's device and dtype: for testing one
+         * device's configuration on another (the GPU plan on the CPU). Its compute type replaces the dtype.
+         */
+        public Builder optPlan(DevicePlan plan) {
+            this.plan = plan;
+            return this;
+        }
+
+        /**
+         * Builds the model with its device's {@link DevicePlan}.
+         *
+         * @throws ai.radiospark.RadioException for float16 on the CPU
+         */
+        public RadioModel build(RadioWeights weights) {
+            DevicePlan p = plan != null
+                    ? plan
+                    : DevicePlan.of(
+                            device,
+                            dtype,
+                            new DevicePlan.Settings(onednn ? DevicePlan.Linear.ONEDNN : DevicePlan.Linear.ATEN));
+            return new RadioModel(weights, device, p);
+        }
+    }
+
+    public RadioConfig config() {
+        return config;
+    }
+
+    public RadioWeights weights() {
+        return weights;
+    }
+
+    /** The type the model computes in: its plan's compute type. */
+    public ModelDType dtype() {
+        return plan.compute();
+    }
+
+    /** The device decisions this model was built with. */
+    public DevicePlan plan() {
+        return plan;
+    }
+
+    /** The linear backend the loaded TorchScript module runs, as the module itself reports it. */
+    public DevicePlan.Linear linear() {
+        return module.callBoolean("uses_onednn") ? DevicePlan.Linear.ONEDNN : DevicePlan.Linear.ATEN;
+    }
+
+    public Device device() {
+        return device;
     }
 
     /**
-     * Builds the model with its device's {@link DevicePlan}.
+     * Runs a batch.
      *
-     * @throws ai.radiospark.RadioException for float16 on the CPU
+     * @param pixels (B, C, H, W) pixel values in [0, 1], row-major; the model's input conditioner
+     *     normalises them (do not normalise before)
+     * @param batch B
+     * @param height H, a multiple of the patch size
+     * @param width W, a multiple of the patch size
+     * @param outputs what to return
      */
-    public RadioModel build(RadioWeights weights) {
-      DevicePlan p = plan != null ? plan : DevicePlan.of(device, dtype,
-          new DevicePlan.Settings(onednn ? DevicePlan.Linear.ONEDNN : DevicePlan.Linear.ATEN));
-      return new RadioModel(weights, device, p);
-    }
-  }
-
-  public RadioConfig config() {
-    return config;
-  }
-
-  public RadioWeights weights() {
-    return weights;
-  }
-
-  /** The type the model computes in: its plan's compute type. */
-  public ModelDType dtype() {
-    return plan.compute();
-  }
-
-  /** The device decisions this model was built with. */
-  public DevicePlan plan() {
-    return plan;
-  }
-
-  /** The linear backend the loaded TorchScript module runs, as the module itself reports it. */
-  public DevicePlan.Linear linear() {
-    return module.callBoolean("uses_onednn") ? DevicePlan.Linear.ONEDNN : DevicePlan.Linear.ATEN;
-  }
-
-  public Device device() {
-    return device;
-  }
-
-  /**
-   * Runs a batch.
-   *
-   * @param pixels (B, C, H, W) pixel values in [0, 1], row-major; the model's input conditioner
-   *     normalises them (do not normalise before)
-   * @param batch B
-   * @param height H, a multiple of the patch size
-   * @param width W, a multiple of the patch size
-   * @param outputs what to return
-   */
-  public RadioOutput forward(float[] pixels, int batch, int height, int width, Set<Output> outputs) {
-    RadioConfig c = config;
-    int p = c.patchSize();
-    int ch = c.numChannels();
-    if (closed) {
-      throw new IllegalStateException("RadioModel from " + weights.source() + " is closed");
-    }
-    if (batch <= 0) {
-      throw new RadioException("Cannot run RADIO on an empty batch (batch size " + batch
-          + "). Pass at least one image.");
-    }
-    if (height <= 0 || width <= 0 || height % p != 0 || width % p != 0) {
-      throw new RadioException("Input size " + height + "x" + width + " is not a multiple of the patch size " + p
-          + ". Resize images to a multiple of " + p + " (for example " + Math.max(p, height / p * p) + "x"
-          + Math.max(p, width / p * p) + "), or use the native resize mode, which snaps to the patch grid.");
-    }
-    long expected = (long) batch * ch * height * width;
-    if (pixels.length != expected) {
-      long perImage = (long) height * width;
-      String channels = pixels.length % (batch * perImage) == 0
-          ? pixels.length / (batch * perImage) + " channels" : pixels.length + " values";
-      throw new RadioException("Input has " + channels + " but RADIO takes (" + batch + ", " + ch + ", " + height
-          + ", " + width + ") = " + expected + " values. Convert images to RGB (" + ch + " channels) first.");
-    }
-    int rows = height / p;
-    int cols = width / p;
-    int n = rows * cols;
-    int d = c.hiddenSize();
-    int prefix = c.prefixTokens();
-    boolean wantHidden = outputs.contains(Output.HIDDEN_STATES);
-    List<float[]> hidden = wantHidden ? new ArrayList<>() : Collections.emptyList();
-
-    ByteBuffer input = NativeBuffers.of(pixels);
-    ByteBuffer pos = NativeBuffers.of(positions.forGrid(rows, cols));
-    try (NDManager scope = manager.newSubManager()) {
-      TorchEngine.setGraphOptimize(plan.graphOptimize()); // per thread in libtorch
-      NDArray[] states = module.callTensors(scope, "forward",
-          scope.create(input, new Shape(batch, ch, height, width), DataType.FLOAT32),
-          scope.create(pos, new Shape(n, d), DataType.FLOAT32),
-          p, c.numAttentionHeads(), c.layerNormEps(), c.useSwigluFfn(), plan.scalarType(), c.numHiddenLayers(),
-          wantHidden);
-      NDArray t = states[states.length - 1];
-      if (wantHidden) {
-        for (NDArray s : states) {
-          hidden.add(floats(s));
+    public RadioOutput forward(float[] pixels, int batch, int height, int width, Set<Output> outputs) {
+        RadioConfig c = config;
+        int p = c.patchSize();
+        int ch = c.numChannels();
+        if (closed) {
+            throw new IllegalStateException("RadioModel from " + weights.source() + " is closed");
         }
-      }
-      float[] summary = null;
-      if (outputs.contains(Output.SUMMARY)) {
-        NDList parts = new NDList();
-        for (int idx : c.summaryIdxs()) {
-          parts.add(t.get(":, " + idx + ", :"));
+        if (batch <= 0) {
+            throw new RadioException(
+                    "Cannot run RADIO on an empty batch (batch size " + batch + "). Pass at least one image.");
         }
-        summary = floats(NDArrays.concat(parts, 1));
-      }
-      float[] features = outputs.contains(Output.FEATURES) ? floats(t.get(":, " + prefix + ":, :")) : null;
-      float[] last = outputs.contains(Output.LAST_HIDDEN_STATE) ? floats(t) : null;
-      return new RadioOutput(batch, rows, cols, d, summary, features, last, hidden);
-    } finally {
-      // The tensors made over these buffers died with the scope.
-      NativeBuffers.free(input);
-      NativeBuffers.free(pos);
+        if (height <= 0 || width <= 0 || height % p != 0 || width % p != 0) {
+            throw new RadioException("Input size " + height + "x" + width + " is not a multiple of the patch size " + p
+                    + ". Resize images to a multiple of " + p + " (for example " + Math.max(p, height / p * p) + "x"
+                    + Math.max(p, width / p * p) + "), or use the native resize mode, which snaps to the patch grid.");
+        }
+        long expected = (long) batch * ch * height * width;
+        if (pixels.length != expected) {
+            long perImage = (long) height * width;
+            String channels = pixels.length % (batch * perImage) == 0
+                    ? pixels.length / (batch * perImage) + " channels"
+                    : pixels.length + " values";
+            throw new RadioException("Input has " + channels + " but RADIO takes (" + batch + ", " + ch + ", " + height
+                    + ", " + width + ") = " + expected + " values. Convert images to RGB (" + ch + " channels) first.");
+        }
+        int rows = height / p;
+        int cols = width / p;
+        int n = rows * cols;
+        int d = c.hiddenSize();
+        int prefix = c.prefixTokens();
+        boolean wantHidden = outputs.contains(Output.HIDDEN_STATES);
+        List<float[]> hidden = wantHidden ? new ArrayList<>() : Collections.emptyList();
+
+        ByteBuffer input = NativeBuffers.of(pixels);
+        ByteBuffer pos = NativeBuffers.of(positions.forGrid(rows, cols));
+        try (NDManager scope = manager.newSubManager()) {
+            TorchEngine.setGraphOptimize(plan.graphOptimize()); // per thread in libtorch
+            NDArray[] states = module.callTensors(
+                    scope,
+                    "forward",
+                    scope.create(input, new Shape(batch, ch, height, width), DataType.FLOAT32),
+                    scope.create(pos, new Shape(n, d), DataType.FLOAT32),
+                    p,
+                    c.numAttentionHeads(),
+                    c.layerNormEps(),
+                    c.useSwigluFfn(),
+                    plan.scalarType(),
+                    c.numHiddenLayers(),
+                    wantHidden);
+            NDArray t = states[states.length - 1];
+            if (wantHidden) {
+                for (NDArray s : states) {
+                    hidden.add(floats(s));
+                }
+            }
+            float[] summary = null;
+            if (outputs.contains(Output.SUMMARY)) {
+                NDList parts = new NDList();
+                for (int idx : c.summaryIdxs()) {
+                    parts.add(t.get(":, " + idx + ", :"));
+                }
+                summary = floats(NDArrays.concat(parts, 1));
+            }
+            float[] features = outputs.contains(Output.FEATURES) ? floats(t.get(":, " + prefix + ":, :")) : null;
+            float[] last = outputs.contains(Output.LAST_HIDDEN_STATE) ? floats(t) : null;
+            return new RadioOutput(batch, rows, cols, d, summary, features, last, hidden);
+        } finally {
+            // The tensors made over these buffers died with the scope.
+            NativeBuffers.free(input);
+            NativeBuffers.free(pos);
+        }
     }
-  }
 
-  /** Copies a float32 tensor out through a view of its memory, allocating nothing native. */
-  private static float[] floats(NDArray a) {
-    ByteBuffer b = a.toByteBuffer(true).order(ByteOrder.nativeOrder());
-    float[] out = new float[Math.toIntExact(a.size())];
-    b.asFloatBuffer().get(out);
-    return out;
-  }
+    /** Copies a float32 tensor out through a view of its memory, allocating nothing native. */
+    private static float[] floats(NDArray a) {
+        ByteBuffer b = a.toByteBuffer(true).order(ByteOrder.nativeOrder());
+        float[] out = new float[Math.toIntExact(a.size())];
+        b.asFloatBuffer().get(out);
+        return out;
+    }
 
-  /** Convenience: summary and features. */
-  public RadioOutput forward(float[] pixels, int batch, int height, int width) {
-    return forward(pixels, batch, height, width, EnumSet.of(Output.SUMMARY, Output.FEATURES));
-  }
+    /** Convenience: summary and features. */
+    public RadioOutput forward(float[] pixels, int batch, int height, int width) {
+        return forward(pixels, batch, height, width, EnumSet.of(Output.SUMMARY, Output.FEATURES));
+    }
 
-  @Override
-  public void close() {
-    closed = true;
-    module.close();
-    manager.close();
-  }
+    @Override
+    public void close() {
+        closed = true;
+        module.close();
+        manager.close();
+    }
 }

@@ -15,29 +15,36 @@ import java.util.List;
  * @param hiddenStates the embedding output and each block's output, each like lastHiddenState;
  *     empty when not asked for
  */
-public record RadioOutput(int batch, int rows, int cols, int dim, float[] summary, float[] features,
-    float[] lastHiddenState, List<float[]> hiddenStates) {
+public record RadioOutput(
+        int batch,
+        int rows,
+        int cols,
+        int dim,
+        float[] summary,
+        float[] features,
+        float[] lastHiddenState,
+        List<float[]> hiddenStates) {
 
-  public int summaryDim() {
-    return summary.length / batch;
-  }
-
-  /** The summary of image {@code i} of the batch. */
-  public float[] summary(int i) {
-    int s = summaryDim();
-    float[] out = new float[s];
-    System.arraycopy(summary, i * s, out, 0, s);
-    return out;
-  }
-
-  /** The (rows·cols, d) patch features of image {@code i}, row-major. */
-  public float[] features(int i) {
-    if (features == null) {
-      throw new IllegalStateException("features were not computed; ask for Output.FEATURES");
+    public int summaryDim() {
+        return summary.length / batch;
     }
-    int n = rows * cols * dim;
-    float[] out = new float[n];
-    System.arraycopy(features, i * n, out, 0, n);
-    return out;
-  }
+
+    /** The summary of image {@code i} of the batch. */
+    public float[] summary(int i) {
+        int s = summaryDim();
+        float[] out = new float[s];
+        System.arraycopy(summary, i * s, out, 0, s);
+        return out;
+    }
+
+    /** The (rows·cols, d) patch features of image {@code i}, row-major. */
+    public float[] features(int i) {
+        if (features == null) {
+            throw new IllegalStateException("features were not computed; ask for Output.FEATURES");
+        }
+        int n = rows * cols * dim;
+        float[] out = new float[n];
+        System.arraycopy(features, i * n, out, 0, n);
+        return out;
+    }
 }

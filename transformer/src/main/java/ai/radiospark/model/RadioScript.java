@@ -16,16 +16,16 @@ import java.util.stream.Collectors;
  * float32 (scalar type 6); outputs are float32.
  */
 final class RadioScript {
-  /** The module's class name in the {@code __torch__} namespace. */
-  static final String CLASS = "Radio";
+    /** The module's class name in the {@code __torch__} namespace. */
+    static final String CLASS = "Radio";
 
-  /** Tensors before the first block in the weight list. */
-  static final int HEAD = HeadTensor.values().length;
+    /** Tensors before the first block in the weight list. */
+    static final int HEAD = HeadTensor.values().length;
 
-  /** Tensors per block in the weight list. */
-  static final int PER_BLOCK = BlockTensor.values().length;
+    /** Tensors per block in the weight list. */
+    static final int PER_BLOCK = BlockTensor.values().length;
 
-  private static final String TEMPLATE = """
+    private static final String TEMPLATE = """
       class Radio(Module):
         __parameters__ = []
         __buffers__ = []
@@ -101,49 +101,60 @@ final class RadioScript {
           return out
       """;
 
-  private static final String SOURCE = generate();
+    private static final String SOURCE = generate();
 
-  private RadioScript() {}
+    private RadioScript() {}
 
-  /** The module's source, {@code code/__torch__.py} of its {@link TorchScriptArchive}. */
-  static String source() {
-    return SOURCE;
-  }
-
-  /** The length of the weight list for {@code layers} blocks, which {@code set_weights} returns. */
-  static long weightCount(int layers) {
-    return HEAD + (long) PER_BLOCK * layers;
-  }
-
-  private static String generate() {
-    StringBuilder out = new StringBuilder();
-    for (String line : TEMPLATE.split("\n", -1)) {
-      String indent = line.substring(0, line.length() - line.stripLeading().length());
-      switch (line.strip()) {
-        case "$BLOCK_TENSORS" -> {
-          for (BlockTensor t : BlockTensor.values()) {
-            out.append(indent).append(t.scriptName()).append(" = w[o + ").append(t.ordinal()).append("]\n");
-          }
-        }
-        case "$HEAD_TENSORS" -> {
-          for (HeadTensor t : HeadTensor.values()) {
-            out.append(indent).append(t.scriptName()).append(" = w[").append(t.ordinal()).append("]\n");
-          }
-        }
-        default -> out.append(line).append('\n');
-      }
+    /** The module's source, {@code code/__torch__.py} of its {@link TorchScriptArchive}. */
+    static String source() {
+        return SOURCE;
     }
-    out.setLength(out.length() - 1); // the split's last, empty element
-    return out.toString()
-        .replace("$HEAD", Integer.toString(HEAD))
-        .replace("$PER_BLOCK", Integer.toString(PER_BLOCK))
-        .replace("$COMPUTE_DTYPE", indexes(List.of(BlockTensor.Role.BIAS, BlockTensor.Role.MATRIX)))
-        .replace("$MATRICES", indexes(List.of(BlockTensor.Role.MATRIX)));
-  }
 
-  /** The block positions of the tensors in {@code roles}, as a TorchScript list literal. */
-  private static String indexes(List<BlockTensor.Role> roles) {
-    return Arrays.stream(BlockTensor.values()).filter(t -> roles.contains(t.role()))
-        .map(t -> Integer.toString(t.ordinal())).collect(Collectors.joining(", ", "[", "]"));
-  }
+    /** The length of the weight list for {@code layers} blocks, which {@code set_weights} returns. */
+    static long weightCount(int layers) {
+        return HEAD + (long) PER_BLOCK * layers;
+    }
+
+    private static String generate() {
+        StringBuilder out = new StringBuilder();
+        for (String line : TEMPLATE.split("\n", -1)) {
+            String indent =
+                    line.substring(0, line.length() - line.stripLeading().length());
+            switch (line.strip()) {
+                case "$BLOCK_TENSORS" -> {
+                    for (BlockTensor t : BlockTensor.values()) {
+                        out.append(indent)
+                                .append(t.scriptName())
+                                .append(" = w[o + ")
+                                .append(t.ordinal())
+                                .append("]\n");
+                    }
+                }
+                case "$HEAD_TENSORS" -> {
+                    for (HeadTensor t : HeadTensor.values()) {
+                        out.append(indent)
+                                .append(t.scriptName())
+                                .append(" = w[")
+                                .append(t.ordinal())
+                                .append("]\n");
+                    }
+                }
+                default -> out.append(line).append('\n');
+            }
+        }
+        out.setLength(out.length() - 1); // the split's last, empty element
+        return out.toString()
+                .replace("$HEAD", Integer.toString(HEAD))
+                .replace("$PER_BLOCK", Integer.toString(PER_BLOCK))
+                .replace("$COMPUTE_DTYPE", indexes(List.of(BlockTensor.Role.BIAS, BlockTensor.Role.MATRIX)))
+                .replace("$MATRICES", indexes(List.of(BlockTensor.Role.MATRIX)));
+    }
+
+    /** The block positions of the tensors in {@code roles}, as a TorchScript list literal. */
+    private static String indexes(List<BlockTensor.Role> roles) {
+        return Arrays.stream(BlockTensor.values())
+                .filter(t -> roles.contains(t.role()))
+                .map(t -> Integer.toString(t.ordinal()))
+                .collect(Collectors.joining(", ", "[", "]"));
+    }
 }

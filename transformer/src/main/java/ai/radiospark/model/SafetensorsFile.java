@@ -30,200 +30,208 @@ import java.util.Map;
  * }</pre>
  */
 public final class SafetensorsFile {
-  private static final ObjectMapper JSON = new ObjectMapper();
-  /** Headers are a few hundred kilobytes even for C-RADIOv4-H; anything this large is corrupt. */
-  private static final long MAX_HEADER = 100L << 20;
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Headers are a few hundred kilobytes even for C-RADIOv4-H; anything this large is corrupt. */
+    private static final long MAX_HEADER = 100L << 20;
 
-  private final String source;
-  private final Map<String, TensorInfo> tensors;
-  private final Map<String, String> metadata;
-  private final Path path;
-  private final ByteBuffer bytes;
-  private final long dataStart;
+    private final String source;
+    private final Map<String, TensorInfo> tensors;
+    private final Map<String, String> metadata;
+    private final Path path;
+    private final ByteBuffer bytes;
+    private final long dataStart;
 
-  private SafetensorsFile(String source, Path path, ByteBuffer bytes, long size, ByteBuffer headerLen,
-      ByteBuffer header) {
-    this.source = source;
-    this.path = path;
-    this.bytes = bytes;
-    long n = headerLen.order(ByteOrder.LITTLE_ENDIAN).getLong(0);
-    this.dataStart = 8 + n;
-    Map<String, TensorInfo> map = new LinkedHashMap<>();
-    Map<String, String> meta = new LinkedHashMap<>();
-    parseHeader(header, size - dataStart, map, meta);
-    this.tensors = Collections.unmodifiableMap(map);
-    this.metadata = Collections.unmodifiableMap(meta);
-  }
+    private SafetensorsFile(
+            String source, Path path, ByteBuffer bytes, long size, ByteBuffer headerLen, ByteBuffer header) {
+        this.source = source;
+        this.path = path;
+        this.bytes = bytes;
+        long n = headerLen.order(ByteOrder.LITTLE_ENDIAN).getLong(0);
+        this.dataStart = 8 + n;
+        Map<String, TensorInfo> map = new LinkedHashMap<>();
+        Map<String, String> meta = new LinkedHashMap<>();
+        parseHeader(header, size - dataStart, map, meta);
+        this.tensors = Collections.unmodifiableMap(map);
+        this.metadata = Collections.unmodifiableMap(meta);
+    }
 
-  /** Opens and validates a file; its tensors are read lazily through memory maps. */
-  public static SafetensorsFile open(Path path) {
-    try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-      long size = ch.size();
-      ByteBuffer len = ByteBuffer.allocate(8);
-      long n = readHeaderLength(ch, len, size, path.toString());
-      ByteBuffer header = ByteBuffer.allocate((int) n);
-      while (header.hasRemaining()) {
-        if (ch.read(header, 8 + header.position()) < 0) {
-          throw truncatedHeader(path.toString(), n, size);
+    /** Opens and validates a file; its tensors are read lazily through memory maps. */
+    public static SafetensorsFile open(Path path) {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            long size = ch.size();
+            ByteBuffer len = ByteBuffer.allocate(8);
+            long n = readHeaderLength(ch, len, size, path.toString());
+            ByteBuffer header = ByteBuffer.allocate((int) n);
+            while (header.hasRemaining()) {
+                if (ch.read(header, 8 + header.position()) < 0) {
+                    throw truncatedHeader(path.toString(), n, size);
+                }
+            }
+            header.flip();
+            return new SafetensorsFile(path.toString(), path, null, size, len, header);
+        } catch (NoSuchFileException e) {
+            throw new RadioException(
+                    "Checkpoint file " + path + " does not exist. "
+                            + "Check the model path, or re-download the checkpoint.",
+                    e);
+        } catch (IOException e) {
+            throw new RadioException("Cannot read checkpoint file " + path + ": " + e.getMessage(), e);
         }
-      }
-      header.flip();
-      return new SafetensorsFile(path.toString(), path, null, size, len, header);
-    } catch (NoSuchFileException e) {
-      throw new RadioException("Checkpoint file " + path + " does not exist. "
-          + "Check the model path, or re-download the checkpoint.", e);
-    } catch (IOException e) {
-      throw new RadioException("Cannot read checkpoint file " + path + ": " + e.getMessage(), e);
     }
-  }
 
-  /** Reads a file held in memory, for example the bytes a Spark broadcast delivered. */
-  public static SafetensorsFile of(String name, ByteBuffer bytes) {
-    ByteBuffer b = bytes.duplicate().order(ByteOrder.LITTLE_ENDIAN);
-    long size = b.remaining();
-    if (size < 8) {
-      throw new RadioException("Checkpoint file " + name + " is truncated: it has " + size
-          + " bytes, fewer than the 8 of a safetensors header length. Re-download the checkpoint.");
-    }
-    long n = b.getLong(b.position());
-    checkHeaderLength(n, size, name);
-    ByteBuffer header = b.slice(b.position() + 8, (int) n);
-    ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, n);
-    return new SafetensorsFile(name, null, b.slice(), size, len, header);
-  }
-
-  private static long readHeaderLength(FileChannel ch, ByteBuffer len, long size, String source)
-      throws IOException {
-    if (size < 8) {
-      throw new RadioException("Checkpoint file " + source + " is truncated: it has " + size
-          + " bytes, fewer than the 8 of a safetensors header length. Re-download the checkpoint.");
-    }
-    while (len.hasRemaining()) {
-      ch.read(len, len.position());
-    }
-    long n = len.order(ByteOrder.LITTLE_ENDIAN).getLong(0);
-    checkHeaderLength(n, size, source);
-    return n;
-  }
-
-  private static void checkHeaderLength(long n, long size, String source) {
-    if (n <= 0 || n > MAX_HEADER) {
-      throw new RadioException("Checkpoint file " + source + " is not a safetensors file: its header length field says "
-          + n + " bytes. Re-download the checkpoint, or check that the file is a .safetensors file.");
-    }
-    if (8 + n > size) {
-      throw truncatedHeader(source, n, size);
-    }
-  }
-
-  private static RadioException truncatedHeader(String source, long n, long size) {
-    return new RadioException("Checkpoint file " + source + " is truncated: its header needs " + (8 + n)
-        + " bytes but the file has " + size + ". Re-download the checkpoint.");
-  }
-
-  private void parseHeader(ByteBuffer header, long dataLength, Map<String, TensorInfo> map,
-      Map<String, String> meta) {
-    JsonNode root;
-    try {
-      byte[] h = new byte[header.remaining()];
-      header.duplicate().get(h);
-      root = JSON.readTree(new String(h, StandardCharsets.UTF_8).trim());
-    } catch (IOException e) {
-      throw new RadioException("Checkpoint file " + source + " has a corrupt safetensors header ("
-          + e.getMessage() + "). Re-download the checkpoint.", e);
-    }
-    if (root == null || !root.isObject()) {
-      throw new RadioException("Checkpoint file " + source
-          + " has a corrupt safetensors header (not a JSON object). Re-download the checkpoint.");
-    }
-    for (Map.Entry<String, JsonNode> e : root.properties()) {
-      String name = e.getKey();
-      JsonNode v = e.getValue();
-      if ("__metadata__".equals(name)) {
-        v.properties().forEach(m -> meta.put(m.getKey(), m.getValue().asText()));
-        continue;
-      }
-      JsonNode shapeNode = v.get("shape");
-      JsonNode offsets = v.get("data_offsets");
-      if (!v.hasNonNull("dtype") || shapeNode == null || !shapeNode.isArray() || offsets == null
-          || !offsets.isArray() || offsets.size() != 2) {
-        throw new RadioException("Checkpoint file " + source + " has a corrupt header entry for tensor '"
-            + name + "': " + v + ". Re-download the checkpoint.");
-      }
-      TensorType type = TensorType.parse(v.get("dtype").asText(), name, source);
-      long[] shape = new long[shapeNode.size()];
-      for (int i = 0; i < shape.length; i++) {
-        shape[i] = shapeNode.get(i).asLong(-1);
-        if (shape[i] < 0) {
-          throw new RadioException("Checkpoint file " + source + " gives tensor '" + name
-              + "' the invalid shape " + shapeNode + ". Re-download the checkpoint.");
+    /** Reads a file held in memory, for example the bytes a Spark broadcast delivered. */
+    public static SafetensorsFile of(String name, ByteBuffer bytes) {
+        ByteBuffer b = bytes.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        long size = b.remaining();
+        if (size < 8) {
+            throw new RadioException("Checkpoint file " + name + " is truncated: it has " + size
+                    + " bytes, fewer than the 8 of a safetensors header length. Re-download the checkpoint.");
         }
-      }
-      long begin = offsets.get(0).asLong(-1);
-      long end = offsets.get(1).asLong(-1);
-      TensorInfo info = new TensorInfo(name, type, shape, begin, end);
-      long expected = info.elements() * type.bytes();
-      if (begin < 0 || end < begin || end - begin != expected) {
-        throw new RadioException("Checkpoint file " + source + " has a header that lies about tensor '" + name
-            + "': " + type + info.shapeString() + " needs " + expected + " bytes, but its data_offsets "
-            + offsets + " span " + (end - begin) + ". Re-download the checkpoint.");
-      }
-      if (end > dataLength) {
-        throw new RadioException("Checkpoint file " + source + " is truncated: tensor '" + name
-            + "' needs bytes up to " + end + " of the data section, but the file has only " + dataLength
-            + " data bytes. Re-download the checkpoint (a download may have stopped early).");
-      }
-      map.put(name, info);
+        long n = b.getLong(b.position());
+        checkHeaderLength(n, size, name);
+        ByteBuffer header = b.slice(b.position() + 8, (int) n);
+        ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, n);
+        return new SafetensorsFile(name, null, b.slice(), size, len, header);
     }
-  }
 
-  public String source() {
-    return source;
-  }
-
-  /** The tensors, in header order. */
-  public Map<String, TensorInfo> tensors() {
-    return tensors;
-  }
-
-  public Map<String, String> metadata() {
-    return metadata;
-  }
-
-  public TensorInfo info(String name) {
-    TensorInfo info = tensors.get(name);
-    if (info == null) {
-      throw new RadioException("Checkpoint file " + source + " has no tensor '" + name + "'.");
+    private static long readHeaderLength(FileChannel ch, ByteBuffer len, long size, String source) throws IOException {
+        if (size < 8) {
+            throw new RadioException("Checkpoint file " + source + " is truncated: it has " + size
+                    + " bytes, fewer than the 8 of a safetensors header length. Re-download the checkpoint.");
+        }
+        while (len.hasRemaining()) {
+            ch.read(len, len.position());
+        }
+        long n = len.order(ByteOrder.LITTLE_ENDIAN).getLong(0);
+        checkHeaderLength(n, size, source);
+        return n;
     }
-    return info;
-  }
 
-  /** The raw little-endian bytes of a tensor: a memory map of the file, or a slice of its bytes. */
-  public ByteBuffer data(String name) {
-    TensorInfo info = info(name);
-    long length = info.byteLength();
-    if (length > Integer.MAX_VALUE) {
-      throw new RadioException("Tensor '" + name + "' in " + source + " has " + length
-          + " bytes; radio-spark reads tensors of at most 2 GiB each.");
+    private static void checkHeaderLength(long n, long size, String source) {
+        if (n <= 0 || n > MAX_HEADER) {
+            throw new RadioException(
+                    "Checkpoint file " + source + " is not a safetensors file: its header length field says " + n
+                            + " bytes. Re-download the checkpoint, or check that the file is a .safetensors file.");
+        }
+        if (8 + n > size) {
+            throw truncatedHeader(source, n, size);
+        }
     }
-    if (bytes != null) {
-      return bytes.slice((int) (dataStart + info.begin()), (int) length).order(ByteOrder.LITTLE_ENDIAN);
-    }
-    try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-      return ch.map(FileChannel.MapMode.READ_ONLY, dataStart + info.begin(), length)
-          .order(ByteOrder.LITTLE_ENDIAN);
-    } catch (IOException e) {
-      throw new RadioException("Cannot read tensor '" + name + "' from " + source + ": " + e.getMessage(), e);
-    }
-  }
 
-  /** A tensor's values as float32, converted from F32, F16, BF16, F64 or an integer type. */
-  public float[] floats(String name) {
-    return TensorConversions.toFloats(info(name), data(name));
-  }
+    private static RadioException truncatedHeader(String source, long n, long size) {
+        return new RadioException("Checkpoint file " + source + " is truncated: its header needs " + (8 + n)
+                + " bytes but the file has " + size + ". Re-download the checkpoint.");
+    }
 
-  /** A tensor's values as long, for integer tensors such as {@code summary_idxs}. */
-  public long[] longs(String name) {
-    return TensorConversions.toLongs(info(name), data(name), source);
-  }
+    private void parseHeader(
+            ByteBuffer header, long dataLength, Map<String, TensorInfo> map, Map<String, String> meta) {
+        JsonNode root;
+        try {
+            byte[] h = new byte[header.remaining()];
+            header.duplicate().get(h);
+            root = JSON.readTree(new String(h, StandardCharsets.UTF_8).trim());
+        } catch (IOException e) {
+            throw new RadioException(
+                    "Checkpoint file " + source + " has a corrupt safetensors header (" + e.getMessage()
+                            + "). Re-download the checkpoint.",
+                    e);
+        }
+        if (root == null || !root.isObject()) {
+            throw new RadioException("Checkpoint file " + source
+                    + " has a corrupt safetensors header (not a JSON object). Re-download the checkpoint.");
+        }
+        for (Map.Entry<String, JsonNode> e : root.properties()) {
+            String name = e.getKey();
+            JsonNode v = e.getValue();
+            if ("__metadata__".equals(name)) {
+                v.properties().forEach(m -> meta.put(m.getKey(), m.getValue().asText()));
+                continue;
+            }
+            JsonNode shapeNode = v.get("shape");
+            JsonNode offsets = v.get("data_offsets");
+            if (!v.hasNonNull("dtype")
+                    || shapeNode == null
+                    || !shapeNode.isArray()
+                    || offsets == null
+                    || !offsets.isArray()
+                    || offsets.size() != 2) {
+                throw new RadioException("Checkpoint file " + source + " has a corrupt header entry for tensor '" + name
+                        + "': " + v + ". Re-download the checkpoint.");
+            }
+            TensorType type = TensorType.parse(v.get("dtype").asText(), name, source);
+            long[] shape = new long[shapeNode.size()];
+            for (int i = 0; i < shape.length; i++) {
+                shape[i] = shapeNode.get(i).asLong(-1);
+                if (shape[i] < 0) {
+                    throw new RadioException("Checkpoint file " + source + " gives tensor '" + name
+                            + "' the invalid shape " + shapeNode + ". Re-download the checkpoint.");
+                }
+            }
+            long begin = offsets.get(0).asLong(-1);
+            long end = offsets.get(1).asLong(-1);
+            TensorInfo info = new TensorInfo(name, type, shape, begin, end);
+            long expected = info.elements() * type.bytes();
+            if (begin < 0 || end < begin || end - begin != expected) {
+                throw new RadioException("Checkpoint file " + source + " has a header that lies about tensor '" + name
+                        + "': " + type + info.shapeString() + " needs " + expected + " bytes, but its data_offsets "
+                        + offsets + " span " + (end - begin) + ". Re-download the checkpoint.");
+            }
+            if (end > dataLength) {
+                throw new RadioException("Checkpoint file " + source + " is truncated: tensor '" + name
+                        + "' needs bytes up to " + end + " of the data section, but the file has only " + dataLength
+                        + " data bytes. Re-download the checkpoint (a download may have stopped early).");
+            }
+            map.put(name, info);
+        }
+    }
+
+    public String source() {
+        return source;
+    }
+
+    /** The tensors, in header order. */
+    public Map<String, TensorInfo> tensors() {
+        return tensors;
+    }
+
+    public Map<String, String> metadata() {
+        return metadata;
+    }
+
+    public TensorInfo info(String name) {
+        TensorInfo info = tensors.get(name);
+        if (info == null) {
+            throw new RadioException("Checkpoint file " + source + " has no tensor '" + name + "'.");
+        }
+        return info;
+    }
+
+    /** The raw little-endian bytes of a tensor: a memory map of the file, or a slice of its bytes. */
+    public ByteBuffer data(String name) {
+        TensorInfo info = info(name);
+        long length = info.byteLength();
+        if (length > Integer.MAX_VALUE) {
+            throw new RadioException("Tensor '" + name + "' in " + source + " has " + length
+                    + " bytes; radio-spark reads tensors of at most 2 GiB each.");
+        }
+        if (bytes != null) {
+            return bytes.slice((int) (dataStart + info.begin()), (int) length).order(ByteOrder.LITTLE_ENDIAN);
+        }
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            return ch.map(FileChannel.MapMode.READ_ONLY, dataStart + info.begin(), length)
+                    .order(ByteOrder.LITTLE_ENDIAN);
+        } catch (IOException e) {
+            throw new RadioException("Cannot read tensor '" + name + "' from " + source + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A tensor's values as float32, converted from F32, F16, BF16, F64 or an integer type. */
+    public float[] floats(String name) {
+        return TensorConversions.toFloats(info(name), data(name));
+    }
+
+    /** A tensor's values as long, for integer tensors such as {@code summary_idxs}. */
+    public long[] longs(String name) {
+        return TensorConversions.toLongs(info(name), data(name), source);
+    }
 }

@@ -10,40 +10,43 @@ import java.util.Arrays;
  */
 public record Tensor(String name, TensorType type, long[] shape, ByteBuffer data) {
 
-  public Tensor {
-    data = data.duplicate().order(ByteOrder.LITTLE_ENDIAN);
-  }
-
-  public long elements() {
-    long n = 1;
-    for (long s : shape) {
-      n *= s;
+    public Tensor {
+        data = data.duplicate().order(ByteOrder.LITTLE_ENDIAN);
     }
-    return n;
-  }
 
-  /** The values as float32. */
-  public float[] floats() {
-    return TensorConversions.toFloats(new TensorInfo(name, type, shape, 0, data.remaining()), data);
-  }
+    public long elements() {
+        long n = 1;
+        for (long s : shape) {
+            n *= s;
+        }
+        return n;
+    }
 
-  Tensor renamed(String newName) {
-    return new Tensor(newName, type, shape, data);
-  }
+    /** The values as float32. */
+    public float[] floats() {
+        return TensorConversions.toFloats(new TensorInfo(name, type, shape, 0, data.remaining()), data);
+    }
 
-  @Override
-  public boolean equals(Object o) {
-    return o instanceof Tensor t && t.name.equals(name) && t.type == type && Arrays.equals(t.shape, shape)
-        && t.data.equals(data);
-  }
+    Tensor renamed(String newName) {
+        return new Tensor(newName, type, shape, data);
+    }
 
-  @Override
-  public int hashCode() {
-    return name.hashCode();
-  }
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Tensor t
+                && t.name.equals(name)
+                && t.type == type
+                && Arrays.equals(t.shape, shape)
+                && t.data.equals(data);
+    }
 
-  @Override
-  public String toString() {
-    return name + " " + type + Arrays.toString(shape);
-  }
+    @Override
+    public int hashCode() {
+        return name.hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return name + " " + type + Arrays.toString(shape);
+    }
 }

@@ -13,36 +13,40 @@ import java.util.Arrays;
  */
 public record TensorInfo(String name, TensorType type, long[] shape, long begin, long end) {
 
-  /** Number of elements, the product of the shape. */
-  public long elements() {
-    long n = 1;
-    for (long s : shape) {
-      n *= s;
+    /** Number of elements, the product of the shape. */
+    public long elements() {
+        long n = 1;
+        for (long s : shape) {
+            n *= s;
+        }
+        return n;
     }
-    return n;
-  }
 
-  public long byteLength() {
-    return end - begin;
-  }
+    public long byteLength() {
+        return end - begin;
+    }
 
-  public String shapeString() {
-    return Arrays.toString(shape);
-  }
+    public String shapeString() {
+        return Arrays.toString(shape);
+    }
 
-  @Override
-  public boolean equals(Object o) {
-    return o instanceof TensorInfo t && t.name.equals(name) && t.type == type
-        && Arrays.equals(t.shape, shape) && t.begin == begin && t.end == end;
-  }
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof TensorInfo t
+                && t.name.equals(name)
+                && t.type == type
+                && Arrays.equals(t.shape, shape)
+                && t.begin == begin
+                && t.end == end;
+    }
 
-  @Override
-  public int hashCode() {
-    return name.hashCode() * 31 + Arrays.hashCode(shape);
-  }
+    @Override
+    public int hashCode() {
+        return name.hashCode() * 31 + Arrays.hashCode(shape);
+    }
 
-  @Override
-  public String toString() {
-    return name + " " + type + Arrays.toString(shape);
-  }
+    @Override
+    public String toString() {
+        return name + " " + type + Arrays.toString(shape);
+    }
 }

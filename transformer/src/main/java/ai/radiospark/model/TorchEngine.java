@@ -27,137 +27,137 @@ import java.util.List;
  * call is freed when the call returns.
  */
 public final class TorchEngine {
-  /** DJL's name of the engine. */
-  public static final String NAME = "PyTorch";
+    /** DJL's name of the engine. */
+    public static final String NAME = "PyTorch";
 
-  private TorchEngine() {}
+    private TorchEngine() {}
 
-  /** A new base manager of the engine on {@code device}: the owner of a model's tensors. */
-  public static NDManager newManager(Device device) {
-    return NDManager.newBaseManager(device, NAME);
-  }
-
-  /** Loads libtorch if it is not yet loaded; the thread settings below need it. */
-  public static void ensureLoaded() {
-    Engine.getEngine(NAME);
-  }
-
-  /**
-   * Switches the TorchScript graph executor's optimisation (profiling executor and fuser) for the
-   * calling thread: libtorch keeps the switch per thread, so it is set on every thread that runs a model.
-   */
-  public static void setGraphOptimize(boolean on) {
-    JniUtils.setGraphExecutorOptimize(on);
-  }
-
-  /** libtorch's intra-op threads of the calling thread. */
-  public static int intraOpThreads() {
-    return JniUtils.getNumThreads();
-  }
-
-  /** Caps libtorch's intra-op threads of the calling thread (per calling thread under OpenMP). */
-  public static void setIntraOpThreads(int threads) {
-    JniUtils.setNumThreads(threads);
-  }
-
-  /** libtorch's inter-op threads. */
-  public static int interOpThreads() {
-    return JniUtils.getNumInteropThreads();
-  }
-
-  /**
-   * Loads a TorchScript module, owned by {@code manager} (closed with it, or by {@link Module#close}).
-   *
-   * @throws UncheckedIOException if libtorch cannot read the archive
-   */
-  public static Module load(NDManager manager, TorchScriptArchive archive) {
-    try {
-      return new Module(JniUtils.loadModule((PtNDManager) manager, new ByteArrayInputStream(archive.toBytes()),
-          true, false));
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-  /** A loaded TorchScript module whose methods Java calls by name. */
-  public static final class Module implements AutoCloseable {
-    private final PtSymbolBlock block;
-
-    private Module(PtSymbolBlock block) {
-      this.block = block;
+    /** A new base manager of the engine on {@code device}: the owner of a model's tensors. */
+    public static NDManager newManager(Device device) {
+        return NDManager.newBaseManager(device, NAME);
     }
 
-    /** Calls a method that returns nothing Java needs. */
-    public void call(String method, Object... args) {
-      invoke(method, args).close();
+    /** Loads libtorch if it is not yet loaded; the thread settings below need it. */
+    public static void ensureLoaded() {
+        Engine.getEngine(NAME);
     }
 
-    /** Calls a method that returns an {@code int}. */
-    public long callLong(String method, Object... args) {
-      try (IValue r = invoke(method, args)) {
-        return r.toLong();
-      }
+    /**
+     * Switches the TorchScript graph executor's optimisation (profiling executor and fuser) for the
+     * calling thread: libtorch keeps the switch per thread, so it is set on every thread that runs a model.
+     */
+    public static void setGraphOptimize(boolean on) {
+        JniUtils.setGraphExecutorOptimize(on);
     }
 
-    /** Calls a method that returns a {@code bool}. */
-    public boolean callBoolean(String method, Object... args) {
-      try (IValue r = invoke(method, args)) {
-        return r.toBoolean();
-      }
+    /** libtorch's intra-op threads of the calling thread. */
+    public static int intraOpThreads() {
+        return JniUtils.getNumThreads();
     }
 
-    /** Calls a method that returns a {@code Tensor}, attached to {@code scope}. */
-    public NDArray callTensor(NDManager scope, String method, Object... args) {
-      try (IValue r = invoke(method, args)) {
-        return r.toTensor((PtNDManager) scope);
-      }
+    /** Caps libtorch's intra-op threads of the calling thread (per calling thread under OpenMP). */
+    public static void setIntraOpThreads(int threads) {
+        JniUtils.setNumThreads(threads);
     }
 
-    /** Calls a method that returns a {@code List[Tensor]}, attached to {@code scope}. */
-    public NDArray[] callTensors(NDManager scope, String method, Object... args) {
-      try (IValue r = invoke(method, args)) {
-        return r.toTensorArray((PtNDManager) scope);
-      }
+    /** libtorch's inter-op threads. */
+    public static int interOpThreads() {
+        return JniUtils.getNumInteropThreads();
     }
 
-    private IValue invoke(String method, Object... args) {
-      IValue[] in = new IValue[args.length];
-      try {
-        for (int i = 0; i < args.length; i++) {
-          in[i] = value(args[i]);
+    /**
+     * Loads a TorchScript module, owned by {@code manager} (closed with it, or by {@link Module#close}).
+     *
+     * @throws UncheckedIOException if libtorch cannot read the archive
+     */
+    public static Module load(NDManager manager, TorchScriptArchive archive) {
+        try {
+            return new Module(JniUtils.loadModule(
+                    (PtNDManager) manager, new ByteArrayInputStream(archive.toBytes()), true, false));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
-        return IValueUtils.runMethod(block, method, in);
-      } finally {
-        for (IValue v : in) {
-          if (v != null) {
-            v.close();
-          }
+    }
+
+    /** A loaded TorchScript module whose methods Java calls by name. */
+    public static final class Module implements AutoCloseable {
+        private final PtSymbolBlock block;
+
+        private Module(PtSymbolBlock block) {
+            this.block = block;
         }
-      }
-    }
 
-    private static IValue value(Object a) {
-      if (a instanceof NDArray t) {
-        return IValue.from((PtNDArray) t);
-      }
-      if (a instanceof List<?> list) {
-        return IValue.listFrom(list.stream().map(PtNDArray.class::cast).toArray(PtNDArray[]::new));
-      }
-      if (a instanceof Integer || a instanceof Long) {
-        return IValue.from(((Number) a).longValue());
-      }
-      if (a instanceof Double d) {
-        return IValue.from(d.doubleValue());
-      }
-      if (a instanceof Boolean b) {
-        return IValue.from(b.booleanValue());
-      }
-      throw new IllegalArgumentException("no TorchScript type for " + (a == null ? "null" : a.getClass()));
-    }
+        /** Calls a method that returns nothing Java needs. */
+        public void call(String method, Object... args) {
+            invoke(method, args).close();
+        }
 
-    @Override
-    public void close() {
-      block.close();
+        /** Calls a method that returns an {@code int}. */
+        public long callLong(String method, Object... args) {
+            try (IValue r = invoke(method, args)) {
+                return r.toLong();
+            }
+        }
+
+        /** Calls a method that returns a {@code bool}. */
+        public boolean callBoolean(String method, Object... args) {
+            try (IValue r = invoke(method, args)) {
+                return r.toBoolean();
+            }
+        }
+
+        /** Calls a method that returns a {@code Tensor}, attached to {@code scope}. */
+        public NDArray callTensor(NDManager scope, String method, Object... args) {
+            try (IValue r = invoke(method, args)) {
+                return r.toTensor((PtNDManager) scope);
+            }
+        }
+
+        /** Calls a method that returns a {@code List[Tensor]}, attached to {@code scope}. */
+        public NDArray[] callTensors(NDManager scope, String method, Object... args) {
+            try (IValue r = invoke(method, args)) {
+                return r.toTensorArray((PtNDManager) scope);
+            }
+        }
+
+        private IValue invoke(String method, Object... args) {
+            IValue[] in = new IValue[args.length];
+            try {
+                for (int i = 0; i < args.length; i++) {
+                    in[i] = value(args[i]);
+                }
+                return IValueUtils.runMethod(block, method, in);
+            } finally {
+                for (IValue v : in) {
+                    if (v != null) {
+                        v.close();
+                    }
+                }
+            }
+        }
+
+        private static IValue value(Object a) {
+            if (a instanceof NDArray t) {
+                return IValue.from((PtNDArray) t);
+            }
+            if (a instanceof List<?> list) {
+                return IValue.listFrom(list.stream().map(PtNDArray.class::cast).toArray(PtNDArray[]::new));
+            }
+            if (a instanceof Integer || a instanceof Long) {
+                return IValue.from(((Number) a).longValue());
+            }
+            if (a instanceof Double d) {
+                return IValue.from(d.doubleValue());
+            }
+            if (a instanceof Boolean b) {
+                return IValue.from(b.booleanValue());
+            }
+            throw new IllegalArgumentException("no TorchScript type for " + (a == null ? "null" : a.getClass()));
+        }
+
+        @Override
+        public void close() {
+            block.close();
+        }
     }
-  }
 }

@@ -12,40 +12,42 @@ import ai.radiospark.image.ResizeMode;
  * target; native: max(H, W) caps the longer side.
  */
 public final class DefaultPixelSource implements PixelSource {
-  /** Builds a {@code DefaultPixelSource} per spec (the stage's default). */
-  public static final PixelSource.Factory FACTORY = DefaultPixelSource::new;
+    /** Builds a {@code DefaultPixelSource} per spec (the stage's default). */
+    public static final PixelSource.Factory FACTORY = DefaultPixelSource::new;
 
-  private final ImagePreprocessor pre;
+    private final ImagePreprocessor pre;
 
-  /** A decoder for {@code spec}: its size, resize mode, patch size and pixel limit. */
-  public DefaultPixelSource(Spec spec) {
-    ResizeMode mode = ResizeMode.parse(spec.resizeMode());
-    ImagePreprocessor.Builder b = ImagePreprocessor.builder().optResizeMode(mode).optPatchSize(spec.patchSize())
-        .optMaxPixels(spec.maxPixels());
-    switch (mode) {
-      case FIXED -> b.optSize(spec.height(), spec.width());
-      case SHORTEST_EDGE -> b.optShortestEdge(Math.min(spec.height(), spec.width()));
-      case NATIVE -> b.optMaxEdge(Math.max(spec.height(), spec.width()));
-      default -> throw new AssertionError(mode);
+    /** A decoder for {@code spec}: its size, resize mode, patch size and pixel limit. */
+    public DefaultPixelSource(Spec spec) {
+        ResizeMode mode = ResizeMode.parse(spec.resizeMode());
+        ImagePreprocessor.Builder b = ImagePreprocessor.builder()
+                .optResizeMode(mode)
+                .optPatchSize(spec.patchSize())
+                .optMaxPixels(spec.maxPixels());
+        switch (mode) {
+            case FIXED -> b.optSize(spec.height(), spec.width());
+            case SHORTEST_EDGE -> b.optShortestEdge(Math.min(spec.height(), spec.width()));
+            case NATIVE -> b.optMaxEdge(Math.max(spec.height(), spec.width()));
+            default -> throw new AssertionError(mode);
+        }
+        this.pre = b.build();
     }
-    this.pre = b.build();
-  }
 
-  @Override
-  public Pixels decode(byte[] encoded, String name) {
-    return pixels(pre.preprocess(encoded, name));
-  }
-
-  @Override
-  public Pixels fromRgb(byte[] rgb, int width, int height, String name) {
-    return pixels(pre.preprocessRgb(rgb, width, height, name));
-  }
-
-  private static Pixels pixels(PreprocessedImage p) {
-    float[] v = p.pixelValues();
-    if (p.offset() != 0 || v.length != p.length()) {
-      v = p.toArray();
+    @Override
+    public Pixels decode(byte[] encoded, String name) {
+        return pixels(pre.preprocess(encoded, name));
     }
-    return new Pixels(p.height(), p.width(), v, p.originalHeight(), p.originalWidth());
-  }
+
+    @Override
+    public Pixels fromRgb(byte[] rgb, int width, int height, String name) {
+        return pixels(pre.preprocessRgb(rgb, width, height, name));
+    }
+
+    private static Pixels pixels(PreprocessedImage p) {
+        float[] v = p.pixelValues();
+        if (p.offset() != 0 || v.length != p.length()) {
+            v = p.toArray();
+        }
+        return new Pixels(p.height(), p.width(), v, p.originalHeight(), p.originalWidth());
+    }
 }

@@ -34,44 +34,44 @@ import java.util.concurrent.atomic.AtomicInteger;
  * </ul>
  */
 public final class ForwardThreads {
-  private static final AtomicInteger N = new AtomicInteger();
-  private static final Map<String, ThreadPoolExecutor> POOLS = new HashMap<>();
+    private static final AtomicInteger N = new AtomicInteger();
+    private static final Map<String, ThreadPoolExecutor> POOLS = new HashMap<>();
 
-  private ForwardThreads() {}
+    private ForwardThreads() {}
 
-  /**
-   * Runs {@code forward} on one of {@code lanes} forward threads of {@code device}, with PyTorch
-   * capped at {@code torchThreads} intra-op threads (0: leave PyTorch's setting).
-   */
-  public static <T> Future<T> submit(String device, int lanes, int torchThreads, Callable<T> forward) {
-    return pool(device, lanes).submit(() -> {
-      if (torchThreads > 0 && TorchEngine.intraOpThreads() != torchThreads) {
-        TorchEngine.setIntraOpThreads(torchThreads);
-      }
-      return forward.call();
-    });
-  }
-
-  private static synchronized ThreadPoolExecutor pool(String device, int lanes) {
-    int size = Math.max(1, lanes);
-    ThreadPoolExecutor pool = POOLS.get(device);
-    if (pool == null) {
-      pool = new ThreadPoolExecutor(size, size, 1, TimeUnit.DAYS, new LinkedBlockingQueue<>(), r -> {
-        Thread t = new Thread(r, "radio-forward-" + device + "-" + N.incrementAndGet());
-        t.setDaemon(true);
-        return t;
-      });
-      POOLS.put(device, pool);
-    } else if (size > pool.getMaximumPoolSize()) {
-      pool.setMaximumPoolSize(size);
-      pool.setCorePoolSize(size);
+    /**
+     * Runs {@code forward} on one of {@code lanes} forward threads of {@code device}, with PyTorch
+     * capped at {@code torchThreads} intra-op threads (0: leave PyTorch's setting).
+     */
+    public static <T> Future<T> submit(String device, int lanes, int torchThreads, Callable<T> forward) {
+        return pool(device, lanes).submit(() -> {
+            if (torchThreads > 0 && TorchEngine.intraOpThreads() != torchThreads) {
+                TorchEngine.setIntraOpThreads(torchThreads);
+            }
+            return forward.call();
+        });
     }
-    return pool;
-  }
 
-  /** The lanes of {@code device} in this JVM, 0 if it has none yet (for tests). */
-  public static synchronized int lanes(String device) {
-    ThreadPoolExecutor pool = POOLS.get(device);
-    return pool == null ? 0 : pool.getMaximumPoolSize();
-  }
+    private static synchronized ThreadPoolExecutor pool(String device, int lanes) {
+        int size = Math.max(1, lanes);
+        ThreadPoolExecutor pool = POOLS.get(device);
+        if (pool == null) {
+            pool = new ThreadPoolExecutor(size, size, 1, TimeUnit.DAYS, new LinkedBlockingQueue<>(), r -> {
+                Thread t = new Thread(r, "radio-forward-" + device + "-" + N.incrementAndGet());
+                t.setDaemon(true);
+                return t;
+            });
+            POOLS.put(device, pool);
+        } else if (size > pool.getMaximumPoolSize()) {
+            pool.setMaximumPoolSize(size);
+            pool.setCorePoolSize(size);
+        }
+        return pool;
+    }
+
+    /** The lanes of {@code device} in this JVM, 0 if it has none yet (for tests). */
+    public static synchronized int lanes(String device) {
+        ThreadPoolExecutor pool = POOLS.get(device);
+        return pool == null ? 0 : pool.getMaximumPoolSize();
+    }
 }

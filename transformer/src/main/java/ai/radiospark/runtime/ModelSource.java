@@ -13,18 +13,18 @@ import java.nio.file.Path;
  * when online). Executors never read the model: they receive the weights by broadcast.
  */
 public final class ModelSource {
-  private ModelSource() {}
+    private ModelSource() {}
 
-  /** The weights of {@code model}: a checkpoint directory, a {@code file:} URI or a hub id. */
-  public static RadioWeights load(String model) {
-    String m = model;
-    if (m != null && m.startsWith("file:")) {
-      try {
-        m = Path.of(URI.create(m)).toString();
-      } catch (RuntimeException e) {
-        // leave it to the resolver's message
-      }
+    /** The weights of {@code model}: a checkpoint directory, a {@code file:} URI or a hub id. */
+    public static RadioWeights load(String model) {
+        String m = model;
+        if (m != null && m.startsWith("file:")) {
+            try {
+                m = Path.of(URI.create(m)).toString();
+            } catch (RuntimeException e) {
+                // leave it to the resolver's message
+            }
+        }
+        return Checkpoint.open(new ModelResolver().resolve(m)).weights();
     }
-    return Checkpoint.open(new ModelResolver().resolve(m)).weights();
-  }
 }

@@ -30,70 +30,85 @@ import org.junit.jupiter.api.condition.EnabledIf;
  */
 @EnabledIf("hasGpu")
 class GpuDeviceTest {
-  static final double ATOL = 1e-3;
-  static final EnumSet<RadioModel.Output> BOTH = EnumSet.of(RadioModel.Output.SUMMARY, RadioModel.Output.FEATURES);
+    static final double ATOL = 1e-3;
+    static final EnumSet<RadioModel.Output> BOTH = EnumSet.of(RadioModel.Output.SUMMARY, RadioModel.Output.FEATURES);
 
-  static boolean hasGpu() {
-    return DeviceSelector.pytorchGpus() > 0;
-  }
-
-  static RadioOutput run(RadioWeights w, Device device, ModelDType dtype, float[] px, int b, int h, int wd) {
-    try (RadioModel m = RadioModel.builder().optDevice(device).optDType(dtype).build(w)) {
-      assertEquals(device, m.device());
-      return m.forward(px, b, h, wd, BOTH);
+    static boolean hasGpu() {
+        return DeviceSelector.pytorchGpus() > 0;
     }
-  }
 
-  @Test
-  void goldenModelsOnEveryGpuMatchTheCpu() {
-    for (String model : List.of("tiny-vit", "tiny-swiglu")) {
-      SafetensorsFile golden = Golden.file(model + "/case0_2x3x224x224.safetensors");
-      float[] px = golden.floats("pixel_values");
-      RadioWeights w = Checkpoint.open(Golden.checkpoint(model)).weights();
-      RadioOutput cpu = run(w, Device.cpu(), ModelDType.FLOAT32, px, 2, 224, 224);
-      for (int i = 0; i < DeviceSelector.pytorchGpus(); i++) {
-        Device d = DeviceSelector.select("gpu", Map.of("gpu", new ResourceInformation("gpu", new String[] {"" + i})),
-            DeviceSelector::pytorchGpus);
-        assertEquals(Device.gpu(i), d);
-        RadioOutput gpu = run(w, d, ModelDType.FLOAT32, px, 2, 224, 224);
-        Golden.assertClose(cpu.summary(), gpu.summary(), ATOL, model + " summary on " + d);
-        Golden.assertClose(cpu.features(), gpu.features(), ATOL, model + " features on " + d);
-        Golden.assertClose(golden.floats("summary"), gpu.summary(), ATOL, model + " summary on " + d + " vs reference");
-      }
+    static RadioOutput run(RadioWeights w, Device device, ModelDType dtype, float[] px, int b, int h, int wd) {
+        try (RadioModel m =
+                RadioModel.builder().optDevice(device).optDType(dtype).build(w)) {
+            assertEquals(device, m.device());
+            return m.forward(px, b, h, wd, BOTH);
+        }
     }
-  }
 
-  @Test
-  void halfPrecisionOnGpuIsCloseToCpuFloat32() {
-    SafetensorsFile golden = Golden.file("tiny-vit/case0_2x3x224x224.safetensors");
-    float[] px = golden.floats("pixel_values");
-    RadioWeights w = Checkpoint.open(Golden.checkpoint("tiny-vit")).weights();
-    float[] ref = run(w, Device.cpu(), ModelDType.FLOAT32, px, 2, 224, 224).summary();
-    for (ModelDType t : List.of(ModelDType.FLOAT16, ModelDType.BFLOAT16)) {
-      assertEquals(t, DevicePlan.of(Device.gpu(0), t).compute()); // allowed on a GPU, computed as asked
-      float[] s = run(w, Device.gpu(0), t, px, 2, 224, 224).summary();
-      double cos = cosine(ref, s);
-      assertTrue(cos > 0.995, t + " summary cosine to CPU float32: " + cos);
+    @Test
+    void goldenModelsOnEveryGpuMatchTheCpu() {
+        for (String model : List.of("tiny-vit", "tiny-swiglu")) {
+            SafetensorsFile golden = Golden.file(model + "/case0_2x3x224x224.safetensors");
+            float[] px = golden.floats("pixel_values");
+            RadioWeights w = Checkpoint.open(Golden.checkpoint(model)).weights();
+            RadioOutput cpu = run(w, Device.cpu(), ModelDType.FLOAT32, px, 2, 224, 224);
+            for (int i = 0; i < DeviceSelector.pytorchGpus(); i++) {
+                Device d = DeviceSelector.select(
+                        "gpu",
+                        Map.of("gpu", new ResourceInformation("gpu", new String[] {"" + i})),
+                        DeviceSelector::pytorchGpus);
+                assertEquals(Device.gpu(i), d);
+                RadioOutput gpu = run(w, d, ModelDType.FLOAT32, px, 2, 224, 224);
+                Golden.assertClose(cpu.summary(), gpu.summary(), ATOL, model + " summary on " + d);
+                Golden.assertClose(cpu.features(), gpu.features(), ATOL, model + " features on " + d);
+                Golden.assertClose(
+                        golden.floats("summary"), gpu.summary(), ATOL, model + " summary on " + d + " vs reference");
+            }
+        }
     }
-  }
 
-  @Test
-  void embedderRunsOnTheGpuInSpark() {
-    SparkSession spark = SparkTestSupport.localSession("GpuDeviceTest");
-    Dataset<Row> df = spark.createDataFrame(SparkTestSupport.pngRows(6, 64), SparkTestSupport.ID_CONTENT);
-    List<Row> cpu = SparkTestSupport.embedder().setDevice("cpu").setBatchSize(4).transform(df).orderBy("id")
-        .collectAsList();
-    List<Row> gpu = SparkTestSupport.embedder().setDevice("gpu").setBatchSize(4).transform(df).orderBy("id")
-        .collectAsList();
-    assertEquals(cpu.size(), gpu.size());
-    for (int i = 0; i < cpu.size(); i++) {
-      assertNull(gpu.get(i).getAs("error"));
-      Golden.assertClose(SparkTestSupport.floats(cpu.get(i), "summary"), SparkTestSupport.floats(gpu.get(i), "summary"),
-          ATOL, "row " + i);
+    @Test
+    void halfPrecisionOnGpuIsCloseToCpuFloat32() {
+        SafetensorsFile golden = Golden.file("tiny-vit/case0_2x3x224x224.safetensors");
+        float[] px = golden.floats("pixel_values");
+        RadioWeights w = Checkpoint.open(Golden.checkpoint("tiny-vit")).weights();
+        float[] ref = run(w, Device.cpu(), ModelDType.FLOAT32, px, 2, 224, 224).summary();
+        for (ModelDType t : List.of(ModelDType.FLOAT16, ModelDType.BFLOAT16)) {
+            assertEquals(t, DevicePlan.of(Device.gpu(0), t).compute()); // allowed on a GPU, computed as asked
+            float[] s = run(w, Device.gpu(0), t, px, 2, 224, 224).summary();
+            double cos = cosine(ref, s);
+            assertTrue(cos > 0.995, t + " summary cosine to CPU float32: " + cos);
+        }
     }
-  }
 
-  static double cosine(float[] a, float[] b) {
-    return ai.radiospark.Cosine.similarity(a, b);
-  }
+    @Test
+    void embedderRunsOnTheGpuInSpark() {
+        SparkSession spark = SparkTestSupport.localSession("GpuDeviceTest");
+        Dataset<Row> df = spark.createDataFrame(SparkTestSupport.pngRows(6, 64), SparkTestSupport.ID_CONTENT);
+        List<Row> cpu = SparkTestSupport.embedder()
+                .setDevice("cpu")
+                .setBatchSize(4)
+                .transform(df)
+                .orderBy("id")
+                .collectAsList();
+        List<Row> gpu = SparkTestSupport.embedder()
+                .setDevice("gpu")
+                .setBatchSize(4)
+                .transform(df)
+                .orderBy("id")
+                .collectAsList();
+        assertEquals(cpu.size(), gpu.size());
+        for (int i = 0; i < cpu.size(); i++) {
+            assertNull(gpu.get(i).getAs("error"));
+            Golden.assertClose(
+                    SparkTestSupport.floats(cpu.get(i), "summary"),
+                    SparkTestSupport.floats(gpu.get(i), "summary"),
+                    ATOL,
+                    "row " + i);
+        }
+    }
+
+    static double cosine(float[] a, float[] b) {
+        return ai.radiospark.Cosine.similarity(a, b);
+    }
 }

@@ -1,6 +1,5 @@
 package ai.radiospark.ml;
 
-import static org.apache.spark.sql.functions.col;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -32,83 +31,89 @@ import org.junit.jupiter.api.Test;
  * executors: all set up by transformer/pom.xml's surefire configuration.
  */
 class RadioEmbedderLocalClusterTest {
-  static final int N = 48;
-  static final int PARTITIONS = 8;
+    static final int N = 48;
+    static final int PARTITIONS = 8;
 
-  static Dataset<Row> input(SparkSession spark) {
-    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    return spark.createDataFrame(jsc.parallelize(SparkTestSupport.pngRows(N, 40), PARTITIONS),
-        SparkTestSupport.ID_CONTENT);
-  }
-
-  static RadioEmbedder embedder() {
-    return SparkTestSupport.embedder().setBatchSize(4).setFeaturesMode("pooled:2x2");
-  }
-
-  @Test
-  void localClusterMatchesLocalModeAndBuildsOncePerExecutor() throws Exception {
-    Map<Long, float[]> local = new HashMap<>();
-    SparkSession spark = SparkTestSupport.localSession("RadioEmbedderLocalClusterTest-local");
-    try {
-      for (Row r : embedder().transform(input(spark)).collectAsList()) {
-        local.put(r.getLong(0), SparkTestSupport.floats(r, "summary"));
-      }
-    } finally {
-      spark.stop();
+    static Dataset<Row> input(SparkSession spark) {
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        return spark.createDataFrame(
+                jsc.parallelize(SparkTestSupport.pngRows(N, 40), PARTITIONS), SparkTestSupport.ID_CONTENT);
     }
-    assertEquals(N, local.size());
-    long driverBuilds = ExecutorModelCache.builds(); // local mode built the model in this JVM
 
-    String home = System.getenv("SPARK_HOME");
-    assertNotNull(home, "SPARK_HOME is not set: run through Maven (transformer/pom.xml sets it)");
-    assertTrue(new File(home, "jars").isDirectory(), home + "/jars is missing: run mvn process-test-classes");
-    SparkSession cluster = SparkSession.builder()
-        .master("local-cluster[2,1,1024]")
-        .appName("RadioEmbedderLocalClusterTest")
-        .config("spark.ui.enabled", "false")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.executor.extraClassPath", System.getProperty("radio.test.classpath"))
-        .config("spark.executor.extraJavaOptions", System.getProperty("radio.test.executorJavaOptions"))
-        .getOrCreate();
-    try {
-      long deadline = System.currentTimeMillis() + 120_000;
-      while (cluster.sparkContext().statusTracker().getExecutorInfos().length < 3) { // 2 executors + driver
-        assertTrue(System.currentTimeMillis() < deadline, "executors did not come up");
-        Thread.sleep(200);
-      }
-      UserDefinedFunction pid = functions.udf((UDF0<Long>) () -> ProcessHandle.current().pid(), DataTypes.LongType)
-          .asNondeterministic();
-      UserDefinedFunction builds = functions.udf((UDF0<Long>) ExecutorModelCache::builds, DataTypes.LongType)
-          .asNondeterministic();
-      long driverPid = ProcessHandle.current().pid();
-      RadioEmbedder e = embedder();
-      Dataset<Row> out = e.transform(input(cluster))
-          .withColumn("pid", pid.apply()).withColumn("builds", builds.apply());
-      Map<Long, Long> buildsByPid = new TreeMap<>();
-      for (int job = 0; job < 2; job++) {
-        List<Row> rows = out.collectAsList();
-        assertEquals(N, rows.size());
-        for (int i = 0; i < N; i++) {
-          Row r = rows.get(i);
-          assertEquals((long) i, r.getLong(0), "input order");
-          assertNull(r.getAs("error"));
-          Golden.assertClose(local.get(r.getLong(0)), SparkTestSupport.floats(r, "summary"), 1e-6,
-              "local-cluster vs local, row " + i);
-          long p = r.getAs("pid");
-          assertTrue(p != driverPid, "ran in the driver JVM");
-          buildsByPid.merge(p, r.getAs("builds"), Math::max);
+    static RadioEmbedder embedder() {
+        return SparkTestSupport.embedder().setBatchSize(4).setFeaturesMode("pooled:2x2");
+    }
+
+    @Test
+    void localClusterMatchesLocalModeAndBuildsOncePerExecutor() throws Exception {
+        Map<Long, float[]> local = new HashMap<>();
+        SparkSession spark = SparkTestSupport.localSession("RadioEmbedderLocalClusterTest-local");
+        try {
+            for (Row r : embedder().transform(input(spark)).collectAsList()) {
+                local.put(r.getLong(0), SparkTestSupport.floats(r, "summary"));
+            }
+        } finally {
+            spark.stop();
         }
-        System.out.println("local-cluster job " + job + ": model builds by executor pid " + buildsByPid
-            + ", metrics " + e.getLastMetrics());
-      }
-      assertEquals(2, buildsByPid.size(), "both executors should have run tasks: " + buildsByPid);
-      buildsByPid.forEach((p, b) -> assertEquals(1L, b, "executor pid " + p + " built the model " + b + " times"));
-      assertEquals(2 * N, e.getLastMetrics().imagesProcessed());
-      assertEquals(0, ExecutorModelCache.builds() - driverBuilds, "the driver must not build the model");
-    } finally {
-      cluster.stop();
+        assertEquals(N, local.size());
+        long driverBuilds = ExecutorModelCache.builds(); // local mode built the model in this JVM
+
+        String home = System.getenv("SPARK_HOME");
+        assertNotNull(home, "SPARK_HOME is not set: run through Maven (transformer/pom.xml sets it)");
+        assertTrue(new File(home, "jars").isDirectory(), home + "/jars is missing: run mvn process-test-classes");
+        SparkSession cluster = SparkSession.builder()
+                .master("local-cluster[2,1,1024]")
+                .appName("RadioEmbedderLocalClusterTest")
+                .config("spark.ui.enabled", "false")
+                .config("spark.driver.host", "127.0.0.1")
+                .config("spark.driver.bindAddress", "127.0.0.1")
+                .config("spark.sql.shuffle.partitions", "2")
+                .config("spark.executor.extraClassPath", System.getProperty("radio.test.classpath"))
+                .config("spark.executor.extraJavaOptions", System.getProperty("radio.test.executorJavaOptions"))
+                .getOrCreate();
+        try {
+            long deadline = System.currentTimeMillis() + 120_000;
+            while (cluster.sparkContext().statusTracker().getExecutorInfos().length < 3) { // 2 executors + driver
+                assertTrue(System.currentTimeMillis() < deadline, "executors did not come up");
+                Thread.sleep(200);
+            }
+            UserDefinedFunction pid = functions
+                    .udf((UDF0<Long>) () -> ProcessHandle.current().pid(), DataTypes.LongType)
+                    .asNondeterministic();
+            UserDefinedFunction builds = functions
+                    .udf((UDF0<Long>) ExecutorModelCache::builds, DataTypes.LongType)
+                    .asNondeterministic();
+            long driverPid = ProcessHandle.current().pid();
+            RadioEmbedder e = embedder();
+            Dataset<Row> out =
+                    e.transform(input(cluster)).withColumn("pid", pid.apply()).withColumn("builds", builds.apply());
+            Map<Long, Long> buildsByPid = new TreeMap<>();
+            for (int job = 0; job < 2; job++) {
+                List<Row> rows = out.collectAsList();
+                assertEquals(N, rows.size());
+                for (int i = 0; i < N; i++) {
+                    Row r = rows.get(i);
+                    assertEquals((long) i, r.getLong(0), "input order");
+                    assertNull(r.getAs("error"));
+                    Golden.assertClose(
+                            local.get(r.getLong(0)),
+                            SparkTestSupport.floats(r, "summary"),
+                            1e-6,
+                            "local-cluster vs local, row " + i);
+                    long p = r.getAs("pid");
+                    assertTrue(p != driverPid, "ran in the driver JVM");
+                    buildsByPid.merge(p, r.getAs("builds"), Math::max);
+                }
+                System.out.println("local-cluster job " + job + ": model builds by executor pid " + buildsByPid
+                        + ", metrics " + e.getLastMetrics());
+            }
+            assertEquals(2, buildsByPid.size(), "both executors should have run tasks: " + buildsByPid);
+            buildsByPid.forEach(
+                    (p, b) -> assertEquals(1L, b, "executor pid " + p + " built the model " + b + " times"));
+            assertEquals(2 * N, e.getLastMetrics().imagesProcessed());
+            assertEquals(0, ExecutorModelCache.builds() - driverBuilds, "the driver must not build the model");
+        } finally {
+            cluster.stop();
+        }
     }
-  }
 }

@@ -1,9 +1,9 @@
 package ai.radiospark.sql;
 
+import ai.radiospark.ml.RowEmbedder;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import ai.radiospark.ml.RowEmbedder;
 import org.apache.spark.SparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.SparkSessionExtensions;
@@ -29,36 +29,36 @@ import scala.runtime.BoxedUnit;
  * radio_vector need no model.
  */
 public final class RadioSqlExtensions extends AbstractFunction1<SparkSessionExtensions, BoxedUnit> {
-  /** Conf prefix of the options. */
-  public static final String PREFIX = "spark.radio.";
+    /** Conf prefix of the options. */
+    public static final String PREFIX = "spark.radio.";
 
-  private static final Map<String, RowEmbedder> EMBEDDERS = new ConcurrentHashMap<>();
+    private static final Map<String, RowEmbedder> EMBEDDERS = new ConcurrentHashMap<>();
 
-  @Override
-  public BoxedUnit apply(SparkSessionExtensions ext) {
-    for (SqlFunctions.Function f : SqlFunctions.functions(RadioSqlExtensions::embedderFromConf)) {
-      ext.injectFunction(new Tuple3<>(FunctionIdentifier.apply(f.name()), f.info(), f.builder()));
+    @Override
+    public BoxedUnit apply(SparkSessionExtensions ext) {
+        for (SqlFunctions.Function f : SqlFunctions.functions(RadioSqlExtensions::embedderFromConf)) {
+            ext.injectFunction(new Tuple3<>(FunctionIdentifier.apply(f.name()), f.info(), f.builder()));
+        }
+        return BoxedUnit.UNIT;
     }
-    return BoxedUnit.UNIT;
-  }
 
-  /** The options in the active session's confs; the embedder for them, made once per SparkContext. */
-  static RowEmbedder embedderFromConf() {
-    SparkSession spark = SparkSession.active();
-    Map<String, String> options = new LinkedHashMap<>();
-    for (String o : RadioFunctions.OPTIONS) {
-      String v = spark.conf().get(PREFIX + o, null);
-      if (v != null) {
-        options.put(o, v);
-      }
+    /** The options in the active session's confs; the embedder for them, made once per SparkContext. */
+    static RowEmbedder embedderFromConf() {
+        SparkSession spark = SparkSession.active();
+        Map<String, String> options = new LinkedHashMap<>();
+        for (String o : RadioFunctions.OPTIONS) {
+            String v = spark.conf().get(PREFIX + o, null);
+            if (v != null) {
+                options.put(o, v);
+            }
+        }
+        if (!options.containsKey("model")) {
+            throw SqlFunctions.analysisError("radio_embed and radio_summary need a model: set " + PREFIX + "model to a "
+                    + "RADIO checkpoint directory or hub id (spark-sql --conf " + PREFIX + "model=..., or SET " + PREFIX
+                    + "model=...), or call ai.radiospark.sql.RadioFunctions.register(spark, options).");
+        }
+        SparkContext sc = spark.sparkContext();
+        String key = sc.applicationId() + "@" + sc.startTime() + " " + new java.util.TreeMap<>(options);
+        return EMBEDDERS.computeIfAbsent(key, k -> RadioFunctions.embedder(spark, options));
     }
-    if (!options.containsKey("model")) {
-      throw SqlFunctions.analysisError("radio_embed and radio_summary need a model: set " + PREFIX + "model to a "
-          + "RADIO checkpoint directory or hub id (spark-sql --conf " + PREFIX + "model=..., or SET " + PREFIX
-          + "model=...), or call ai.radiospark.sql.RadioFunctions.register(spark, options).");
-    }
-    SparkContext sc = spark.sparkContext();
-    String key = sc.applicationId() + "@" + sc.startTime() + " " + new java.util.TreeMap<>(options);
-    return EMBEDDERS.computeIfAbsent(key, k -> RadioFunctions.embedder(spark, options));
-  }
 }
