@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * Where and how {@link ModelResolver} talks to the Hugging Face hub and its local cache.
@@ -48,30 +49,56 @@ public final class HubSettings {
     private final boolean verify;
     private final boolean symlinks;
 
-    private HubSettings(
-            Path cacheDir,
-            String endpoint,
-            String token,
-            boolean offline,
-            Duration connectTimeout,
-            Duration metadataTimeout,
-            Duration downloadTimeout,
-            int downloadAttempts,
-            boolean verify,
-            boolean symlinks) {
-        this.cacheDir = Objects.requireNonNull(cacheDir, "cacheDir");
-        this.endpoint = stripSlash(Objects.requireNonNull(endpoint, "endpoint"));
-        this.token = token == null || token.isBlank() ? null : token.trim();
-        this.offline = offline;
-        this.connectTimeout = positive(connectTimeout, "connectTimeout");
-        this.metadataTimeout = positive(metadataTimeout, "metadataTimeout");
-        this.downloadTimeout = positive(downloadTimeout, "downloadTimeout");
-        if (downloadAttempts < 1) {
-            throw new IllegalArgumentException("downloadAttempts must be >= 1, got " + downloadAttempts);
+    /** The values of a settings object being made: {@link #fromEnvironment} fills one, a wither changes a copy. */
+    private static final class Values {
+        Path cacheDir;
+        String endpoint;
+        String token;
+        boolean offline;
+        Duration connectTimeout;
+        Duration metadataTimeout;
+        Duration downloadTimeout;
+        int downloadAttempts;
+        boolean verify;
+        boolean symlinks;
+
+        Values() {}
+
+        Values(HubSettings s) {
+            cacheDir = s.cacheDir;
+            endpoint = s.endpoint;
+            token = s.token;
+            offline = s.offline;
+            connectTimeout = s.connectTimeout;
+            metadataTimeout = s.metadataTimeout;
+            downloadTimeout = s.downloadTimeout;
+            downloadAttempts = s.downloadAttempts;
+            verify = s.verify;
+            symlinks = s.symlinks;
         }
-        this.downloadAttempts = downloadAttempts;
-        this.verify = verify;
-        this.symlinks = symlinks;
+    }
+
+    private HubSettings(Values v) {
+        this.cacheDir = Objects.requireNonNull(v.cacheDir, "cacheDir").toAbsolutePath();
+        this.endpoint = stripSlash(Objects.requireNonNull(v.endpoint, "endpoint"));
+        this.token = v.token == null || v.token.isBlank() ? null : v.token.trim();
+        this.offline = v.offline;
+        this.connectTimeout = positive(v.connectTimeout, "connectTimeout");
+        this.metadataTimeout = positive(v.metadataTimeout, "metadataTimeout");
+        this.downloadTimeout = positive(v.downloadTimeout, "downloadTimeout");
+        if (v.downloadAttempts < 1) {
+            throw new IllegalArgumentException("downloadAttempts must be >= 1, got " + v.downloadAttempts);
+        }
+        this.downloadAttempts = v.downloadAttempts;
+        this.verify = v.verify;
+        this.symlinks = v.symlinks;
+    }
+
+    /** A copy with {@code change} applied, checked as the constructor checks. */
+    private HubSettings with(Consumer<Values> change) {
+        Values v = new Values(this);
+        change.accept(v);
+        return new HubSettings(v);
     }
 
     /** Settings from the process environment, as huggingface_hub reads them. */
@@ -105,17 +132,18 @@ public final class HubSettings {
         }
         boolean offline = isTrue(env.get("HF_HUB_OFFLINE"))
                 || (nonEmpty(env.get("HF_HUB_OFFLINE")) == null && isTrue(env.get("TRANSFORMERS_OFFLINE")));
-        return new HubSettings(
-                cache.toAbsolutePath(),
-                endpoint != null ? endpoint : DEFAULT_ENDPOINT,
-                token,
-                offline,
-                Duration.ofSeconds(10),
-                seconds(env, "HF_HUB_ETAG_TIMEOUT", 10),
-                seconds(env, "HF_HUB_DOWNLOAD_TIMEOUT", 10),
-                5,
-                false,
-                !isTrue(env.get("HF_HUB_DISABLE_SYMLINKS")));
+        Values v = new Values();
+        v.cacheDir = cache;
+        v.endpoint = endpoint != null ? endpoint : DEFAULT_ENDPOINT;
+        v.token = token;
+        v.offline = offline;
+        v.connectTimeout = Duration.ofSeconds(10);
+        v.metadataTimeout = seconds(env, "HF_HUB_ETAG_TIMEOUT", 10);
+        v.downloadTimeout = seconds(env, "HF_HUB_DOWNLOAD_TIMEOUT", 10);
+        v.downloadAttempts = 5;
+        v.verify = false;
+        v.symlinks = !isTrue(env.get("HF_HUB_DISABLE_SYMLINKS"));
+        return new HubSettings(v);
     }
 
     /** The hub cache directory ({@code .../huggingface/hub}) holding {@code models--org--name}. */
@@ -163,78 +191,31 @@ public final class HubSettings {
     }
 
     public HubSettings withCacheDir(Path dir) {
-        return new HubSettings(
-                dir.toAbsolutePath(),
-                endpoint,
-                token,
-                offline,
-                connectTimeout,
-                metadataTimeout,
-                downloadTimeout,
-                downloadAttempts,
-                verify,
-                symlinks);
+        return with(v -> v.cacheDir = dir);
     }
 
     public HubSettings withEndpoint(String url) {
-        return new HubSettings(
-                cacheDir,
-                url,
-                token,
-                offline,
-                connectTimeout,
-                metadataTimeout,
-                downloadTimeout,
-                downloadAttempts,
-                verify,
-                symlinks);
+        return with(v -> v.endpoint = url);
     }
 
     public HubSettings withToken(String bearer) {
-        return new HubSettings(
-                cacheDir,
-                endpoint,
-                bearer,
-                offline,
-                connectTimeout,
-                metadataTimeout,
-                downloadTimeout,
-                downloadAttempts,
-                verify,
-                symlinks);
+        return with(v -> v.token = bearer);
     }
 
     public HubSettings withOffline(boolean value) {
-        return new HubSettings(
-                cacheDir,
-                endpoint,
-                token,
-                value,
-                connectTimeout,
-                metadataTimeout,
-                downloadTimeout,
-                downloadAttempts,
-                verify,
-                symlinks);
+        return with(v -> v.offline = value);
     }
 
     public HubSettings withTimeouts(Duration connect, Duration metadata, Duration download) {
-        return new HubSettings(
-                cacheDir, endpoint, token, offline, connect, metadata, download, downloadAttempts, verify, symlinks);
+        return with(v -> {
+            v.connectTimeout = connect;
+            v.metadataTimeout = metadata;
+            v.downloadTimeout = download;
+        });
     }
 
     public HubSettings withDownloadAttempts(int attempts) {
-        return new HubSettings(
-                cacheDir,
-                endpoint,
-                token,
-                offline,
-                connectTimeout,
-                metadataTimeout,
-                downloadTimeout,
-                attempts,
-                verify,
-                symlinks);
+        return with(v -> v.downloadAttempts = attempts);
     }
 
     /**
@@ -246,31 +227,11 @@ public final class HubSettings {
     }
 
     public HubSettings withSymlinks(boolean value) {
-        return new HubSettings(
-                cacheDir,
-                endpoint,
-                token,
-                offline,
-                connectTimeout,
-                metadataTimeout,
-                downloadTimeout,
-                downloadAttempts,
-                verify,
-                value);
+        return with(v -> v.symlinks = value);
     }
 
     public HubSettings withVerify(boolean value) {
-        return new HubSettings(
-                cacheDir,
-                endpoint,
-                token,
-                offline,
-                connectTimeout,
-                metadataTimeout,
-                downloadTimeout,
-                downloadAttempts,
-                value,
-                symlinks);
+        return with(v -> v.verify = value);
     }
 
     @Override
