@@ -2,6 +2,7 @@ package ai.radiospark.jobs;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.octet_length;
 
 import ai.radiospark.RadioException;
 import io.delta.tables.DeltaTable;
@@ -27,6 +28,7 @@ import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.RemoteIterator;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
@@ -306,19 +308,21 @@ final class ImageListing {
                                         new SerializableConfiguration(
                                                 spark.sparkContext().hadoopConfiguration())),
                                 Encoders.row(ReadContent.LISTED));
-            case TABLE_CONTENT ->
-                table.select(
-                                col(pathColumn).as("path"),
-                                org.apache
-                                        .spark
-                                        .sql
-                                        .functions
-                                        .octet_length(col(contentColumn))
-                                        .cast("long")
-                                        .as("byte_size"),
-                                lit(null).cast("timestamp").as("modification_time"))
-                        .dropDuplicates("path");
+            case TABLE_CONTENT -> table.select(tableListing()).dropDuplicates("path");
         };
+    }
+
+    /**
+     * A table's rows as listed images: {@code path, byte_size} (the content's length) and a null
+     * {@code modification_time}, then {@code more}.
+     */
+    private Column[] tableListing(Column... more) {
+        List<Column> columns = new ArrayList<>(List.of(
+                col(pathColumn).as("path"),
+                octet_length(col(contentColumn)).cast("long").as("byte_size"),
+                lit(null).cast("timestamp").as("modification_time")));
+        columns.addAll(Arrays.asList(more));
+        return columns.toArray(Column[]::new);
     }
 
     /**
@@ -331,18 +335,9 @@ final class ImageListing {
         if (kind == Kind.TABLE_CONTENT) {
             Object[] paths = listed.stream().map(r -> r.getString(0)).toArray();
             return table.where(col(pathColumn).isin(paths))
-                    .select(
-                            col(pathColumn).as("path"),
-                            org.apache
-                                    .spark
-                                    .sql
-                                    .functions
-                                    .octet_length(col(contentColumn))
-                                    .cast("long")
-                                    .as("byte_size"),
-                            lit(null).cast("timestamp").as("modification_time"),
+                    .select(tableListing(
                             col(contentColumn).as("content"),
-                            lit(null).cast("string").as("read_error"))
+                            lit(null).cast("string").as("read_error")))
                     .dropDuplicates("path");
         }
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());

@@ -13,7 +13,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -58,6 +61,41 @@ class ImageListingTest {
             m.put(r.getString(0), r.getLong(1) + "@" + r.getTimestamp(2).getTime());
         }
         return m;
+    }
+
+    @Test
+    void tableWithContentIsListedByContentLengthAndReadFromTheTable() {
+        List<Row> data = List.of(
+                RowFactory.create("s3a://b/a.jpg", new byte[] {1, 2, 3}),
+                RowFactory.create("s3a://b/b.png", new byte[0]),
+                RowFactory.create("s3a://b/a.jpg", new byte[] {1, 2, 3}));
+        StructType schema = new StructType().add("path", DataTypes.StringType).add("content", DataTypes.BinaryType);
+        spark.createDataFrame(data, schema).createOrReplaceTempView("listing_images");
+
+        ImageListing listing = ImageListing.of(spark, "listing_images", List.of("jpg"), "path", null);
+        List<Row> listed = listing.files().orderBy("path").collectAsList();
+        assertEquals(2, listed.size(), listed.toString()); // duplicates of a path listed once
+        assertEquals("s3a://b/a.jpg", listed.get(0).getString(0));
+        assertEquals(3L, listed.get(0).getLong(1));
+        assertTrue(listed.get(0).isNullAt(2), "a table has no modification time");
+        assertEquals(0L, listed.get(1).getLong(1));
+
+        List<Row> read = listing.withContent(listed.subList(0, 1), 1).collectAsList();
+        assertEquals(1, read.size());
+        assertEquals(
+                List.of("path", "byte_size", "modification_time", "content", "read_error"),
+                List.of(read.get(0).schema().fieldNames()));
+        assertEquals(List.of((byte) 1, (byte) 2, (byte) 3), toList((byte[])
+                read.get(0).get(3)));
+        assertTrue(read.get(0).isNullAt(4));
+    }
+
+    private static List<Byte> toList(byte[] b) {
+        List<Byte> out = new java.util.ArrayList<>();
+        for (byte x : b) {
+            out.add(x);
+        }
+        return out;
     }
 
     @Test
