@@ -35,11 +35,7 @@ public final class CheckpointWriter {
 
     private record Entry(String name, TensorType type, long[] shape, Supplier<ByteBuffer> data) {
         long bytes() {
-            long n = type.bytes();
-            for (long s : shape) {
-                n *= s;
-            }
-            return n;
+            return type.bytes(shape);
         }
     }
 

@@ -32,11 +32,7 @@ public final class SafetensorsWriter {
     /** A tensor whose bytes are produced when the file is written. */
     private record Entry(String name, TensorType type, long[] shape, Supplier<ByteBuffer> data) {
         long byteLength() {
-            long n = type.bytes();
-            for (long s : shape) {
-                n *= s;
-            }
-            return n;
+            return type.bytes(shape);
         }
     }
 

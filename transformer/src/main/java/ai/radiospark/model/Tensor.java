@@ -15,11 +15,7 @@ public record Tensor(String name, TensorType type, long[] shape, ByteBuffer data
     }
 
     public long elements() {
-        long n = 1;
-        for (long s : shape) {
-            n *= s;
-        }
-        return n;
+        return TensorType.elements(shape);
     }
 
     /** The values as float32. */

@@ -15,11 +15,7 @@ public record TensorInfo(String name, TensorType type, long[] shape, long begin,
 
     /** Number of elements, the product of the shape. */
     public long elements() {
-        long n = 1;
-        for (long s : shape) {
-            n *= s;
-        }
-        return n;
+        return TensorType.elements(shape);
     }
 
     public long byteLength() {

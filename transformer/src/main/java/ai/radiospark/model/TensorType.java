@@ -25,6 +25,20 @@ public enum TensorType {
         return bytes;
     }
 
+    /** The bytes of a tensor of this type and {@code shape}. */
+    public long bytes(long[] shape) {
+        return bytes * elements(shape);
+    }
+
+    /** The number of elements of a tensor of {@code shape}: the product of its dimensions. */
+    public static long elements(long[] shape) {
+        long n = 1;
+        for (long d : shape) {
+            n *= d;
+        }
+        return n;
+    }
+
     static TensorType parse(String name, String tensor, String file) {
         try {
             return valueOf(name);
