@@ -14,7 +14,11 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A RADIO checkpoint as Hugging Face stores it: {@code config.json} plus {@code model.safetensors},
@@ -32,6 +36,7 @@ public final class Checkpoint {
     static final String SINGLE = "model.safetensors";
     static final String INDEX = "model.safetensors.index.json";
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Logger LOG = LoggerFactory.getLogger(Checkpoint.class);
 
     private final String source;
     private final RadioConfig config;
@@ -39,13 +44,28 @@ public final class Checkpoint {
     private final Map<String, SafetensorsFile> tensors;
 
     private final FileDigest digest;
+    /** The directory and its files (name to path) when the checkpoint is files; else null. */
+    private final Path dir;
+
+    private final Map<String, Path> files;
     private volatile String sha256;
 
-    private Checkpoint(String source, RadioConfig config, Map<String, SafetensorsFile> tensors, FileDigest digest) {
+    /** Checkpoints whose bytes were hashed in this JVM (not taken from {@link ChecksumCache}): for tests. */
+    static final AtomicLong HASHED = new AtomicLong();
+
+    private Checkpoint(
+            String source,
+            RadioConfig config,
+            Map<String, SafetensorsFile> tensors,
+            FileDigest digest,
+            Path dir,
+            Map<String, Path> files) {
         this.source = source;
         this.config = config;
         this.tensors = tensors;
         this.digest = digest;
+        this.dir = dir;
+        this.files = files;
     }
 
     /** Hashes the checkpoint's files in a fixed order; called once, lazily. */
@@ -117,7 +137,7 @@ public final class Checkpoint {
                 }
             }
         };
-        return new Checkpoint(dir.toString(), config, tensors, digest);
+        return new Checkpoint(dir.toString(), config, tensors, digest, dir, files);
     }
 
     /**
@@ -165,7 +185,7 @@ public final class Checkpoint {
                 md.update(e.getValue());
             }
         };
-        return new Checkpoint(source, config, tensors, digest);
+        return new Checkpoint(source, config, tensors, digest, null, null);
     }
 
     private static Map<String, String> weightMap(String json, String source) {
@@ -239,23 +259,49 @@ public final class Checkpoint {
 
     /**
      * SHA-256 over the checkpoint's files (names and contents, in name order): the identity that
-     * embedding tables record and that executors cache models by. Computed once.
+     * embedding tables record and that executors cache models by. Computed once per instance; for a
+     * directory, taken from {@link ChecksumCache} when no file changed since it was last hashed.
      */
     public String sha256() {
         String h = sha256;
         if (h == null) {
-            try {
-                MessageDigest md = MessageDigest.getInstance("SHA-256");
-                digest.update(md);
-                h = HexFormat.of().formatHex(md.digest());
-            } catch (IOException e) {
-                throw new RadioException("Cannot hash checkpoint " + source + ": " + e.getMessage(), e);
-            } catch (NoSuchAlgorithmException e) {
-                throw new IllegalStateException(e);
-            }
+            h = dir == null ? hash() : cachedOrHashed();
             sha256 = h;
         }
         return h;
+    }
+
+    private String cachedOrHashed() {
+        Optional<String> cached = ChecksumCache.lookup(dir, files);
+        if (cached.isPresent()) {
+            LOG.debug("Checkpoint {}: SHA-256 from the cache ({})", source, ChecksumCache.folder());
+            return cached.get();
+        }
+        try {
+            JsonNode before = ChecksumCache.stamps(files);
+            long t0 = System.nanoTime();
+            String h = hash();
+            LOG.info("Hashed checkpoint {} in {} s", source, String.format("%.1f", (System.nanoTime() - t0) / 1e9));
+            if (before.equals(ChecksumCache.stamps(files))) { // not changed while it was read
+                ChecksumCache.store(dir, before, h);
+            }
+            return h;
+        } catch (IOException e) {
+            throw new RadioException("Cannot hash checkpoint " + source + ": " + e.getMessage(), e);
+        }
+    }
+
+    private String hash() {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            digest.update(md);
+            HASHED.incrementAndGet();
+            return HexFormat.of().formatHex(md.digest());
+        } catch (IOException e) {
+            throw new RadioException("Cannot hash checkpoint " + source + ": " + e.getMessage(), e);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Resolves the tensors the forward pass uses, checking names and shapes. */
