@@ -6,6 +6,7 @@ import static org.apache.spark.sql.functions.not;
 import ai.radiospark.RadioException;
 import ai.radiospark.ml.RadioEmbedder;
 import ai.radiospark.runtime.EmbeddingSettings;
+import ai.radiospark.runtime.ModelSource;
 import java.io.PrintStream;
 import java.util.List;
 import java.util.Locale;
@@ -147,15 +148,17 @@ final class ExtractJob {
     }
 
     /**
-     * Loads the checkpoint and lists the input; returns the checkpoint's SHA-256. Loading the
-     * checkpoint (SHA-256, sharing or broadcasting the weights) and listing the input (with the
-     * session's first Spark SQL, which resolves it) are independent and each mostly one thread's
-     * work: they run side by side.
+     * Opens the checkpoint and lists the input; returns the checkpoint's SHA-256. Opening the
+     * checkpoint (resolving it, reading its configuration and tensor headers, its SHA-256 from the
+     * cache or by hashing) and listing the input (with the session's first Spark SQL, which resolves
+     * it) are independent and each mostly one thread's work: they run side by side.
      */
     private String loadCheckpointAndList() {
         FutureTask<String> checkpoint = new FutureTask<>(() -> {
             ExtractFaults.fault("model-load");
-            return embedder.modelInfo(spark).checkpointSha256();
+            // The checkpoint's identity only: its weights are read when a chunk is embedded, so
+            // a rerun over an unchanged table never reads them (the SHA-256 comes from its cache).
+            return ModelSource.checkpoint(embedder.getModel()).sha256();
         });
         Thread loader = new Thread(checkpoint, "radio-extract-checkpoint");
         loader.setDaemon(true);
@@ -271,6 +274,12 @@ final class ExtractJob {
         lap("candidates collected");
         if (o.dryRun()) {
             return dryRun(table, exists, candidates);
+        }
+        if (!candidates.paths().isEmpty()) {
+            // The weights are read (and checked, and broadcast) only now that there is something to
+            // embed, and before anything is written.
+            embedder.modelInfo(spark);
+            lap("weights loaded");
         }
         // Rows of other settings are deleted only by a run that embedded every candidate, and only those
         // of paths no longer listed: every listed one was replaced by then.

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.radiospark.model.Checkpoint;
+import ai.radiospark.model.RadioWeights;
 import ai.radiospark.model.SafetensorsFile;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
@@ -48,14 +50,20 @@ class ExtractJobTest {
     @TempDir
     Path tmp;
 
+    /** The checkpoint hash cache (README: RADIO_CACHE_DIR / -Dradio.cache.dir), here and not in ~/.cache. */
+    @TempDir
+    static Path cache;
+
     @BeforeAll
     static void start() {
+        System.setProperty("radio.cache.dir", cache.toString());
         spark = JobsTestSpark.start("ExtractJobTest", 2);
     }
 
     @AfterAll
     static void stop() {
         JobsTestSpark.stop(spark);
+        System.clearProperty("radio.cache.dir");
     }
 
     /** Runs {@code radio extract} in this JVM; returns exit code and standard output. */
@@ -235,9 +243,14 @@ class ExtractJobTest {
         assertEquals("file:" + MODEL, props.get("radio.model"));
         assertEquals("224x224", props.get("radio.resolution"));
 
-        // A second run adds nothing and commits nothing.
+        // A second run adds nothing and commits nothing, and reads no weight: the checkpoint's SHA-256
+        // comes from its cache, and the weights are only read when there is something to embed.
         long version = EmbeddingTable.of(spark, table).version();
+        long hashes = Checkpoint.hashesComputed();
+        long resolved = RadioWeights.weightsResolved();
         var second = extract("--input", images.toString(), "--output", table, "--model", MODEL, "--features", "full");
+        assertEquals(hashes, Checkpoint.hashesComputed(), "the rerun hashed the checkpoint again");
+        assertEquals(resolved, RadioWeights.weightsResolved(), "the rerun read the weights");
         assertEquals(0, second.getKey());
         assertEquals(15, count(second.getValue(), "unchanged"));
         assertEquals(0, count(second.getValue(), "embedded"));
@@ -435,7 +448,8 @@ class ExtractJobTest {
                 .start();
         // Version 0 creates the table empty; version 1 is the first chunk.
         Path firstCommit = Path.of(table, "_delta_log", "00000000000000000001.json");
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        // 300 s: on two cores shared with other builds (load 17) the child took over 120 s to its first commit.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(300);
         while (!Files.exists(firstCommit) && p.isAlive() && System.nanoTime() < deadline) {
             Thread.sleep(200);
         }

@@ -50,8 +50,13 @@ public final class Checkpoint {
     private final Map<String, Path> files;
     private volatile String sha256;
 
-    /** Checkpoints whose bytes were hashed in this JVM (not taken from {@link ChecksumCache}): for tests. */
+    /** Checkpoints whose bytes were hashed in this JVM (not taken from {@link ChecksumCache}). */
     static final AtomicLong HASHED = new AtomicLong();
+
+    /** How many times this JVM read a checkpoint's bytes to hash them (diagnostics and tests). */
+    public static long hashesComputed() {
+        return HASHED.get();
+    }
 
     private Checkpoint(
             String source,

@@ -53,7 +53,15 @@ public final class RadioWeights implements Serializable {
         this.tensors = Collections.unmodifiableMap(tensors);
     }
 
+    private static final java.util.concurrent.atomic.AtomicLong RESOLVED = new java.util.concurrent.atomic.AtomicLong();
+
+    /** How many times this JVM resolved (read and checked) a checkpoint's weights (diagnostics and tests). */
+    public static long weightsResolved() {
+        return RESOLVED.get();
+    }
+
     static RadioWeights resolve(Checkpoint ckpt) {
+        RESOLVED.incrementAndGet();
         RadioConfig cfg = ckpt.config();
         CheckpointLayout layout;
         if (ckpt.has(CheckpointLayout.HUB.name("patch"))) {

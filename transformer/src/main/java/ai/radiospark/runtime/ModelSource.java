@@ -17,6 +17,15 @@ public final class ModelSource {
 
     /** The weights of {@code model}: a checkpoint directory, a {@code file:} URI or a hub id. */
     public static RadioWeights load(String model) {
+        return checkpoint(model).weights();
+    }
+
+    /**
+     * The checkpoint of {@code model}, opened (its configuration and tensor headers read, nothing
+     * else): enough for its SHA-256 ({@link Checkpoint#sha256()}, from the cache when no file
+     * changed) without reading the weights.
+     */
+    public static Checkpoint checkpoint(String model) {
         String m = model;
         if (m != null && m.startsWith("file:")) {
             try {
@@ -25,6 +34,6 @@ public final class ModelSource {
                 // leave it to the resolver's message
             }
         }
-        return Checkpoint.open(new ModelResolver().resolve(m)).weights();
+        return Checkpoint.open(new ModelResolver().resolve(m));
     }
 }
