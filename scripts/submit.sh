@@ -29,8 +29,11 @@ ARGS=(
   --executor-memory "$EXECUTOR_MEMORY" --conf "spark.executor.memoryOverhead=$EXECUTOR_OVERHEAD"
   --driver-memory "${DRIVER_MEMORY:-8g}"
 )
-# spark-submit reads one properties file: the CPU or the GPU one.
+# spark-submit reads one properties file: the CPU or the GPU one. GPU: batch 64 (bf16 at batch 64 is
+# the H200 anchor), two forward lanes per GPU (the stage's default there).
+DEFAULT_BATCH=32
 if [[ "${GPU:-0}" == "1" ]]; then
+  DEFAULT_BATCH=64
   ARGS+=(--properties-file "$ROOT/conf/spark-defaults-gpu.conf"
     --files "$ROOT/scripts/get-gpus-resources.sh,$ROOT/conf/log4j2.properties")
 else
@@ -42,5 +45,5 @@ fi
 
 exec spark-submit "${ARGS[@]}" "$JAR" \
   --input "$INPUT" --output "$OUTPUT" --model "$MODEL" \
-  --batch-size "${BATCH_SIZE:-32}" --dtype "${DTYPE:-bfloat16}" --device "${DEVICE:-auto}" \
+  --batch-size "${BATCH_SIZE:-$DEFAULT_BATCH}" --dtype "${DTYPE:-bfloat16}" --device "${DEVICE:-auto}" \
   --features "${FEATURES:-none}" --mode "${MODE:-merge}" "$@"
