@@ -3,10 +3,6 @@ package ai.radiospark.ml;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.engine.StandardCapabilities;
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import ai.radiospark.RadioException;
 import ai.radiospark.runtime.ExecutorModelCache;
 import java.util.Arrays;
@@ -58,7 +54,15 @@ final class DeviceSelector {
     static Device forTask(String device) {
         TaskContext ctx = TaskContext.get();
         Map<String, ResourceInformation> resources = ctx == null ? Map.of() : ctx.resourcesJMap();
-        return select(device, resources, DeviceSelector::pytorchGpus);
+        try {
+            return select(device, resources, DeviceSelector::pytorchGpus);
+        } catch (RadioException e) {
+            GpuCount.Answer a = gpuCount;
+            if (a != null && a.gpus() == 0 && a.reason() != null) {
+                throw new RadioException(e.getMessage() + " Why PyTorch sees no GPU: " + a.reason(), e);
+            }
+            throw e;
+        }
     }
 
     /**
@@ -140,49 +144,46 @@ final class DeviceSelector {
                 + "scripts/get-gpus-resources.sh does, not UUIDs.");
     }
 
-    private static volatile Integer gpuCount;
+    private static volatile GpuCount.Answer gpuCount;
 
     /**
-     * GPUs PyTorch can use, once per JVM; never throws. 0 with the CPU-only libtorch (no CUDA
-     * capability: nothing is probed). DJL counts GPUs through the CUDA runtime (libcudart loaded by
-     * JNA from the library path), which a host with only the NVIDIA driver and DJL's CUDA libtorch
-     * (whose bundled runtime has another file name) may lack: then libtorch itself is asked, by
-     * placing a one-element tensor on gpu(0), gpu(1), ... until that fails.
+     * GPUs PyTorch can use, once per JVM; never throws. 0 with the CPU-only libtorch, or when
+     * libtorch cannot be loaded. DJL counts GPUs through the CUDA runtime (libcudart loaded by JNA
+     * from the library path), which a host with only the NVIDIA driver and DJL's CUDA libtorch
+     * (whose bundled runtime has another file name) may lack: then the CUDA driver API counts them
+     * ({@link GpuCount}), without a CUDA context on any GPU. The reason for 0 is logged once.
      */
     static int pytorchGpus() {
-        Integer n = gpuCount;
-        if (n == null) {
-            n = countGpus();
-            gpuCount = n;
-        }
-        return n;
+        return gpuAnswer().gpus();
     }
 
-    private static int countGpus() {
-        try {
-            Engine engine = Engine.getEngine("PyTorch");
-            int n = engine.getGpuCount();
-            if (n > 0 || !engine.hasCapability(StandardCapabilities.CUDA)) {
-                return n;
-            }
-            int probed = 0;
-            try (NDManager m = engine.newBaseManager()) {
-                for (; probed < 64; probed++) {
-                    try (NDArray a = m.zeros(new Shape(1), DataType.FLOAT32, Device.gpu(probed))) {
-                        a.getDevice();
-                    } catch (RuntimeException e) {
-                        break;
-                    }
+    /** {@link #pytorchGpus} with its reason (null when DJL counted the GPUs itself). */
+    static GpuCount.Answer gpuAnswer() {
+        GpuCount.Answer a = gpuCount;
+        if (a == null) {
+            a = GpuCount.decide(engine(), GpuCount::probeDriver);
+            gpuCount = a;
+            if (a.reason() != null) {
+                if (a.gpus() > 0) {
+                    LOG.info("{} GPU(s): {}", a.gpus(), a.reason());
+                } else {
+                    LOG.info("PyTorch can use no GPU: {}", a.reason());
                 }
             }
-            LOG.info(
-                    "PyTorch has CUDA but DJL found no CUDA runtime library (libcudart) to count GPUs; libtorch placed "
-                            + "tensors on {} GPU(s).",
-                    probed);
-            return probed;
+        }
+        return a;
+    }
+
+    /** What DJL's PyTorch engine reports in this JVM. */
+    private static GpuCount.Engine engine() {
+        String flavor = System.getProperty("PYTORCH_FLAVOR", System.getenv("PYTORCH_FLAVOR"));
+        flavor = flavor == null || flavor.isBlank() ? null : flavor.trim();
+        try {
+            Engine engine = Engine.getEngine("PyTorch");
+            boolean cuda = engine.hasCapability(StandardCapabilities.CUDA);
+            return new GpuCount.Engine(null, cuda, cuda ? engine.getGpuCount() : 0, flavor);
         } catch (RuntimeException | UnsatisfiedLinkError | NoClassDefFoundError e) {
-            LOG.warn("Cannot ask PyTorch for GPUs ({}); assuming none.", e.toString());
-            return 0;
+            return new GpuCount.Engine(e.toString().lines().findFirst().orElse(""), false, 0, flavor);
         }
     }
 }
