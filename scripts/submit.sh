@@ -9,6 +9,8 @@
 # executor, 4 concurrent tasks sharing it) and the discovery script; build the jar with
 # `mvn -Pcuda -DskipTests package` so that it leaves out the CPU libtorch: executors then load the
 # CUDA 12.8 libtorch 2.7.1 that DJL downloads (PYTORCH_FLAVOR=cu128; see README, GPU clusters).
+# Kubernetes with GPU=1: the image must hold scripts/get-gpus-resources.sh, at DISCOVERY_SCRIPT
+# (default /opt/radio/get-gpus-resources.sh).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MASTER="${MASTER:-yarn}"                          # yarn | k8s://https://HOST:443 | spark://HOST:7077
@@ -41,6 +43,11 @@ else
 fi
 if [[ "$MASTER" == k8s://* ]]; then
   ARGS+=(--conf "spark.kubernetes.container.image=${IMAGE:?set IMAGE to a Spark 4.1 / Java 17 image}")
+  if [[ "${GPU:-0}" == "1" ]]; then
+    # Kubernetes runs the discovery script before --files arrive: it must be in the image.
+    ARGS+=(--conf "spark.executor.resource.gpu.discoveryScript=${DISCOVERY_SCRIPT:-/opt/radio/get-gpus-resources.sh}"
+      --conf spark.executor.resource.gpu.vendor=nvidia.com)
+  fi
 fi
 
 exec spark-submit "${ARGS[@]}" "$JAR" \

@@ -123,12 +123,21 @@ class ConfFilesTest {
                 gpu.contains("--properties-file " + Path.of("..", "conf").toRealPath() + "/spark-defaults-gpu.conf"),
                 gpu);
         assertTrue(gpu.contains("--batch-size 64 --dtype bfloat16 --device auto"), gpu);
+        assertFalse(gpu.contains("/opt/radio/get-gpus-resources.sh"), gpu);
         String cpu = runSubmit(bin, "0");
         assertTrue(cpu.contains("spark-defaults-cpu.conf"), cpu);
         assertTrue(cpu.contains("--batch-size 32 --dtype bfloat16 --device auto"), cpu);
+        // Kubernetes runs the discovery script before --files arrive: the image's copy
+        String k8s = runSubmit(bin, "1", "MASTER", "k8s://https://k8s:443", "IMAGE", "radio:1");
+        assertTrue(
+                k8s.contains("--conf spark.executor.resource.gpu.discoveryScript=/opt/radio/get-gpus-resources.sh "
+                        + "--conf spark.executor.resource.gpu.vendor=nvidia.com"),
+                k8s);
+        assertFalse(runSubmit(bin, "0", "MASTER", "k8s://https://k8s:443", "IMAGE", "radio:1")
+                .contains("discoveryScript"));
     }
 
-    private static String runSubmit(Path bin, String gpu) throws Exception {
+    static String runSubmit(Path bin, String gpu, String... env) throws Exception {
         ProcessBuilder pb =
                 new ProcessBuilder("bash", Path.of("..", "scripts", "submit.sh").toString());
         pb.environment().put("PATH", bin + ":" + System.getenv("PATH"));
@@ -138,6 +147,10 @@ class ConfFilesTest {
         pb.environment().put("JAR", "/x.jar");
         pb.environment().remove("BATCH_SIZE");
         pb.environment().remove("DTYPE");
+        pb.environment().remove("MASTER");
+        for (int i = 0; i < env.length; i += 2) {
+            pb.environment().put(env[i], env[i + 1]);
+        }
         pb.redirectErrorStream(true);
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
