@@ -1,6 +1,7 @@
 package ai.radiospark.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -56,6 +57,61 @@ class RadioScriptTest {
                         + "CUDA_DEVICE_ORDER=PCI_BUS_ID\n"
                         + "RADIO_CONF=" + ROOT.resolve("conf/radio-defaults-gpu.properties") + "\n",
                 printEnv("/m2/a.jar:" + JNI + ":/m2/b.jar\n", Map.of()));
+    }
+
+    /**
+     * The run itself exports what --print-env prints: scripts/radio in a copy of the checkout's
+     * layout, with a built jar and classpath file in place and a fake {@code java} that prints its
+     * environment.
+     */
+    @Test
+    void theRunExportsTheEnvironmentOfACudaBuildAndNothingForACpuBuild() throws Exception {
+        Path root = tmp.resolve("checkout");
+        Files.createDirectories(root.resolve("scripts"));
+        Files.createDirectories(root.resolve("conf"));
+        Files.createDirectories(root.resolve("jobs/target"));
+        Files.createDirectories(root.resolve("bin"));
+        Files.copy(ROOT.resolve("scripts/radio"), root.resolve("scripts/radio"));
+        Files.writeString(root.resolve("conf/jvm-opens.txt"), "");
+        Files.writeString(root.resolve("jobs/target/radio-spark-jobs-0.1.0-SNAPSHOT.jar"), "");
+        Path java = root.resolve("bin/java");
+        Files.writeString(
+                java,
+                "#!/usr/bin/env bash\nenv | grep -E '^(PYTORCH_|TORCH_ALLOW|CUDA_DEVICE_ORDER|RADIO_CONF)' | sort\n");
+        assertTrue(java.toFile().setExecutable(true));
+        String cuda = run(root, "/m2/a.jar:" + JNI);
+        assertEquals(
+                "CUDA_DEVICE_ORDER=PCI_BUS_ID\n"
+                        + "PYTORCH_FLAVOR=cu128\n"
+                        + "PYTORCH_VERSION=2.8.0\n"
+                        + "RADIO_CONF=" + root.toRealPath().resolve("conf/radio-defaults-gpu.properties") + "\n"
+                        + "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1\n",
+                cuda);
+        assertEquals("", run(root, "/m2/a.jar:" + JNI + ":" + CPU));
+    }
+
+    private static String run(Path root, String classpath) throws Exception {
+        Files.writeString(root.resolve("jobs/target/classpath.txt"), classpath);
+        ProcessBuilder pb =
+                new ProcessBuilder("bash", root.resolve("scripts/radio").toString(), "show");
+        for (String v : new String[] {
+            "PYTORCH_FLAVOR",
+            "PYTORCH_VERSION",
+            "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE",
+            "CUDA_DEVICE_ORDER",
+            "RADIO_CONF",
+            "RADIO_JAVA_OPTS",
+            "RADIO_CLASSPATH_FILE",
+            "RADIO_REBUILD"
+        }) {
+            pb.environment().remove(v);
+        }
+        pb.environment().put("PATH", root.resolve("bin") + ":" + System.getenv("PATH"));
+        pb.redirectErrorStream(true);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), out);
+        return out;
     }
 
     @Test
