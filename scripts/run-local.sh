@@ -2,6 +2,8 @@
 # The first command of the README: embeds the bundled sample images with the bundled tiny
 # RANDOM-WEIGHT model in local Spark, into a Delta table under ./radio-output/, then prints it.
 # Builds the project first if needed (a few minutes the first time: Maven downloads Spark).
+# On a GPU workstation with a -Pcuda build, scripts/radio sets the CUDA libtorch's environment and the
+# GPU defaults (`scripts/radio --print-env` shows them); the tasks then run on the GPUs PyTorch sees.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${RADIO_OUTPUT:-./radio-output}"

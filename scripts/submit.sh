@@ -9,6 +9,8 @@
 # executor, 4 concurrent tasks sharing it) and the discovery script; build the jar with
 # `mvn -Pcuda -DskipTests package` so that it leaves out the CPU libtorch: executors then load the
 # CUDA 12.8 libtorch 2.7.1 that DJL downloads (PYTORCH_FLAVOR=cu128; see README, GPU clusters).
+# Kubernetes with GPU=1: the image must hold scripts/get-gpus-resources.sh, at DISCOVERY_SCRIPT
+# (default /opt/radio/get-gpus-resources.sh).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MASTER="${MASTER:-yarn}"                          # yarn | k8s://https://HOST:443 | spark://HOST:7077
@@ -29,8 +31,11 @@ ARGS=(
   --executor-memory "$EXECUTOR_MEMORY" --conf "spark.executor.memoryOverhead=$EXECUTOR_OVERHEAD"
   --driver-memory "${DRIVER_MEMORY:-8g}"
 )
-# spark-submit reads one properties file: the CPU or the GPU one.
+# spark-submit reads one properties file: the CPU or the GPU one. GPU: batch 64 (bf16 at batch 64 is
+# the H200 anchor), two forward lanes per GPU (the stage's default there).
+DEFAULT_BATCH=32
 if [[ "${GPU:-0}" == "1" ]]; then
+  DEFAULT_BATCH=64
   ARGS+=(--properties-file "$ROOT/conf/spark-defaults-gpu.conf"
     --files "$ROOT/scripts/get-gpus-resources.sh,$ROOT/conf/log4j2.properties")
 else
@@ -38,9 +43,14 @@ else
 fi
 if [[ "$MASTER" == k8s://* ]]; then
   ARGS+=(--conf "spark.kubernetes.container.image=${IMAGE:?set IMAGE to a Spark 4.1 / Java 17 image}")
+  if [[ "${GPU:-0}" == "1" ]]; then
+    # Kubernetes runs the discovery script before --files arrive: it must be in the image.
+    ARGS+=(--conf "spark.executor.resource.gpu.discoveryScript=${DISCOVERY_SCRIPT:-/opt/radio/get-gpus-resources.sh}"
+      --conf spark.executor.resource.gpu.vendor=nvidia.com)
+  fi
 fi
 
 exec spark-submit "${ARGS[@]}" "$JAR" \
   --input "$INPUT" --output "$OUTPUT" --model "$MODEL" \
-  --batch-size "${BATCH_SIZE:-32}" --dtype "${DTYPE:-bfloat16}" --device "${DEVICE:-auto}" \
+  --batch-size "${BATCH_SIZE:-$DEFAULT_BATCH}" --dtype "${DTYPE:-bfloat16}" --device "${DEVICE:-auto}" \
   --features "${FEATURES:-none}" --mode "${MODE:-merge}" "$@"

@@ -3,17 +3,16 @@ package ai.radiospark.ml;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.engine.StandardCapabilities;
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import ai.radiospark.RadioException;
 import ai.radiospark.runtime.ExecutorModelCache;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.IntSupplier;
+import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
 import org.apache.spark.resource.ResourceInformation;
 import org.slf4j.Logger;
@@ -33,11 +32,17 @@ import org.slf4j.LoggerFactory;
  *       per JVM ({@link ExecutorModelCache} keys on the device). A GPU assigned but invisible to
  *       PyTorch (the CPU-only libtorch) is an error for auto too: the user asked Spark for GPUs, and
  *       a silent CPU fallback would run ~100x slower.
- *   <li>no GPU assigned but PyTorch sees some (local mode on a GPU workstation, or a cluster without
- *       GPU scheduling): {@code gpu(0)}, logged once per JVM.
+ *   <li>no GPU assigned but PyTorch sees some: in local mode (a GPU workstation) every GPU, the
+ *       task's partition picking {@code gpu(partition % GPUs)}, each GPU with its own model and
+ *       lanes; on a cluster without GPU scheduling {@code gpu(0)} (executors sharing a host would
+ *       otherwise each build a model on every GPU). Logged once per JVM.
  *   <li>no GPU at all: {@code auto} falls back to the CPU with one log line per JVM; {@code gpu}
  *       fails with a {@link RadioException} naming the Spark settings and the CUDA libtorch.
  * </ul>
+ *
+ * <p>{@link #prebuildDevices} decides, from the same inputs, the devices local mode builds the model
+ * on before its tasks start: exactly the devices the tasks then select, never a CPU model for tasks
+ * that use a GPU.
  */
 final class DeviceSelector {
     private static final Logger LOG = LoggerFactory.getLogger(DeviceSelector.class);
@@ -58,7 +63,16 @@ final class DeviceSelector {
     static Device forTask(String device) {
         TaskContext ctx = TaskContext.get();
         Map<String, ResourceInformation> resources = ctx == null ? Map.of() : ctx.resourcesJMap();
-        return select(device, resources, DeviceSelector::pytorchGpus);
+        int spread = ctx != null && localMode() ? ctx.partitionId() : -1;
+        try {
+            return select(device, resources, DeviceSelector::pytorchGpus, spread);
+        } catch (RadioException e) {
+            GpuCount.Answer a = gpuCount;
+            if (a != null && a.gpus() == 0 && a.reason() != null) {
+                throw new RadioException(e.getMessage() + " Why PyTorch sees no GPU: " + a.reason(), e);
+            }
+            throw e;
+        }
     }
 
     /**
@@ -70,6 +84,18 @@ final class DeviceSelector {
      *     for cpu), so device=cpu does not load the engine
      */
     static Device select(String device, Map<String, ResourceInformation> resources, IntSupplier visibleGpus) {
+        return select(device, resources, visibleGpus, -1);
+    }
+
+    /**
+     * The device for a task, spreading local mode's tasks over its GPUs.
+     *
+     * @param spreadIndex in local mode the task's partition (>= 0): with no GPU assigned by Spark it
+     *     picks {@code gpu(spreadIndex % GPUs)}, so that every local GPU is used; -1 elsewhere:
+     *     {@code gpu(0)}
+     */
+    static Device select(
+            String device, Map<String, ResourceInformation> resources, IntSupplier visibleGpus, int spreadIndex) {
         String d = device == null ? "auto" : device.trim().toLowerCase(Locale.ROOT);
         if (!d.equals("auto") && !d.equals("cpu") && !d.equals("gpu")) {
             throw new RadioException("Unknown device \"" + device + "\". Use auto, cpu or gpu.");
@@ -105,6 +131,15 @@ final class DeviceSelector {
             return Device.gpu(index);
         }
         int gpus = visibleGpus.getAsInt();
+        if (gpus > 0 && spreadIndex >= 0) {
+            if (LOGGED_UNSCHEDULED.compareAndSet(false, true)) {
+                LOG.info(
+                        "device={}: local mode, PyTorch sees {} GPU(s); each task uses gpu(partition % {}), each GPU its "
+                                + "own model.",
+                        d, gpus, gpus);
+            }
+            return Device.gpu(spreadIndex % gpus);
+        }
         if (gpus > 0) {
             if (LOGGED_UNSCHEDULED.compareAndSet(false, true)) {
                 LOG.info(
@@ -140,49 +175,95 @@ final class DeviceSelector {
                 + "scripts/get-gpus-resources.sh does, not UUIDs.");
     }
 
-    private static volatile Integer gpuCount;
-
     /**
-     * GPUs PyTorch can use, once per JVM; never throws. 0 with the CPU-only libtorch (no CUDA
-     * capability: nothing is probed). DJL counts GPUs through the CUDA runtime (libcudart loaded by
-     * JNA from the library path), which a host with only the NVIDIA driver and DJL's CUDA libtorch
-     * (whose bundled runtime has another file name) may lack: then libtorch itself is asked, by
-     * placing a one-element tensor on gpu(0), gpu(1), ... until that fails.
+     * The devices local mode builds the model on while the driver lists its input, so that the
+     * first tasks find it built: the devices its tasks will select ({@link #select} with a
+     * partition to spread by), and never a model the tasks will not use.
+     *
+     * <ul>
+     *   <li>not local: none (executors build on first use);
+     *   <li>{@code cpu}: the CPU;
+     *   <li>{@code spark.task.resource.gpu.amount} set: none (Spark assigns the tasks' GPUs, unknown
+     *       here);
+     *   <li>{@code auto} or {@code gpu} and PyTorch sees n GPUs: {@code gpu(0)} .. {@code gpu(n-1)};
+     *   <li>none seen: the CPU for {@code auto}; nothing for {@code gpu} (its tasks report the error).
+     * </ul>
+     *
+     * @param visibleGpus asked only when the answer depends on it
+     * @throws RadioException for an unknown device
      */
-    static int pytorchGpus() {
-        Integer n = gpuCount;
-        if (n == null) {
-            n = countGpus();
-            gpuCount = n;
+    static List<Device> prebuildDevices(String device, boolean local, boolean sparkGpuAmount, IntSupplier visibleGpus) {
+        String d = device == null ? "auto" : device.trim().toLowerCase(Locale.ROOT);
+        if (!d.equals("auto") && !d.equals("cpu") && !d.equals("gpu")) {
+            throw new RadioException("Unknown device \"" + device + "\". Use auto, cpu or gpu.");
         }
-        return n;
+        if (!local) {
+            return List.of();
+        }
+        if (d.equals("cpu")) {
+            return List.of(Device.cpu());
+        }
+        if (sparkGpuAmount) {
+            return List.of();
+        }
+        int gpus = visibleGpus.getAsInt();
+        if (gpus > 0) {
+            List<Device> all = new ArrayList<>();
+            for (int i = 0; i < gpus; i++) {
+                all.add(Device.gpu(i));
+            }
+            return List.copyOf(all);
+        }
+        return d.equals("auto") ? List.of(Device.cpu()) : List.of();
     }
 
-    private static int countGpus() {
-        try {
-            Engine engine = Engine.getEngine("PyTorch");
-            int n = engine.getGpuCount();
-            if (n > 0 || !engine.hasCapability(StandardCapabilities.CUDA)) {
-                return n;
-            }
-            int probed = 0;
-            try (NDManager m = engine.newBaseManager()) {
-                for (; probed < 64; probed++) {
-                    try (NDArray a = m.zeros(new Shape(1), DataType.FLOAT32, Device.gpu(probed))) {
-                        a.getDevice();
-                    } catch (RuntimeException e) {
-                        break;
-                    }
+    /** Whether this JVM runs Spark in local mode: its only executor is the driver, executor id "driver". */
+    static boolean localMode() {
+        SparkEnv env = SparkEnv.get();
+        return env != null && "driver".equals(env.executorId());
+    }
+
+    private static volatile GpuCount.Answer gpuCount;
+
+    /**
+     * GPUs PyTorch can use, once per JVM; never throws. 0 with the CPU-only libtorch, or when
+     * libtorch cannot be loaded. DJL counts GPUs through the CUDA runtime (libcudart loaded by JNA
+     * from the library path), which a host with only the NVIDIA driver and DJL's CUDA libtorch
+     * (whose bundled runtime has another file name) may lack: then the CUDA driver API counts them
+     * ({@link GpuCount}), without a CUDA context on any GPU. The reason for 0 is logged once.
+     */
+    static int pytorchGpus() {
+        GpuCount.Answer a = gpuCount;
+        return (a != null ? a : gpuAnswer()).gpus();
+    }
+
+    /** {@link #pytorchGpus} with its reason (null when DJL counted the GPUs itself); counted once, logged once. */
+    static synchronized GpuCount.Answer gpuAnswer() {
+        GpuCount.Answer a = gpuCount;
+        if (a == null) {
+            a = GpuCount.decide(engine(), GpuCount::probeDriver);
+            gpuCount = a;
+            if (a.reason() != null) {
+                if (a.gpus() > 0) {
+                    LOG.info("{} GPU(s): {}", a.gpus(), a.reason());
+                } else {
+                    LOG.info("PyTorch can use no GPU: {}", a.reason());
                 }
             }
-            LOG.info(
-                    "PyTorch has CUDA but DJL found no CUDA runtime library (libcudart) to count GPUs; libtorch placed "
-                            + "tensors on {} GPU(s).",
-                    probed);
-            return probed;
+        }
+        return a;
+    }
+
+    /** What DJL's PyTorch engine reports in this JVM. */
+    private static GpuCount.Engine engine() {
+        String flavor = System.getProperty("PYTORCH_FLAVOR", System.getenv("PYTORCH_FLAVOR"));
+        flavor = flavor == null || flavor.isBlank() ? null : flavor.trim();
+        try {
+            Engine engine = Engine.getEngine("PyTorch");
+            boolean cuda = engine.hasCapability(StandardCapabilities.CUDA);
+            return new GpuCount.Engine(null, cuda, cuda ? engine.getGpuCount() : 0, flavor);
         } catch (RuntimeException | UnsatisfiedLinkError | NoClassDefFoundError e) {
-            LOG.warn("Cannot ask PyTorch for GPUs ({}); assuming none.", e.toString());
-            return 0;
+            return new GpuCount.Engine(e.toString().lines().findFirst().orElse(""), false, 0, flavor);
         }
     }
 }

@@ -11,7 +11,6 @@ import ai.radiospark.runtime.ExecutorModelCache;
 import ai.radiospark.runtime.ForwardThreads;
 import ai.radiospark.runtime.ModelSource;
 import ai.radiospark.runtime.PixelSource;
-import java.util.Locale;
 import org.apache.spark.SparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
@@ -54,31 +53,39 @@ record DriverModel(String model, SparkContext sc, WeightsHandle weights, RadioEm
     }
 
     /**
-     * Local mode on CPU: starts building the model on a forward lane as soon as the driver has the
-     * weights, while the job lists its input and Spark plans, so that the first tasks find it built
-     * instead of all waiting for it (1.3-1.7 s for the base shape, several seconds for
-     * C-RADIOv4-H). On a cluster the executors build it on first use. A failed build is reported by
-     * the task that retries it; a model already built is not built again.
+     * Local mode: starts building the model on a forward lane of each device the tasks will use
+     * ({@link DeviceSelector#prebuildDevices}: the CPU, or every GPU PyTorch sees) as soon as the
+     * driver has the weights, while the job lists its input and Spark plans, so that the first
+     * tasks find it built instead of all waiting for it (1.3-1.7 s for the base shape, several
+     * seconds for C-RADIOv4-H). The devices are decided on a thread of their own, as counting GPUs
+     * loads the PyTorch engine. On a cluster the executors build it on first use. A failed build is
+     * reported by the task that retries it; a model already built is not built again.
      */
     void prebuildInLocalMode(String deviceParam, ModelDType dtype, int torchThreadsParam, int forwardConcurrency) {
-        String d = deviceParam.trim().toLowerCase(Locale.ROOT);
-        boolean cpu = d.equals("cpu") || (d.equals("auto") && !sc.conf().contains("spark.task.resource.gpu.amount"));
-        if (!sc.isLocal() || !cpu) {
+        if (!sc.isLocal()) {
             return;
         }
-        ai.djl.Device device = ai.djl.Device.cpu();
-        DevicePlan plan;
-        try {
-            plan = DevicePlan.of(device, dtype);
-        } catch (RadioException e) {
-            return; // the tasks report it
-        }
+        boolean sparkGpus = sc.conf().contains("spark.task.resource.gpu.amount");
         int threads = EmbedPartition.torchThreads(torchThreadsParam, sc.conf().getInt("spark.task.cpus", 1));
-        ForwardThreads.submit(
-                device.toString(),
-                plan.lanes(forwardConcurrency, EmbedPartition.executorCores(), threads),
-                threads,
-                () -> ExecutorModelCache.get(info.checkpointSha256(), device, dtype, weights::get));
+        Thread t = new Thread(
+                () -> {
+                    try {
+                        for (ai.djl.Device device : DeviceSelector.prebuildDevices(
+                                deviceParam, true, sparkGpus, DeviceSelector::pytorchGpus)) {
+                            DevicePlan plan = DevicePlan.of(device, dtype);
+                            ForwardThreads.submit(
+                                    device.toString(),
+                                    plan.lanes(forwardConcurrency, EmbedPartition.executorCores(), threads),
+                                    threads,
+                                    () -> ExecutorModelCache.get(info.checkpointSha256(), device, dtype, weights::get));
+                        }
+                    } catch (RuntimeException e) {
+                        LOG.debug("No local-mode prebuild ({}); the tasks report it.", e.toString());
+                    }
+                },
+                "radio-prebuild");
+        t.setDaemon(true);
+        t.start();
     }
 
     static final long DEFAULT_MAX_PIXELS = 100_000_000L;

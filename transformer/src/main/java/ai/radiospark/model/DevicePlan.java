@@ -24,9 +24,18 @@ import ai.radiospark.RadioException;
  *       leave it, where libtorch's fuser does not fuse CPU graphs by default. On a GPU it is off:
  *       the fuser would compile kernels with NVRTC at run time, for each new batch shape, a path
  *       never exercised here (pytorch#99781).
- *   <li>{@link #lanes}: forward passes that run at once per JVM and device.
- *   <li>{@link #batchSize}: images per forward pass when the user sets none.
+ *   <li>{@link #lanes}: forward passes that run at once per JVM and device: on a GPU two
+ *       ({@link #GPU_LANES}), so that one lane's host work (pixel copy, upload, copy back) overlaps
+ *       the other's kernels.
+ *   <li>{@link #batchSize}: images per forward pass when the user sets none: 64 on a GPU (the H200
+ *       anchor of 1,758 img/s was measured with bf16 at batch 64), 16 on the CPU.
  * </ul>
+ *
+ * <p>The GPU's default dtype, {@link #GPU_DTYPE} (bfloat16), is not decided here per task: a table
+ * records the dtype of the run, decided on the driver, so the GPU configurations set it
+ * ({@code conf/radio-defaults-gpu.properties}, {@code scripts/submit.sh} with GPU=1,
+ * {@code spark.radio.dtype} in {@code conf/spark-defaults-gpu.conf}) and the CPU's default stays
+ * float32. {@code ConfFilesTest} checks that those files carry these constants.
  *
  * @param gpu whether the model runs on a GPU (else the CPU)
  * @param compute the type the block matrices compute in
@@ -44,10 +53,17 @@ public record DevicePlan(boolean gpu, ModelDType compute, Linear linear, boolean
         ATEN
     }
 
-    /** Images per forward pass when the user sets none, on a CPU and on a GPU (as before the plan: 16 on both). */
+    /** Images per forward pass when the user sets none, on a CPU. */
     public static final int CPU_BATCH_SIZE = 16;
 
-    public static final int GPU_BATCH_SIZE = 16;
+    /** Images per forward pass when the user sets none, on a GPU: bf16 at batch 64 is the H200 anchor. */
+    public static final int GPU_BATCH_SIZE = 64;
+
+    /** Forward lanes per GPU when forwardConcurrency is not set: host work of one overlaps the other's kernels. */
+    public static final int GPU_LANES = 2;
+
+    /** The dtype the GPU configurations set (the CPU's default stays float32). */
+    public static final ModelDType GPU_DTYPE = ModelDType.BFLOAT16;
 
     /** c10::ScalarType codes, as TorchScript's serialized dialect writes dtypes. */
     static final int TS_FLOAT16 = 5;
@@ -105,14 +121,14 @@ public record DevicePlan(boolean gpu, ModelDType compute, Linear linear, boolean
 
     /**
      * Forward passes that run at once per JVM on this device: {@code forwardConcurrency} if set (>
-     * 0), else one on a GPU (concurrent passes only contend for it), else the executor's cores over
-     * the torch threads per pass.
+     * 0), else {@link #GPU_LANES} on a GPU (two passes, so that one's host work overlaps the other's
+     * kernels), else the executor's cores over the torch threads per pass.
      */
     public int lanes(int forwardConcurrency, int executorCores, int torchThreads) {
         if (forwardConcurrency > 0) {
             return forwardConcurrency;
         }
-        return gpu ? 1 : Math.max(1, executorCores / Math.max(1, torchThreads));
+        return gpu ? GPU_LANES : Math.max(1, executorCores / Math.max(1, torchThreads));
     }
 
     /** Images per forward pass: {@code batchSize} if set (> 0), else this device's default. */

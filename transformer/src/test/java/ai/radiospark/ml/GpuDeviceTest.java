@@ -26,15 +26,25 @@ import org.junit.jupiter.api.condition.EnabledIf;
 /**
  * Runs only where PyTorch sees a GPU (the CUDA libtorch and an NVIDIA GPU: build with -Pcuda and
  * set PYTORCH_FLAVOR=cu128); skipped on CPU-only machines, where the check itself reports 0
- * without throwing. The golden models on gpu(i) against the CPU, within 1e-3.
+ * without throwing, except under the gpu-tests profile, where no GPU fails with the reason. The
+ * golden models on gpu(i) against the CPU, within 1e-3.
  */
 @EnabledIf("hasGpu")
 class GpuDeviceTest {
     static final double ATOL = 1e-3;
     static final EnumSet<RadioModel.Output> BOTH = EnumSet.of(RadioModel.Output.SUMMARY, RadioModel.Output.FEATURES);
 
+    /**
+     * Whether PyTorch sees a GPU. Under the gpu-tests profile ({@code -Dradio.gpu.required=true}) no
+     * GPU is a failure that says why ({@link GpuCount}), not a skip: that run is on a GPU node.
+     */
     static boolean hasGpu() {
-        return DeviceSelector.pytorchGpus() > 0;
+        GpuCount.Answer a = DeviceSelector.gpuAnswer();
+        if (a.gpus() == 0 && Boolean.getBoolean("radio.gpu.required")) {
+            throw new IllegalStateException(
+                    "radio.gpu.required is set (mvn -Pgpu-tests), but PyTorch can use no GPU: " + a.reason());
+        }
+        return a.gpus() > 0;
     }
 
     static RadioOutput run(RadioWeights w, Device device, ModelDType dtype, float[] px, int b, int h, int wd) {

@@ -25,7 +25,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * The GPU configuration exercised on the CPU: the model is built on the CPU with exactly what
  * {@link DevicePlan} chooses for a GPU (aten linears, no oneDNN weight reorder, graph executor
- * optimisation off, the GPU compute type) and run on the GPU lane policy (one forward lane,
+ * optimisation off, the GPU compute type) and run on the GPU lane policy (two forward lanes,
  * shared by every pass), on the golden cases of both models, several input shapes per model.
  * float32 must match the reference within 1e-4 (RadioModelGoldenTest's tolerance); bfloat16 and
  * float16 (half, which libtorch 2.7.1's CPU kernels run) within the bf16 tolerance of
@@ -58,7 +58,7 @@ class GpuPlanOnCpuTest {
         assertEquals(new DevicePlan(true, dtype, DevicePlan.Linear.ATEN, dtype == ModelDType.FLOAT32, false), plan);
         int threads = 1;
         int lanes = plan.lanes(0, Runtime.getRuntime().availableProcessors(), threads);
-        assertEquals(1, lanes);
+        assertEquals(DevicePlan.GPU_LANES, lanes);
         String lane = "gpu-plan-on-cpu-" + model + "-" + dtype;
         RadioWeights w = Checkpoint.open(Golden.checkpoint(model)).weights();
         List<String> cases = model.equals("tiny-vit") ? CASES : CASES.subList(0, 1);
@@ -112,7 +112,7 @@ class GpuPlanOnCpuTest {
                 }
             }
         }
-        assertEquals(1, ForwardThreads.lanes(lane));
+        assertEquals(DevicePlan.GPU_LANES, ForwardThreads.lanes(lane));
     }
 
     /**

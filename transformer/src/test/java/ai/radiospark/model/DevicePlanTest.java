@@ -73,8 +73,11 @@ class DevicePlanTest {
         assertEquals(6, cpu.lanes(0, 12, 2));
         assertEquals(1, cpu.lanes(0, 2, 4));
         assertEquals(3, cpu.lanes(3, 12, 2));
-        assertEquals(1, gpu.lanes(0, 12, 3));
-        assertEquals(2, gpu.lanes(2, 12, 3));
+        // two lanes per GPU unless forwardConcurrency says otherwise, whatever the cores
+        assertEquals(2, gpu.lanes(0, 12, 3));
+        assertEquals(2, gpu.lanes(0, 1, 1));
+        assertEquals(1, gpu.lanes(1, 12, 3));
+        assertEquals(4, gpu.lanes(4, 12, 3));
     }
 
     @Test
@@ -82,8 +85,10 @@ class DevicePlanTest {
         DevicePlan cpu = DevicePlan.of(false, ModelDType.FLOAT32, ONEDNN);
         DevicePlan gpu = DevicePlan.of(true, ModelDType.BFLOAT16, ONEDNN);
         assertEquals(16, cpu.batchSize(0));
-        assertEquals(16, gpu.batchSize(0));
+        // bf16 at batch 64 is the H200 anchor; the CPU's default is unchanged
+        assertEquals(64, gpu.batchSize(0));
+        assertEquals(64, DevicePlan.of(true, ModelDType.FLOAT32, ONEDNN).batchSize(0));
         assertEquals(8, cpu.batchSize(8));
-        assertEquals(64, gpu.batchSize(64));
+        assertEquals(16, gpu.batchSize(16));
     }
 }
