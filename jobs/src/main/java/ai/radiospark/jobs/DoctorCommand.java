@@ -1,0 +1,273 @@
+package ai.radiospark.jobs;
+
+import ai.radiospark.model.Checkpoint;
+import ai.radiospark.model.RadioWeights;
+import ai.radiospark.model.RandomCheckpoint;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code radio doctor}: checks an install before a big job and prints a report to paste into an
+ * issue (text, or one JSON object with {@code --json}): versions of radio-spark, Java, DJL and the
+ * libtorch DJL loaded; the GPUs libtorch sees against those Spark's discovery script would assign;
+ * the bundled golden case and the fused attention kernel on every device and dtype; a throughput
+ * probe per device and dtype. Exit code 0 when every check passes, 1 when one fails (the report and
+ * one line on stderr say which), 2 for a bad option. No Spark is started.
+ *
+ * <pre>
+ * radio doctor --discovery-script ./get-gpus-resources.sh
+ * radio doctor --quick --json
+ * </pre>
+ */
+@Command(
+        name = "doctor",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Check this node before a big job: versions (Java, DJL, libtorch and its flavour), GPUs seen by libtorch "
+                    + "and by Spark's discovery script, the golden case and fused attention on every device and "
+                    + "dtype, and a throughput probe. Prints a report to paste into an issue; exit code 0 when all "
+                    + "is well, 1 when a check failed."
+        })
+public final class DoctorCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--json", description = "Print the report as one JSON object instead of text.")
+    boolean json;
+
+    @Option(names = "--quick", description = "Skip the throughput probe.")
+    boolean quick;
+
+    @Option(
+            names = "--discovery-script",
+            paramLabel = "FILE",
+            description = "Spark's GPU discovery script (spark.executor.resource.gpu.discoveryScript, e.g. "
+                    + "scripts/get-gpus-resources.sh): its addresses must be the GPUs libtorch sees.")
+    Path discoveryScript;
+
+    @Option(
+            names = "--model",
+            paramLabel = "DIR|HUB_ID",
+            description = "Model of the throughput probe (default: a random-weight base model).")
+    String model;
+
+    @Option(
+            names = "--probe-seconds",
+            defaultValue = "3",
+            description = "Seconds of the throughput probe per device and dtype (default ${DEFAULT-VALUE}).")
+    double probeSeconds;
+
+    @Option(
+            names = "--batch-size",
+            description = "Images per forward of the throughput probe (default: the device's default batch size).")
+    Integer batchSize;
+
+    @Override
+    public Integer call() throws Exception {
+        OptionException.require(
+                probeSeconds > 0, "--probe-seconds", probeSeconds, "Use a positive number of seconds, e.g. 3.");
+        OptionException.require(
+                batchSize == null || batchSize > 0,
+                "--batch-size",
+                batchSize,
+                "Use a positive number of images per forward, e.g. 16.");
+        OptionException.require(
+                discoveryScript == null || Files.isRegularFile(discoveryScript),
+                "--discovery-script",
+                discoveryScript,
+                "No such file. Give Spark's GPU discovery script, e.g. scripts/get-gpus-resources.sh.");
+        if (model != null && !quick) {
+            ModelOption.config(model);
+        }
+        DoctorChecks checks = new DoctorChecks();
+        if (checks.versions(RadioCli.VERSION)) {
+            checks.devices(discoveryScript);
+            checks.parity();
+            if (quick) {
+                checks.report().putObject("throughput").put("status", "skipped (--quick)");
+            } else {
+                throughput(checks);
+            }
+        }
+        ObjectNode report = checks.report();
+        List<String> failures = checks.failures();
+        report.put("ok", failures.isEmpty());
+        failures.forEach(report.putArray("failures")::add);
+        PrintWriter out = spec.commandLine().getOut();
+        out.print(json ? new ObjectMapper().writeValueAsString(report) + "\n" : text(report));
+        out.flush();
+        if (failures.isEmpty()) {
+            return 0;
+        }
+        PrintWriter err = spec.commandLine().getErr();
+        err.println("radio doctor: " + failures.size() + (failures.size() == 1 ? " check" : " checks")
+                + " failed, the first: " + failures.get(0));
+        err.flush();
+        return RadioCli.EXIT_USER_ERROR;
+    }
+
+    private void throughput(DoctorChecks checks) throws IOException {
+        if (model != null) {
+            Checkpoint c = ModelOption.open(model);
+            checks.throughput(c.weights(), c.source(), batchSize == null ? 0 : batchSize, probeSeconds);
+            return;
+        }
+        Path dir = Files.createTempDirectory("radio-doctor-base");
+        try {
+            RandomCheckpoint.write(RandomCheckpoint.shape("base"), dir, 42);
+            RadioWeights w = Checkpoint.open(dir).weights();
+            checks.throughput(w, "random base", batchSize == null ? 0 : batchSize, probeSeconds);
+        } finally {
+            try (Stream<Path> all = Files.walk(dir)) {
+                all.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
+        }
+    }
+
+    /** The report as text: one section per check, one line per device and dtype. */
+    static String text(JsonNode r) {
+        StringBuilder s = new StringBuilder();
+        JsonNode v = r.path("versions");
+        JsonNode t = v.path("libtorch");
+        s.append("radio doctor\n");
+        s.append("versions\n");
+        s.append(String.format("  radio-spark  %s%n", v.path("radio_spark").asText()));
+        s.append(String.format(
+                "  java         %s (%s), %s%n",
+                v.path("java").asText(),
+                v.path("java_vendor").asText(),
+                v.path("os").asText()));
+        s.append(String.format("  djl          %s%n", v.path("djl").asText()));
+        s.append(
+                t.path("version").isNull()
+                        ? String.format(
+                                "  libtorch     not loaded: %s%n",
+                                t.path("error").asText())
+                        : String.format(
+                                "  libtorch     %s %s, from %s%n",
+                                t.path("version").asText(),
+                                t.path("flavor").asText(),
+                                t.path("path").asText()));
+        JsonNode d = r.path("devices");
+        if (!d.isMissingNode()) {
+            s.append("devices\n");
+            StringBuilder gpus = new StringBuilder();
+            for (JsonNode g : d.path("libtorch_gpus")) {
+                gpus.append(gpus.length() == 0 ? "" : ", ")
+                        .append(g.path("device").asText())
+                        .append(" (compute capability ")
+                        .append(g.path("compute_capability").asText())
+                        .append(')');
+            }
+            s.append(String.format("  libtorch sees  %s%n", gpus.length() == 0 ? "no GPU" : gpus));
+            if (d.has("note")) {
+                s.append(String.format("                 %s%n", d.path("note").asText()));
+            }
+            s.append(String.format(
+                    "  spark assigns  %s%n",
+                    d.path("spark_gpus").isArray()
+                            ? "GPUs " + d.path("spark_gpus") + " ("
+                                    + d.path("discovery_script").asText() + ")"
+                            : d.has("problem")
+                                    ? "not known (" + d.path("discovery_script").asText() + ")"
+                                    : d.path("discovery_script").asText()));
+            if (d.has("problem")) {
+                s.append(
+                        String.format("  DISAGREE       %s%n", d.path("problem").asText()));
+            }
+            s.append(String.format("  checked on     %s%n", join(d.path("checked"))));
+        }
+        JsonNode g = r.path("golden");
+        if (!g.isMissingNode()) {
+            s.append(String.format(
+                    "parity (golden %s %s; float32: %s; bfloat16, float16: %s)%n",
+                    g.path("model").asText(),
+                    g.path("case").asText(),
+                    g.path("float32_tolerance").asText(),
+                    g.path("low_precision_tolerance").asText()));
+            for (JsonNode p : r.path("parity")) {
+                s.append(line(p)
+                        + (p.has("max_abs_error")
+                                ? String.format(
+                                        " max abs error %.3g",
+                                        p.path("max_abs_error").asDouble())
+                                : "")
+                        + (p.has("min_cosine")
+                                ? String.format(
+                                        ", cosine %.6f", p.path("min_cosine").asDouble())
+                                : "")
+                        + reason(p)
+                        + "\n");
+            }
+            s.append("fused attention (scaled_dot_product_attention against plain attention)\n");
+            for (JsonNode a : r.path("attention")) {
+                s.append(line(a)
+                        + (a.has("max_abs_error_vs_plain")
+                                ? String.format(
+                                        " max abs error %.3g (tolerance %s)",
+                                        a.path("max_abs_error_vs_plain").asDouble(),
+                                        a.path("tolerance").asText())
+                                : "")
+                        + reason(a)
+                        + "\n");
+            }
+        }
+        JsonNode tp = r.path("throughput");
+        if (tp.has("status")) {
+            s.append("throughput: ").append(tp.path("status").asText()).append('\n');
+        } else if (!tp.isMissingNode()) {
+            s.append(String.format(
+                    "throughput (%s, %s, %s s each)%n",
+                    tp.path("model").asText(),
+                    tp.path("size").asText(),
+                    tp.path("seconds_each").asText()));
+            for (JsonNode p : tp.path("runs")) {
+                s.append(line(p)
+                        + (p.has("img_per_s")
+                                ? " " + p.path("img_per_s").asText() + " img/s at batch "
+                                        + p.path("batch_size").asText()
+                                : "")
+                        + reason(p)
+                        + "\n");
+            }
+        }
+        if (r.path("ok").asBoolean()) {
+            s.append("result: OK\n");
+        } else {
+            s.append("result: FAILED\n");
+            r.path("failures").forEach(f -> s.append("  - ").append(f.asText()).append('\n'));
+        }
+        return s.toString();
+    }
+
+    private static String line(JsonNode p) {
+        return String.format(
+                "  %-7s %-9s %-7s",
+                p.path("device").asText(),
+                p.path("dtype").asText(),
+                p.path("status").asText());
+    }
+
+    private static String reason(JsonNode p) {
+        return p.has("reason") ? " " + p.path("reason").asText() : "";
+    }
+
+    private static String join(JsonNode array) {
+        StringBuilder b = new StringBuilder();
+        array.forEach(x -> b.append(b.length() == 0 ? "" : ", ").append(x.asText()));
+        return b.toString();
+    }
+}
