@@ -6,6 +6,7 @@ import ai.djl.engine.StandardCapabilities;
 import ai.djl.util.cuda.CudaUtils;
 import ai.radiospark.Cosine;
 import ai.radiospark.RadioException;
+import ai.radiospark.ml.DeviceSelector;
 import ai.radiospark.model.AttentionCheck;
 import ai.radiospark.model.Checkpoint;
 import ai.radiospark.model.DevicePlan;
@@ -127,7 +128,7 @@ final class DoctorChecks {
     void devices(Path discoveryScript) {
         ObjectNode d = report.putObject("devices");
         Engine engine = Engine.getEngine(TorchEngine.NAME);
-        int gpus = engine.getGpuCount();
+        int gpus = DeviceSelector.pytorchGpus(); // the count tasks use
         devices.add(Device.cpu());
         ArrayNode seen = d.putArray("libtorch_gpus");
         for (int i = 0; i < gpus; i++) {
@@ -142,8 +143,8 @@ final class DoctorChecks {
         if (gpus == 0 && engine.hasCapability(StandardCapabilities.CUDA)) {
             d.put(
                     "note",
-                    "libtorch is a CUDA build but DJL counts no GPU: no libcudart on the library path, "
-                            + "or no GPU visible (CUDA_VISIBLE_DEVICES).");
+                    "libtorch is a CUDA build but no GPU could be used: none visible (CUDA_VISIBLE_DEVICES), "
+                            + "or the driver cannot run it (the log says why).");
         }
         ArrayNode checked = d.putArray("checked");
         devices.forEach(x -> checked.add(label(x)));

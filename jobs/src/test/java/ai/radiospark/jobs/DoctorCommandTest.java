@@ -182,18 +182,26 @@ class DoctorCommandTest {
         }
     }
 
-    /** The README's commands: each parses, and the shipped discovery script agrees with libtorch here (no GPU). */
+    /**
+     * The README's commands: each parses, and the shipped discovery script agrees with libtorch here
+     * (no GPU). The spark-submit one, run by hand from the shaded jar, printed the same report.
+     */
     @Test
     void theReadmeCommandsRunHere() throws Exception {
         String readme = Files.readString(ROOT.resolve("README.md"));
         String section = readme.substring(readme.indexOf("### Check an install: radio doctor"));
-        Matcher m = Pattern.compile("\nscripts/radio (doctor[^#\n]*)").matcher(section);
+        Matcher m = Pattern.compile("(?:\nscripts/radio|-spark\\.jar) (doctor[^#\n]*)")
+                .matcher(section);
         List<String> commands = new ArrayList<>();
         while (m.find()) {
             commands.add(m.group(1).strip());
         }
         assertEquals(
-                List.of("doctor --discovery-script scripts/get-gpus-resources.sh", "doctor --quick --json"), commands);
+                List.of(
+                        "doctor --discovery-script scripts/get-gpus-resources.sh",
+                        "doctor --quick --json",
+                        "doctor --discovery-script ./get-gpus-resources.sh"),
+                commands);
         for (String c : commands) {
             new picocli.CommandLine(new RadioCli()).parseArgs(c.split(" "));
         }

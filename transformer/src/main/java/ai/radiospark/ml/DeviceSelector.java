@@ -39,7 +39,7 @@ import org.slf4j.LoggerFactory;
  *       fails with a {@link RadioException} naming the Spark settings and the CUDA libtorch.
  * </ul>
  */
-final class DeviceSelector {
+public final class DeviceSelector {
     private static final Logger LOG = LoggerFactory.getLogger(DeviceSelector.class);
     private static final AtomicBoolean LOGGED_CPU = new AtomicBoolean();
     private static final AtomicBoolean LOGGED_UNSCHEDULED = new AtomicBoolean();
@@ -147,9 +147,10 @@ final class DeviceSelector {
      * capability: nothing is probed). DJL counts GPUs through the CUDA runtime (libcudart loaded by
      * JNA from the library path), which a host with only the NVIDIA driver and DJL's CUDA libtorch
      * (whose bundled runtime has another file name) may lack: then libtorch itself is asked, by
-     * placing a one-element tensor on gpu(0), gpu(1), ... until that fails.
+     * placing a one-element tensor on gpu(0), gpu(1), ... until that fails. {@code radio doctor}
+     * reports this count, the one tasks use.
      */
-    static int pytorchGpus() {
+    public static int pytorchGpus() {
         Integer n = gpuCount;
         if (n == null) {
             n = countGpus();
