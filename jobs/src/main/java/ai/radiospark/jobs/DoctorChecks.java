@@ -298,6 +298,48 @@ final class DoctorChecks {
                 });
             }
         }
+        capabilities(parity, attention);
+    }
+
+    /**
+     * Per device, whether bfloat16, float16 and the fused attention kernel run there (ran, whatever
+     * their errors), or the one-line reason they did not, from the parity and attention results.
+     */
+    private void capabilities(ArrayNode parity, ArrayNode attention) {
+        ArrayNode caps = report.putArray("capabilities");
+        for (Device device : devices) {
+            ObjectNode c = caps.addObject().put("device", label(device));
+            for (ModelDType dtype : List.of(ModelDType.BFLOAT16, ModelDType.FLOAT16)) {
+                for (JsonNode p : parity) {
+                    if (p.path("device").asText().equals(label(device))
+                            && p.path("dtype").asText().equals(dtype.label())) {
+                        ObjectNode e = c.putObject(dtype.label());
+                        boolean ran = List.of("ok", "failed")
+                                .contains(p.path("status").asText());
+                        e.put("runs", ran);
+                        if (!ran) {
+                            e.put("reason", p.path("reason").asText());
+                        }
+                    }
+                }
+            }
+            ObjectNode f = c.putObject("fused_attention");
+            ArrayNode ran = f.putArray("dtypes");
+            for (JsonNode a : attention) {
+                if (!a.path("device").asText().equals(label(device))) {
+                    continue;
+                }
+                String status = a.path("status").asText();
+                if (status.equals("ok") || status.equals("failed")) {
+                    ran.add(a.path("dtype").asText());
+                } else if (status.equals("error") && !f.has("reason")) {
+                    f.put(
+                            "reason",
+                            a.path("dtype").asText() + ": " + a.path("reason").asText());
+                }
+            }
+            f.put("runs", !f.has("reason") && !ran.isEmpty());
+        }
     }
 
     /** Runs a check: status ok, failed (its reason) or error (the exception's one line); failures are recorded. */

@@ -225,6 +225,18 @@ public final class DoctorCommand implements Callable<Integer> {
                         + "\n");
             }
         }
+        if (r.has("capabilities")) {
+            s.append("capabilities (what runs on each device)\n");
+            for (JsonNode c : r.path("capabilities")) {
+                JsonNode f = c.path("fused_attention");
+                s.append(String.format(
+                        "  %-7s bfloat16 %s; float16 %s; fused attention %s%n",
+                        c.path("device").asText(),
+                        runs(c.path("bfloat16")),
+                        runs(c.path("float16")),
+                        f.path("runs").asBoolean() ? "yes (" + join(f.path("dtypes")) + ")" : runs(f)));
+            }
+        }
         JsonNode tp = r.path("throughput");
         if (tp.has("status")) {
             s.append("throughput: ").append(tp.path("status").asText()).append('\n');
@@ -261,8 +273,24 @@ public final class DoctorCommand implements Callable<Integer> {
                 p.path("status").asText());
     }
 
+    /** A check's reason; for a skipped one its first sentence (the JSON has it all). */
     private static String reason(JsonNode p) {
-        return p.has("reason") ? " " + p.path("reason").asText() : "";
+        if (!p.has("reason")) {
+            return "";
+        }
+        String reason = p.path("reason").asText();
+        return " " + ("skipped".equals(p.path("status").asText()) ? firstSentence(reason) : reason);
+    }
+
+    private static String runs(JsonNode capability) {
+        return capability.path("runs").asBoolean()
+                ? "yes"
+                : "no (" + firstSentence(capability.path("reason").asText()) + ")";
+    }
+
+    private static String firstSentence(String s) {
+        int end = s.indexOf(". ");
+        return end < 0 ? s : s.substring(0, end + 1);
     }
 
     private static String join(JsonNode array) {

@@ -98,6 +98,16 @@ class DoctorCommandTest {
                         <= 1e-4,
                 j.path("attention").toString());
         assertEquals("skipped (--quick)", j.path("throughput").path("status").asText());
+        JsonNode caps = j.path("capabilities").path(0);
+        assertEquals("cpu", caps.path("device").asText());
+        assertTrue(caps.path("bfloat16").path("runs").asBoolean(), caps.toString());
+        assertFalse(caps.path("float16").path("runs").asBoolean(), caps.toString());
+        assertEquals(
+                f16.path("reason").asText(), caps.path("float16").path("reason").asText());
+        assertTrue(caps.path("fused_attention").path("runs").asBoolean(), caps.toString());
+        assertEquals(
+                "[\"float32\",\"bfloat16\"]",
+                caps.path("fused_attention").path("dtypes").toString());
     }
 
     @Test
@@ -167,6 +177,11 @@ class DoctorCommandTest {
         assertTrue(img.find(), out);
         assertTrue(Double.parseDouble(img.group(1)) > 0, out);
         assertTrue(out.contains("  cpu     bfloat16  ok      "), out);
+        assertTrue(
+                out.contains("\n  cpu     bfloat16 yes; float16 no (dtype=float16 on the CPU: PyTorch's CPU float16 "
+                        + "matrix multiplies are about 200x slower than float32 (0.4-0.9 GFLOP/s measured).); fused "
+                        + "attention yes (float32, bfloat16)\n"),
+                out);
 
         String readme = Files.readString(ROOT.resolve("README.md"));
         Matcher block = Pattern.compile("<!-- radio doctor report -->\n```text\n(.*?)```\n", Pattern.DOTALL)
