@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -229,6 +231,46 @@ class DoctorCommandTest {
         JsonNode d = new ObjectMapper().readTree(r.out()).path("devices");
         assertEquals("[]", d.path("spark_gpus").toString());
         assertTrue(d.path("agree").asBoolean(), d.toString());
+    }
+
+    /** The flavour of the libtorch DJL loaded, from the folder it was loaded from (DJL's cache names them so). */
+    @Test
+    void flavorFromTheFolderLibtorchWasLoadedFrom() {
+        assertEquals("cu128", DoctorChecks.flavor("/home/u/.djl.ai/pytorch/2.7.1-cu128-linux-x86_64", true));
+        assertEquals("cpu", DoctorChecks.flavor("/root/.djl.ai/pytorch/2.7.1-20250812-cpu-linux-x86_64", false));
+        // an installed PyTorch (PYTORCH_LIBRARY_PATH): the folder does not say; libtorch's CUDA capability does
+        assertEquals("cuda", DoctorChecks.flavor("/opt/venv/lib/python3.12/site-packages/torch/lib", true));
+        assertEquals("cpu", DoctorChecks.flavor("/opt/venv/lib/python3.12/site-packages/torch/lib", false));
+    }
+
+    /** A check outside its tolerance, or one that threw, fails the run and is named in the report. */
+    @Test
+    void aFailedCheckIsNamedInTheReport() {
+        DoctorChecks checks = new DoctorChecks();
+        assertTrue(checks.versions(RadioCli.VERSION));
+        ArrayNode parity = checks.report().putArray("parity");
+        ObjectNode off = parity.addObject().put("device", "gpu(0)").put("dtype", "bfloat16");
+        assertFalse(checks.attempt(off, "golden case gpu(0) bfloat16", () -> "cosine 0.5 < 0.999"));
+        ObjectNode threw = parity.addObject().put("device", "gpu(0)").put("dtype", "float16");
+        assertFalse(checks.attempt(threw, "golden case gpu(0) float16", () -> {
+            throw new IllegalStateException("no kernel image is available for execution on the device\nmore");
+        }));
+        assertEquals("failed", off.path("status").asText());
+        assertEquals("error", threw.path("status").asText());
+        assertEquals(
+                List.of(
+                        "golden case gpu(0) bfloat16: cosine 0.5 < 0.999",
+                        "golden case gpu(0) float16 did not run: java.lang.IllegalStateException: no kernel image is "
+                                + "available for execution on the device"),
+                checks.failures());
+        checks.report().put("ok", false);
+        checks.failures().forEach(checks.report().putArray("failures")::add);
+        String text = DoctorReport.text(checks.report());
+        assertTrue(
+                text.endsWith("result: FAILED\n  - golden case gpu(0) bfloat16: cosine 0.5 < 0.999\n  - golden case "
+                        + "gpu(0) float16 did not run: java.lang.IllegalStateException: no kernel image is available for "
+                        + "execution on the device\n"),
+                text);
     }
 
     @Test
