@@ -94,12 +94,12 @@ public final class DoctorCommand implements Callable<Integer> {
         DoctorChecks checks = new DoctorChecks();
         if (checks.versions(RadioCli.VERSION)) {
             checks.devices(discoveryScript);
-            DoctorModelChecks model = new DoctorModelChecks(checks);
-            model.parity();
+            DoctorModelChecks modelChecks = new DoctorModelChecks(checks);
+            modelChecks.parity();
             if (quick) {
                 checks.report().putObject("throughput").put("status", "skipped (--quick)");
             } else {
-                throughput(model);
+                throughput(modelChecks);
             }
         }
         ObjectNode report = checks.report();
