@@ -39,7 +39,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
 @Command(
         name = "radio",
         mixinStandardHelpOptions = true,
-        version = "radio-spark 0.1.0",
+        version = "radio-spark " + RadioCli.VERSION,
         description = "RADIO image embeddings at Spark scale.",
         subcommands = {
             ExtractCommand.class,
@@ -48,9 +48,13 @@ import picocli.CommandLine.UnmatchedArgumentException;
             InitCommand.class,
             ForwardCommand.class,
             PreprocessCommand.class,
-            BenchCommand.class
+            BenchCommand.class,
+            DoctorCommand.class
         })
 public final class RadioCli {
+    /** radio-spark's version, as {@code radio --version} and {@code radio doctor} print it. */
+    static final String VERSION = "0.1.0";
+
     static final int EXIT_USER_ERROR = 1;
     static final int EXIT_BAD_OPTION = 2;
     static final int EXIT_TOO_MANY_FAILED = 3;

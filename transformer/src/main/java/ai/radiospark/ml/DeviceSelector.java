@@ -44,7 +44,7 @@ import org.slf4j.LoggerFactory;
  * on before its tasks start: exactly the devices the tasks then select, never a CPU model for tasks
  * that use a GPU.
  */
-final class DeviceSelector {
+public final class DeviceSelector {
     private static final Logger LOG = LoggerFactory.getLogger(DeviceSelector.class);
     private static final AtomicBoolean LOGGED_CPU = new AtomicBoolean();
     private static final AtomicBoolean LOGGED_UNSCHEDULED = new AtomicBoolean();
@@ -231,8 +231,9 @@ final class DeviceSelector {
      * from the library path), which a host with only the NVIDIA driver and DJL's CUDA libtorch
      * (whose bundled runtime has another file name) may lack: then the CUDA driver API counts them
      * ({@link GpuCount}), without a CUDA context on any GPU. The reason for 0 is logged once.
+     * {@code radio doctor} reports this count, the one tasks use.
      */
-    static int pytorchGpus() {
+    public static int pytorchGpus() {
         GpuCount.Answer a = gpuCount;
         return (a != null ? a : gpuAnswer()).gpus();
     }

@@ -10,6 +10,7 @@ import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.IValue;
 import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.pytorch.jni.LibUtils;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -48,6 +49,12 @@ public final class TorchEngine {
      */
     public static void setGraphOptimize(boolean on) {
         JniUtils.setGraphExecutorOptimize(on);
+    }
+
+    /** The folder DJL loaded libtorch from (loading it if needed): {@code radio doctor} reports it. */
+    public static String libtorchPath() {
+        ensureLoaded();
+        return LibUtils.getLibtorchPath();
     }
 
     /** libtorch's intra-op threads of the calling thread. */
