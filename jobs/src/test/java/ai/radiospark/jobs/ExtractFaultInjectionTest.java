@@ -104,7 +104,8 @@ class ExtractFaultInjectionTest {
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile())
                 .start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+        // 300 s: at a load of 17 on two cores a child took over 180 s to reach its fault point.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(300);
         try {
             while (p.isAlive()
                     && System.nanoTime() < deadline
