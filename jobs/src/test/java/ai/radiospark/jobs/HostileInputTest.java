@@ -99,7 +99,7 @@ class HostileInputTest {
     @Test
     void foldersDeeperThanTheLimitAreNotListed() throws Exception {
         Path deep = tmp.resolve("in");
-        for (int i = 0; i < ImageListing.MAX_DEPTH; i++) {
+        for (int i = 0; i < FolderListing.MAX_DEPTH; i++) {
             deep = deep.resolve("d");
         }
         Files.createDirectories(deep.resolve("d"));

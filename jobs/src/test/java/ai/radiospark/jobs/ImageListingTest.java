@@ -180,10 +180,10 @@ class ImageListingTest {
 
     @Test
     void hiddenNamesBelowTheRootOnly() {
-        assertFalse(ImageListing.hiddenBelow("/data/_in", "/data/_in/a.jpg"));
-        assertTrue(ImageListing.hiddenBelow("/data/in", "/data/in/.cache/a.jpg"));
-        assertTrue(ImageListing.hiddenBelow("/data/in", "/data/in/_a.jpg"));
-        assertFalse(ImageListing.hiddenBelow("/data/in", "/data/in/_k=v/a.jpg"));
-        assertTrue(ImageListing.hiddenBelow("/data/in", "/data/in/a.jpg._COPYING_"));
+        assertFalse(FolderListing.hiddenBelow("/data/_in", "/data/_in/a.jpg"));
+        assertTrue(FolderListing.hiddenBelow("/data/in", "/data/in/.cache/a.jpg"));
+        assertTrue(FolderListing.hiddenBelow("/data/in", "/data/in/_a.jpg"));
+        assertFalse(FolderListing.hiddenBelow("/data/in", "/data/in/_k=v/a.jpg"));
+        assertTrue(FolderListing.hiddenBelow("/data/in", "/data/in/a.jpg._COPYING_"));
     }
 }
