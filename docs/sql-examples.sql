@@ -10,8 +10,9 @@
 --
 --   SET images=/absolute/path/to/samples/images;
 --   SET table=/tmp/radio-embeddings;
+--   SET vectors=/tmp/radio-vectors;
 --
--- (${images} and ${table} are Spark SQL variable substitution of those SET values.)
+-- (${images}, ${table} and ${vectors} are Spark SQL variable substitution of those SET values.)
 
 -- name: images
 -- The images as rows (path, modificationTime, length, content) from the binaryFile source, subfolders included.
@@ -44,3 +45,13 @@ LIMIT 3;
 SELECT radio_cosine(array(1.0F, 2.0F), array(2.0F, 4.0F)) AS same,
        radio_cosine(array(1.0F, 2.0F, 3.0F), array(4.0F, 5.0F, 6.0F)) AS known,
        radio_cosine(NULL, array(1.0F)) AS null_in;
+
+-- name: normalize
+-- radio_normalize: an L2-normalised copy (3/5, 4/5), and NULL for an all-zero vector, which has no direction.
+SELECT radio_normalize(array(3.0F, 4.0F)) AS unit, radio_normalize(array(0.0F, 0.0F)) AS zero;
+
+-- name: vectors
+-- For a vector store (README, Feeding a vector store): the current rows' keys and normalised summaries as plain
+-- Parquet files to import, without the error rows.
+INSERT OVERWRITE DIRECTORY '${vectors}' USING parquet
+SELECT path, radio_normalize(summary) AS vector FROM radio_embeddings WHERE error IS NULL;

@@ -148,7 +148,7 @@ final class ChunkWriter {
             ExtractFaults.fault("before-first-commit");
         }
         if (!exists) {
-            table.createEmpty(rows.schema(), output.partitionBy(), settings.tableProperties());
+            table.createEmpty(rows.schema(), output.partitionBy(), o.newTableProperties(settings));
             // Another run may have created it first, with its own settings.
             settings.guard(table, TableSettings.targetSettings(table.properties()), output.mode(), o.reembed());
             ExtractFaults.fault("after-create");

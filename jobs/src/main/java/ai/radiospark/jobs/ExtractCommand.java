@@ -136,6 +136,14 @@ public final class ExtractCommand implements Callable<Integer> {
     @Option(names = "--progress-seconds", defaultValue = "30", description = "Seconds between progress lines.")
     int progressSeconds;
 
+    @Option(
+            names = "--no-change-data-feed",
+            defaultValue = "false",
+            description =
+                    "Create a new table without Delta Change Data Feed (on by default: "
+                            + "delta.enableChangeDataFeed=true, which vector stores such as Databricks Vector Search sync from).")
+    boolean noChangeDataFeed;
+
     PrintStream out = System.out;
 
     /**
@@ -204,7 +212,8 @@ public final class ExtractCommand implements Callable<Integer> {
                 maxFailedFraction,
                 quarantine,
                 progressSeconds,
-                retryErrors);
+                retryErrors,
+                !noChangeDataFeed);
     }
 
     /**

@@ -8,8 +8,10 @@ import ai.radiospark.ml.RadioEmbedder;
 import ai.radiospark.runtime.EmbeddingSettings;
 import ai.radiospark.runtime.ModelSource;
 import java.io.PrintStream;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import org.apache.spark.sql.Column;
@@ -27,6 +29,9 @@ import org.slf4j.LoggerFactory;
  */
 final class ExtractJob {
     private static final Logger LOG = LoggerFactory.getLogger(ExtractJob.class);
+
+    /** The Delta table property that turns on the Change Data Feed. */
+    static final String CHANGE_DATA_FEED = "delta.enableChangeDataFeed";
 
     /** How the output table is written. */
     enum WriteMode {
@@ -62,9 +67,22 @@ final class ExtractJob {
             double maxFailedFraction,
             String quarantine,
             int progressSeconds,
-            boolean retryErrors) {
+            boolean retryErrors,
+            boolean changeDataFeed) {
         String model() {
             return embedding.model();
+        }
+
+        /**
+         * The properties a table this run creates gets: the settings', plus Delta Change Data Feed
+         * unless {@code --no-change-data-feed}.
+         */
+        Map<String, String> newTableProperties(TableSettings settings) {
+            Map<String, String> props = new LinkedHashMap<>(settings.tableProperties());
+            if (changeDataFeed) {
+                props.put(CHANGE_DATA_FEED, "true");
+            }
+            return props;
         }
     }
 
@@ -218,7 +236,7 @@ final class ExtractJob {
                 .select(COLUMNS.stream().map(c -> col(c)).toArray(Column[]::new));
         spark.conf().set(COMMIT_METADATA, settings.commitInfo((int) staged.listed()));
         try {
-            table.replaceWith(rows, o.partitionBy(), settings.tableProperties());
+            table.replaceWith(rows, o.partitionBy(), o.newTableProperties(settings));
         } finally {
             spark.conf().unset(COMMIT_METADATA);
         }

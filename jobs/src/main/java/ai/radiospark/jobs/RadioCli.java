@@ -45,6 +45,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
             ExtractCommand.class,
             ShowCommand.class,
             SimilarCommand.class,
+            DedupCommand.class,
             InitCommand.class,
             ForwardCommand.class,
             PreprocessCommand.class,

@@ -16,7 +16,10 @@ import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code radio show}: prints rows of an embedding table, as text or as one JSON object per line. */
+/**
+ * {@code radio show}: prints rows of an embedding table, as text or as one JSON object per line; a
+ * table without embeddings (a {@code radio dedup} result) is printed column by column.
+ */
 @Command(
         name = "show",
         mixinStandardHelpOptions = true,
@@ -52,6 +55,14 @@ public final class ShowCommand implements Callable<Integer> {
         }
         Dataset<Row> rows = t.read().orderBy(col("path")).limit(limit);
         List<String> names = Arrays.asList(rows.columns());
+        if (!names.contains("summary")) {
+            // Not an embedding table (a radio dedup result, say): every column as it is.
+            for (Row r : rows.collectAsList()) {
+                out.println(json ? asJson(r, names) : asText(r, names));
+            }
+            out.flush();
+            return 0;
+        }
         for (Row r : rows.collectAsList()) {
             String path = r.getAs("path");
             String error = r.getAs("error");
@@ -107,5 +118,29 @@ public final class ShowCommand implements Callable<Integer> {
         }
         out.flush();
         return 0;
+    }
+
+    /** A row of a table without embeddings as one JSON object, its columns in order. */
+    private static String asJson(Row r, List<String> names) {
+        ObjectNode o = JSON.createObjectNode();
+        for (int i = 0; i < names.size(); i++) {
+            if (r.isNullAt(i)) {
+                o.putNull(names.get(i));
+            } else {
+                o.putPOJO(names.get(i), r.get(i));
+            }
+        }
+        return o.toString();
+    }
+
+    /** A row of a table without embeddings as {@code path  column=value ...}. */
+    private static String asText(Row r, List<String> names) {
+        StringBuilder b = new StringBuilder(String.valueOf(r.<Object>getAs("path")));
+        for (int i = 0; i < names.size(); i++) {
+            if (!names.get(i).equals("path")) {
+                b.append("  ").append(names.get(i)).append('=').append(r.isNullAt(i) ? "null" : r.get(i));
+            }
+        }
+        return b.toString();
     }
 }

@@ -3,7 +3,7 @@ package ai.radiospark.sql;
 import ai.radiospark.RadioException;
 import org.apache.spark.ml.linalg.Vectors;
 
-/** The row code of radio_cosine and radio_vector; runs on the executors. */
+/** The row code of radio_cosine, radio_vector and radio_normalize; runs on the executors. */
 final class ArrayFunctions {
     private ArrayFunctions() {}
 
@@ -47,6 +47,34 @@ final class ArrayFunctions {
             v[i] = ((Number) x).doubleValue();
         }
         return Vectors.dense(v);
+    }
+
+    static float[] normalize(scala.collection.Seq<Object> a) {
+        if (a == null) {
+            return null;
+        }
+        double[] x = doubles(a);
+        return x == null ? null : normalize(x);
+    }
+
+    /**
+     * {@code x / ||x||} as floats, the norm summed in double; null when the norm is zero (no
+     * direction) or not finite.
+     */
+    static float[] normalize(double[] x) {
+        double n = 0;
+        for (double v : x) {
+            n += v * v;
+        }
+        n = Math.sqrt(n);
+        if (n == 0 || !Double.isFinite(n)) {
+            return null;
+        }
+        float[] out = new float[x.length];
+        for (int i = 0; i < x.length; i++) {
+            out[i] = (float) (x[i] / n);
+        }
+        return out;
     }
 
     /** The elements as doubles (exact for float), or null when one is null. */

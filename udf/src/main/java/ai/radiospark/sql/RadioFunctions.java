@@ -37,6 +37,9 @@ import org.slf4j.LoggerFactory;
  * differ</td></tr>
  * <tr><td>{@code radio_vector(a ARRAY<numeric>)}</td><td>an ML {@code vector} (dense), as
  * {@code org.apache.spark.ml.functions.array_to_vector}, for SQLTransformer</td></tr>
+ * <tr><td>{@code radio_normalize(a ARRAY<numeric>)}</td><td>{@code array<float>}: an L2-normalised
+ * copy (inner product and L2 distance then rank as cosine); null when null, containing a null or all
+ * zeros</td></tr>
  * </table>
  *
  * <p>Argument types are checked when a query is analysed (the function is bound to its arguments),
@@ -63,11 +66,12 @@ public final class RadioFunctions {
     static final String SUMMARY = "radio_summary";
     static final String COSINE = "radio_cosine";
     static final String VECTOR = "radio_vector";
+    static final String NORMALIZE = "radio_normalize";
 
     private RadioFunctions() {}
 
     /**
-     * Registers radio_embed, radio_summary, radio_cosine and radio_vector as temporary functions of
+     * Registers radio_embed, radio_summary, radio_cosine, radio_vector and radio_normalize as temporary functions of
      * {@code spark}'s session, replacing earlier ones. Loads and broadcasts the model now.
      *
      * @param options {@code model} (required: a checkpoint directory or hub id), and optionally
@@ -92,11 +96,12 @@ public final class RadioFunctions {
             registry.registerFunction(FunctionIdentifier.apply(f.name()), f.info(), f.builder());
         }
         LOG.info(
-                "Registered {}, {}, {} and {} with model {} (checkpoint {})",
+                "Registered {}, {}, {}, {} and {} with model {} (checkpoint {})",
                 EMBED,
                 SUMMARY,
                 COSINE,
                 VECTOR,
+                NORMALIZE,
                 embedder.modelInfo().source(),
                 embedder.modelInfo().checkpointSha256());
     }

@@ -25,8 +25,8 @@ import scala.runtime.BoxedUnit;
  * <p>The options are session confs {@code spark.radio.<option>} ({@code spark.radio.model},
  * {@code spark.radio.imageSize}, ... as {@link RadioFunctions#register}); they are read when a
  * query first uses radio_embed or radio_summary (so {@code SET spark.radio.model=...} works too),
- * and the model is loaded and broadcast once per SparkContext and set of options. radio_cosine and
- * radio_vector need no model.
+ * and the model is loaded and broadcast once per SparkContext and set of options. radio_cosine,
+ * radio_vector and radio_normalize need no model.
  */
 public final class RadioSqlExtensions extends AbstractFunction1<SparkSessionExtensions, BoxedUnit> {
     /** Conf prefix of the options. */

@@ -2,6 +2,7 @@ package ai.radiospark.sql;
 
 import static ai.radiospark.sql.RadioFunctions.COSINE;
 import static ai.radiospark.sql.RadioFunctions.EMBED;
+import static ai.radiospark.sql.RadioFunctions.NORMALIZE;
 import static ai.radiospark.sql.RadioFunctions.SUMMARY;
 import static ai.radiospark.sql.RadioFunctions.VECTOR;
 
@@ -113,6 +114,22 @@ final class SqlFunctions {
                                         SQLDataTypes.VectorType(),
                                         args);
                             }
+                        }),
+                new Function(
+                        NORMALIZE,
+                        "radio_normalize(a) - an L2-normalised copy (array<float>, length 1) of a numeric array, e.g. "
+                                + "a summary, so that inner product and L2 distance rank as cosine does; null when the "
+                                + "array is null, contains a null or is all zeros.",
+                        new Builder(NORMALIZE, 1) {
+                            @Override
+                            Expression build(Seq<Expression> args) {
+                                requireNumericArray(NORMALIZE, "", args.apply(0));
+                                return scalaUdf(
+                                        NORMALIZE,
+                                        (UDF1<scala.collection.Seq<Object>, float[]>) ArrayFunctions::normalize,
+                                        DataTypes.createArrayType(DataTypes.FloatType, false),
+                                        args);
+                            }
                         }));
     }
 
@@ -146,6 +163,7 @@ final class SqlFunctions {
             case SUMMARY -> "radio_summary(content BINARY)";
             case COSINE -> "radio_cosine(a ARRAY<FLOAT>, b ARRAY<FLOAT>)";
             case VECTOR -> "radio_vector(a ARRAY<FLOAT>)";
+            case NORMALIZE -> "radio_normalize(a ARRAY<FLOAT>)";
             default -> name;
         };
     }

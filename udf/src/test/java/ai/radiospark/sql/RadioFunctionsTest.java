@@ -20,7 +20,10 @@ import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** radio_embed, radio_summary, radio_cosine and radio_vector registered with RadioFunctions.register. */
+/**
+ * radio_embed, radio_summary, radio_cosine, radio_vector and radio_normalize registered with
+ * RadioFunctions.register.
+ */
 class RadioFunctionsTest {
     static SparkSession spark;
     static SafetensorsFile reference;
@@ -134,6 +137,13 @@ class RadioFunctionsTest {
                 "SELECT radio_cosine(array(1.0F))",
                 "radio_cosine takes 2 arguments, but was given 1. Usage: radio_cosine(a ARRAY<FLOAT>, b ARRAY<FLOAT>).");
         assertAnalysisError(
+                "SELECT radio_normalize(path) FROM images",
+                "radio_normalize expects ARRAY<FLOAT> (an embedding such as a summary; any numeric array works), but its "
+                        + "argument is STRING.");
+        assertAnalysisError(
+                "SELECT radio_normalize(array(1.0F), array(1.0F))",
+                "radio_normalize takes 1 argument, but was given 2. Usage: radio_normalize(a ARRAY<FLOAT>).");
+        assertAnalysisError(
                 "SELECT radio_embed(content, content) FROM images",
                 "radio_embed takes 1 argument, but was given 2. Usage: radio_embed(content BINARY).");
     }
@@ -188,6 +198,32 @@ class RadioFunctionsTest {
         assertInstanceOf(DenseVector.class, r.get(0));
         assertEquals(List.of(1.0, 2.5), List.of(((DenseVector) r.get(0)).apply(0), ((DenseVector) r.get(0)).apply(1)));
         assertTrue(r.isNullAt(1));
+    }
+
+    @Test
+    void normalizeValues() {
+        Row r = spark.sql("SELECT radio_normalize(array(3.0F, 4.0F)) AS a, "
+                        + "radio_normalize(array(1, 2, 2)) AS b, "
+                        + "radio_normalize(array(-2.0D, 0.0D)) AS c, "
+                        + "radio_normalize(NULL) AS n1, "
+                        + "radio_normalize(CAST(NULL AS ARRAY<FLOAT>)) AS n2, "
+                        + "radio_normalize(array(0.0F, 0.0F)) AS zero, "
+                        + "radio_normalize(array(1.0F, NULL)) AS null_element")
+                .head();
+        assertEquals("array<float>", r.schema().apply("a").dataType().simpleString());
+        assertEquals(List.of(0.6f, 0.8f), r.getList(0));
+        assertEquals(List.of(1 / 3f, 2 / 3f, 2 / 3f), r.getList(1));
+        assertEquals(List.of(-1f, 0f), r.getList(2));
+        for (int i = 3; i < 7; i++) {
+            assertTrue(r.isNullAt(i), "column " + i + " of " + r);
+        }
+        // A summary normalised: length 1, the same direction (cosine 1 with the original).
+        Row s = spark.sql("SELECT aggregate(n, 0D, (acc, x) -> acc + x * x) AS norm2, radio_cosine(n, summary) AS cos "
+                        + "FROM (SELECT radio_normalize(summary) AS n, summary FROM "
+                        + "(SELECT radio_summary(content) AS summary FROM images WHERE path LIKE '%/camera.png'))")
+                .head();
+        assertEquals(1.0, s.getDouble(0), 1e-6);
+        assertEquals(1.0, s.getDouble(1), 1e-6);
     }
 
     @Test

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
@@ -50,10 +51,12 @@ class SqlExamplesTest {
     void sqlExamplesRunAsDocumented() throws IOException {
         Map<String, String> sql = statements();
         assertEquals(
-                List.of("images", "embed", "create", "errors", "neighbours", "cosine"), new ArrayList<>(sql.keySet()));
+                List.of("images", "embed", "create", "errors", "neighbours", "cosine", "normalize", "vectors"),
+                new ArrayList<>(sql.keySet()));
         SparkSession s = SqlTestSpark.session().newSession();
         s.conf().set("images", SqlTestSpark.sampleImages().toString());
         s.conf().set("table", tmp.resolve("radio-embeddings").toString());
+        s.conf().set("vectors", tmp.resolve("radio-vectors").toString());
 
         s.sql(sql.get("images"));
         assertEquals(9, s.sql("SELECT * FROM images").count(), "samples/images holds 9 files, more/ included");
@@ -105,6 +108,23 @@ class SqlExamplesTest {
         assertEquals(1.0, c.getDouble(0), 1e-12);
         assertEquals(0.9746318461970762, c.getDouble(1), 1e-12);
         assertTrue(c.isNullAt(2));
+
+        Row n = s.sql(sql.get("normalize")).head();
+        assertEquals(List.of(0.6f, 0.8f), n.getList(0));
+        assertTrue(n.isNullAt(1));
+
+        s.sql(sql.get("vectors"));
+        Dataset<Row> vectors = s.read().parquet(tmp.resolve("radio-vectors").toString());
+        assertEquals("struct<path:string,vector:array<float>>", vectors.schema().simpleString());
+        assertEquals(8, vectors.count(), "the 9 images but truncated.jpg");
+        for (Row v : vectors.collectAsList()) {
+            float[] x = SqlTestSpark.floats(v, "vector");
+            double norm = 0;
+            for (float f : x) {
+                norm += (double) f * f;
+            }
+            assertEquals(1.0, Math.sqrt(norm), 1e-6, v.getString(0));
+        }
     }
 
     @Test

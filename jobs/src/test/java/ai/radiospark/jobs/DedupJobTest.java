@@ -1,0 +1,422 @@
+package ai.radiospark.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeMap;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code radio dedup} on synthetic embeddings written as a Delta table: clusters of vectors as real
+ * embeddings have them, planted near-duplicates (cosine 0.975-0.995 to their original) and
+ * distractors (0.905-0.945). Exactly the planted ones are found at eps 0.03-0.05, planted plus
+ * distractors at 0.10; blocks smaller than the clusters give the same result; bad tables get one
+ * line and exit code 1.
+ */
+class DedupJobTest {
+    static final int DIM = 128;
+    static final int CLUSTERS = 12;
+    static final int PER_CLUSTER = 40;
+    static final int PLANTED = 15;
+    static final int DISTRACTORS = 15;
+
+    static SparkSession spark;
+
+    @TempDir
+    static Path tmp;
+
+    static String table;
+    /** Each planted copy's path and its original's. */
+    static final Map<String, String> planted = new HashMap<>();
+    /** Each distractor's path and its original's. */
+    static final Map<String, String> distractors = new HashMap<>();
+
+    static final StructType SCHEMA = new StructType()
+            .add("path", DataTypes.StringType)
+            .add("summary", DataTypes.createArrayType(DataTypes.FloatType, true))
+            .add("error", DataTypes.StringType);
+
+    @BeforeAll
+    static void start() {
+        spark = JobsTestSpark.start("DedupJobTest", 2);
+        table = tmp.resolve("embeddings").toString();
+        List<Row> rows = synthetic(new Random(42));
+        // Two error rows: skipped and counted.
+        rows.add(RowFactory.create("file:/img/broken-1.jpg", null, "not an image"));
+        rows.add(RowFactory.create("file:/img/broken-2.jpg", null, "truncated"));
+        write(rows, table);
+    }
+
+    @AfterAll
+    static void stop() {
+        JobsTestSpark.stop(spark);
+    }
+
+    static void write(List<Row> rows, String path) {
+        spark.createDataFrame(rows, SCHEMA)
+                .repartition(3)
+                .write()
+                .format("delta")
+                .mode(SaveMode.Overwrite)
+                .save(path);
+    }
+
+    /** Clustered vectors (a centre plus noise of the same size: cosine about 0.5 within a cluster), scaled at random. */
+    static List<Row> synthetic(Random rnd) {
+        List<double[]> originals = new ArrayList<>();
+        List<Row> rows = new ArrayList<>();
+        for (int c = 0; c < CLUSTERS; c++) {
+            double[] centre = unit(gaussian(rnd));
+            for (int i = 0; i < PER_CLUSTER; i++) {
+                double[] noise = unit(gaussian(rnd));
+                double[] x = new double[DIM];
+                for (int d = 0; d < DIM; d++) {
+                    x[d] = centre[d] + noise[d];
+                }
+                originals.add(unit(x));
+                rows.add(row(String.format("file:/img/c%02d-%02d.jpg", c, i), unit(x), rnd));
+            }
+        }
+        // Near-duplicates and distractors of different originals, spread over the clusters.
+        for (int p = 0; p < PLANTED + DISTRACTORS; p++) {
+            int o = p * (originals.size() / (PLANTED + DISTRACTORS)) + 3;
+            boolean copy = p < PLANTED;
+            double cos = copy ? 0.975 + 0.02 * rnd.nextDouble() : 0.905 + 0.04 * rnd.nextDouble();
+            double[] v = at(originals.get(o), cos, rnd);
+            String original = rows.get(o).getString(0);
+            String path = original.replace(".jpg", copy ? "-copy.jpg" : "-similar.jpg");
+            (copy ? planted : distractors).put(path, original);
+            rows.add(row(path, v, rnd));
+        }
+        return rows;
+    }
+
+    static Row row(String path, double[] v, Random rnd) {
+        double scale = 0.5 + 3 * rnd.nextDouble(); // summaries are not normalised
+        Float[] f = new Float[v.length];
+        for (int i = 0; i < v.length; i++) {
+            f[i] = (float) (v[i] * scale);
+        }
+        return RowFactory.create(path, f, null);
+    }
+
+    /** A unit vector at exactly cosine {@code cos} to the unit vector {@code o}. */
+    static double[] at(double[] o, double cos, Random rnd) {
+        double[] u = gaussian(rnd);
+        double dot = 0;
+        for (int i = 0; i < DIM; i++) {
+            dot += u[i] * o[i];
+        }
+        for (int i = 0; i < DIM; i++) {
+            u[i] -= dot * o[i];
+        }
+        u = unit(u);
+        double sin = Math.sqrt(1 - cos * cos);
+        double[] v = new double[DIM];
+        for (int i = 0; i < DIM; i++) {
+            v[i] = cos * o[i] + sin * u[i];
+        }
+        return v;
+    }
+
+    static double[] gaussian(Random rnd) {
+        double[] v = new double[DIM];
+        for (int i = 0; i < DIM; i++) {
+            v[i] = rnd.nextGaussian();
+        }
+        return v;
+    }
+
+    static double[] unit(double[] v) {
+        double n = 0;
+        for (double x : v) {
+            n += x * x;
+        }
+        n = Math.sqrt(n);
+        double[] u = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            u[i] = v[i] / n;
+        }
+        return u;
+    }
+
+    /** Runs the CLI in this JVM: exit code, stdout, stderr. */
+    static String[] run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        int code;
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            code = RadioCli.run(args);
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+        String[] r = {String.valueOf(code), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8)};
+        System.out.println("exit " + r[0] + "\n" + r[1] + r[2]);
+        return r;
+    }
+
+    static String[] dedup(String output, String... extra) {
+        List<String> a =
+                new ArrayList<>(List.of("dedup", "--master", "local[2]", "--table", table, "--output", output));
+        a.addAll(List.of(extra));
+        return run(a.toArray(new String[0]));
+    }
+
+    /** The result table by path: cluster, duplicate_of, cosine, keep. */
+    static Map<String, Row> result(String output) {
+        Map<String, Row> m = new TreeMap<>();
+        for (Row r : spark.read().format("delta").load(output).collectAsList()) {
+            m.put(r.getString(0), r);
+        }
+        return m;
+    }
+
+    /** The sweep line of eps {@code e} (1..10 hundredths): how many would be removed. */
+    static long sweep(String stdout, int e) {
+        String prefix = String.format("  0.%02d  ", e);
+        for (String line : stdout.split("\n")) {
+            if (line.startsWith(prefix)) {
+                String[] parts = line.trim().split("\\s+");
+                return Long.parseLong(parts[2].replace(",", ""));
+            }
+        }
+        throw new AssertionError("no sweep line for eps 0.0" + e + " in\n" + stdout);
+    }
+
+    @Test
+    void findsExactlyThePlantedDuplicatesAtTheMatchingThreshold() throws Exception {
+        String output = tmp.resolve("dedup").toString();
+        String[] r = dedup(output, "--eps", "0.03");
+        assertEquals("0", r[0], r[2]);
+        int n = CLUSTERS * PER_CLUSTER + PLANTED + DISTRACTORS;
+        assertTrue(
+                r[1].startsWith("radio dedup: " + String.format("%,d", n) + " images of " + table + " in 16 clusters"),
+                r[1]);
+        assertTrue(
+                r[1].contains(
+                        "  skipped 2 rows: 2 without a summary (error rows), 0 unusable (all zeros, not finite or a null element)\n"),
+                r[1]);
+        for (int e = 3; e <= 5; e++) {
+            assertEquals(PLANTED, sweep(r[1], e), "eps 0.0" + e);
+        }
+        assertEquals(PLANTED + DISTRACTORS, sweep(r[1], 10));
+        assertTrue(r[1].contains("  --eps 0.03: " + PLANTED + " duplicates (keep = false)"), r[1]);
+
+        Map<String, Row> rows = result(output);
+        assertEquals(n, rows.size(), "every image with a summary, the error rows left out");
+        assertEquals(
+                "struct<path:string,cluster:int,duplicate_of:string,cosine:double,keep:boolean>",
+                spark.read().format("delta").load(output).schema().simpleString());
+        Set<String> removed = new HashSet<>();
+        for (Row row : rows.values()) {
+            if (!row.getBoolean(4)) {
+                removed.add(row.getString(0));
+            }
+        }
+        assertEquals(PLANTED, removed.size(), removed.toString());
+        // Each planted pair: one of the two is removed, as a duplicate of the other, in the same cluster.
+        for (Map.Entry<String, String> p : planted.entrySet()) {
+            Row copy = rows.get(p.getKey());
+            Row original = rows.get(p.getValue());
+            assertEquals(copy.getInt(1), original.getInt(1), "same cluster: " + p);
+            Row gone = removed.contains(copy.getString(0)) ? copy : original;
+            Row kept = gone == copy ? original : copy;
+            assertTrue(removed.contains(gone.getString(0)) && !removed.contains(kept.getString(0)), p.toString());
+            assertEquals(kept.getString(0), gone.getString(2), p.toString());
+            assertTrue(gone.getDouble(3) >= 0.975 - 1e-6 && gone.getDouble(3) <= 0.995 + 1e-6, gone.toString());
+        }
+        // Distractors are kept at 0.03 and their cosines are what was planted.
+        for (Map.Entry<String, String> d : distractors.entrySet()) {
+            assertFalse(removed.contains(d.getKey()) || removed.contains(d.getValue()), d.toString());
+        }
+        // The first image of each cluster has no earlier one.
+        long firsts = rows.values().stream().filter(x -> x.isNullAt(2)).count();
+        assertEquals(rows.values().stream().map(x -> x.getInt(1)).distinct().count(), firsts);
+        assertTrue(rows.values().stream().filter(x -> x.isNullAt(2)).allMatch(x -> x.isNullAt(3) && x.getBoolean(4)));
+        Map<String, String> props = EmbeddingTable.of(spark, output).properties();
+        assertEquals("0.03", props.get("radio.dedup.eps"));
+        assertEquals("16", props.get("radio.dedup.clusters"));
+
+        // radio show prints the result's rows.
+        String[] shown = run("show", "--master", "local[2]", "--table", output, "--json", "--limit", "1000");
+        assertEquals("0", shown[0], shown[2]);
+        List<String> lines = shown[1].lines().toList();
+        assertEquals(n, lines.size());
+        ObjectMapper json = new ObjectMapper();
+        for (String line : lines) {
+            JsonNode o = json.readTree(line);
+            Row expected = rows.get(o.get("path").asText());
+            assertNotNull(expected, line);
+            assertEquals(expected.getInt(1), o.get("cluster").asInt(), line);
+            assertEquals(
+                    expected.isNullAt(2) ? null : expected.getString(2),
+                    o.get("duplicate_of").textValue());
+            if (expected.isNullAt(3)) {
+                assertTrue(o.get("cosine").isNull(), line);
+            } else {
+                assertEquals(expected.getDouble(3), o.get("cosine").asDouble(), 0.0, line);
+            }
+            assertEquals(expected.getBoolean(4), o.get("keep").asBoolean(), line);
+        }
+    }
+
+    /** The README's Deduplication commands and its keep query, run as written on this test's table. */
+    @Test
+    void theReadmeCommandsRunAsWritten() throws Exception {
+        String readme = java.nio.file.Files.readString(ReadmeSnippetsTest.ROOT.resolve("README.md"));
+        String section = readme.substring(readme.indexOf("### Deduplication"), readme.indexOf("### Spark ML"));
+        String output = tmp.resolve("readme-dedup").toString();
+        List<String> commands = section.lines()
+                .filter(l -> l.startsWith("scripts/radio "))
+                .map(l -> l.replace("./radio-output/embeddings", table).replace("./radio-output/dedup", output))
+                .toList();
+        assertEquals(2, commands.size(), commands.toString());
+        String[] r = run((commands.get(0).substring("scripts/radio ".length()) + " --master local[2]").split(" "));
+        assertEquals("0", r[0], r[2]);
+        assertTrue(r[1].contains("  --eps 0.05: " + PLANTED + " duplicates (keep = false)"), r[1]);
+        String[] shown = run((commands.get(1).substring("scripts/radio ".length()) + " --master local[2]").split(" "));
+        assertEquals("0", shown[0], shown[2]);
+        assertEquals(20, shown[1].lines().count(), "radio show's default --limit");
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("`(SELECT e\\.\\* FROM .*? WHERE d\\.keep)`")
+                .matcher(section.replaceAll("\\s+", " "));
+        assertTrue(m.find(), section);
+        String query =
+                m.group(1).replace("\\`", "`").replace("EMBEDDINGS", table).replace("DEDUP", output);
+        List<Row> kept = spark.sql(query).collectAsList();
+        assertEquals(CLUSTERS * PER_CLUSTER + PLANTED + DISTRACTORS - PLANTED, kept.size(), query);
+        assertEquals(3, kept.get(0).size(), "the embedding table's columns");
+    }
+
+    @Test
+    void blocksSmallerThanTheClustersGiveTheSameResult() {
+        String whole = tmp.resolve("whole").toString();
+        String blocked = tmp.resolve("blocked").toString();
+        assertEquals("0", dedup(whole, "--clusters", "4")[0]);
+        String[] r = dedup(blocked, "--clusters", "4", "--block-size", "7");
+        assertEquals("0", r[0], r[2]);
+        Map<String, Row> a = result(whole);
+        Map<String, Row> b = result(blocked);
+        assertEquals(a.keySet(), b.keySet());
+        for (String p : a.keySet()) {
+            Row x = a.get(p);
+            Row y = b.get(p);
+            assertEquals(x.getInt(1), y.getInt(1), p);
+            assertEquals(x.get(2), y.get(2), p);
+            if (x.isNullAt(3)) {
+                assertTrue(y.isNullAt(3), p);
+            } else {
+                assertEquals(x.getDouble(3), y.getDouble(3), 1e-9, p);
+            }
+            assertEquals(x.getBoolean(4), y.getBoolean(4), p);
+        }
+        // 4 clusters of about 130 rows: many blocks of 7 each.
+        assertEquals(4, a.values().stream().filter(x -> x.isNullAt(2)).count());
+        assertEquals(PLANTED, sweep(r[1], 3));
+    }
+
+    @Test
+    void aTableWithoutASummaryColumnIsRefused() {
+        String plain = tmp.resolve("plain").toString();
+        spark.range(3)
+                .selectExpr("CAST(id AS STRING) AS path")
+                .write()
+                .format("delta")
+                .save(plain);
+        String[] r = run(
+                "dedup",
+                "--master",
+                "local[2]",
+                "--table",
+                plain,
+                "--output",
+                tmp.resolve("o1").toString());
+        assertEquals("1", r[0]);
+        assertEquals(
+                "radio dedup: The table " + plain
+                        + " has no summary column: it is not an embedding table (its columns: "
+                        + "path). Point --table at a table radio extract wrote.\n",
+                r[2]);
+    }
+
+    @Test
+    void mixedVectorLengthsAreRefused() {
+        String mixed = tmp.resolve("mixed").toString();
+        write(
+                List.of(
+                        RowFactory.create("a", new Float[] {1f, 2f, 3f}, null),
+                        RowFactory.create("b", new Float[] {1f, 2f}, null),
+                        RowFactory.create("c", null, "not an image")),
+                mixed);
+        String[] r = run(
+                "dedup",
+                "--master",
+                "local[2]",
+                "--table",
+                mixed,
+                "--output",
+                tmp.resolve("o2").toString());
+        assertEquals("1", r[0]);
+        assertEquals(
+                "radio dedup: The summaries of " + mixed + " have different lengths (2 and 3 floats): embeddings of "
+                        + "different models or settings cannot be compared. Deduplicate a table of one model (radio "
+                        + "extract --reembed makes one).\n",
+                r[2]);
+        assertFalse(java.nio.file.Files.exists(tmp.resolve("o2")), "nothing written");
+    }
+
+    @Test
+    void zeroAndNullRowsAreSkippedAndCounted() {
+        String few = tmp.resolve("few").toString();
+        write(
+                List.of(
+                        RowFactory.create("a", new Float[] {1f, 0f}, null),
+                        RowFactory.create("b", new Float[] {2f, 0.01f}, null),
+                        RowFactory.create("z", new Float[] {0f, 0f}, null),
+                        RowFactory.create("n", new Float[] {1f, null}, null),
+                        RowFactory.create("e", null, "truncated")),
+                few);
+        String output = tmp.resolve("o3").toString();
+        String[] r = run("dedup", "--master", "local[2]", "--table", few, "--output", output, "--clusters", "1");
+        assertEquals("0", r[0], r[2]);
+        assertTrue(
+                r[1].contains(
+                        "  skipped 3 rows: 1 without a summary (error rows), 2 unusable (all zeros, not finite or a null element)\n"),
+                r[1]);
+        Map<String, Row> rows = result(output);
+        assertEquals(Set.of("a", "b"), rows.keySet());
+        Row b = rows.get("b").isNullAt(2) ? rows.get("a") : rows.get("b");
+        assertEquals(2 / Math.sqrt(4 + 0.0001), b.getDouble(3), 1e-6);
+        assertFalse(b.getBoolean(4));
+        assertNull(rows.get(b.getString(2)).get(2));
+    }
+}
