@@ -195,25 +195,25 @@ final class BatchScheduler implements Iterator<Row> {
      * for about one batch time, 3 s of a 54 s stage).
      */
     private void distribute(List<DecodeAhead.Item<Row, PixelSource.Pixels>> batch, boolean last) {
-        List<SizeBuckets.Group<DecodeAhead.Item<Row, PixelSource.Pixels>>> ready = new ArrayList<>();
+        List<SizeBuckets.Group<DecodeAhead.Item<Row, PixelSource.Pixels>>> send = new ArrayList<>();
         for (DecodeAhead.Item<Row, PixelSource.Pixels> item : batch) {
             PixelSource.Pixels px = item.value();
-            ready.addAll(
+            send.addAll(
                     item.error() != null || px == null
                             ? buckets.addPassenger(item)
                             : buckets.add(item, px.height(), px.width()));
         }
         if (last) {
-            ready.addAll(buckets.drain());
+            send.addAll(buckets.drain());
         }
-        int groups = 0;
-        for (SizeBuckets.Group<DecodeAhead.Item<Row, PixelSource.Pixels>> g : ready) {
-            groups += g.images() > 0 ? 1 : 0;
+        int imageGroups = 0;
+        for (SizeBuckets.Group<DecodeAhead.Item<Row, PixelSource.Pixels>> g : send) {
+            imageGroups += g.images() > 0 ? 1 : 0;
         }
-        int pieces = last && lanes > 1 ? Math.max(1, 2 * lanes / Math.max(1, groups)) : 1;
-        for (int i = 0; i < ready.size(); i++) {
-            pending.add(submitGroup(ready.get(i).items(), pieces));
-            ready.set(i, null); // the group's pixels are copied into its forward's input: drop them
+        int pieces = last && lanes > 1 ? Math.max(1, 2 * lanes / Math.max(1, imageGroups)) : 1;
+        for (int i = 0; i < send.size(); i++) {
+            pending.add(submitGroup(send.get(i).items(), pieces));
+            send.set(i, null); // the group's pixels are copied into its forward's input: drop them
         }
     }
 
