@@ -208,7 +208,10 @@ class SizeBucketsEmbedderTest {
         // 50 sizes at once: the pixel bound sends buckets before they fill (about 150 images held, 3 per size).
         assertTrue(m.imagesPerForward() >= 4, m.toString());
         assertTrue(sampler.samples >= 3, "too few samples: " + sampler.samples);
-        assertTrue(peakHeapGrowthMb < 150, "peak heap growth " + peakHeapGrowthMb + " MB");
+        // Measured +60..+97 MB: the buckets' bound (39 MB), 2 batches decoding ahead and up to 3 passes in flight
+        // (up to 10 MB each), Spark. Holding every decoded image would be about 500 MB; buckets bounded only by
+        // being sent when full (50 sizes x 15 images) about 190 MB.
+        assertTrue(peakHeapGrowthMb < 175, "peak heap growth " + peakHeapGrowthMb + " MB");
         assertTrue(endHeapGrowthMb < 50, "heap growth after the job " + endHeapGrowthMb + " MB");
     }
 
