@@ -3,6 +3,7 @@ package ai.radiospark.jobs;
 import ai.radiospark.bench.BenchFigures;
 import ai.radiospark.bench.RadioBenchmark;
 import ai.radiospark.model.RandomCheckpoint;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.OutputStream;
@@ -11,6 +12,9 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import org.apache.spark.sql.SparkSession;
@@ -23,7 +27,8 @@ import picocli.CommandLine.Spec;
 /**
  * {@code radio bench}: forward pass (float32 and bfloat16) against a PyTorch eager peer, the
  * engine's matmul peak, preprocessing against Pillow, the extract pipeline, and peak RSS, in one
- * run. Figures are printed, never asserted; with {@code --json} the last line is one JSON object.
+ * run; with {@code --only native}, how full forward passes are with native sizes ({@link NativeBench}).
+ * Figures are printed, never asserted; with {@code --json} the last line is one JSON object.
  */
 @Command(
         name = "bench",
@@ -97,6 +102,38 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "End with one line holding every figure as JSON.")
     boolean json;
 
+    /** The sections {@code --only} takes, in the order they run. */
+    static final List<String> SECTIONS = List.of("forward", "forward_bf16", "preprocess", "pipeline", "native");
+
+    /** The sections run without {@code --only}: native runs only when asked (a few minutes more). */
+    static final List<String> DEFAULT_SECTIONS = List.of("forward", "forward_bf16", "preprocess", "pipeline");
+
+    @Option(
+            names = "--only",
+            split = ",",
+            paramLabel = "SECTION",
+            description = "Run only these sections, a comma list of: forward, forward_bf16 (runs with forward), "
+                    + "preprocess, pipeline, native (default: all but native).")
+    List<String> only;
+
+    @Option(
+            names = "--native-images",
+            defaultValue = "512",
+            description = "JPEGs per corpus of the native section (default ${DEFAULT-VALUE}; 0 skips it).")
+    int nativeImages;
+
+    @Option(
+            names = "--native-batch-size",
+            defaultValue = "16",
+            description = "Batch size of the native section (default ${DEFAULT-VALUE}).")
+    int nativeBatchSize;
+
+    @Option(
+            names = "--native-size",
+            defaultValue = "512",
+            description = "The native section's cap on the longer side, and its fixed size (default ${DEFAULT-VALUE}).")
+    int nativeSize;
+
     @Override
     public Integer call() throws Exception {
         OptionException.check("--shape", shape, () -> RandomCheckpoint.shape(shape)); // before any work
@@ -117,6 +154,24 @@ public final class BenchCommand implements Callable<Integer> {
                 "--preprocess-seconds",
                 preprocessSeconds,
                 "Use a positive " + "number of seconds.");
+        Set<String> sections = new LinkedHashSet<>(only == null ? DEFAULT_SECTIONS : only);
+        for (String section : sections) {
+            OptionException.require(
+                    SECTIONS.contains(section),
+                    "--only",
+                    String.join(",", sections),
+                    "Unknown section '" + section + "'. Use a comma list of " + String.join(", ", SECTIONS) + ".");
+        }
+        OptionException.require(nativeImages >= 0, "--native-images", nativeImages, "Use 0 or more images.");
+        OptionException.require(
+                nativeBatchSize > 0, "--native-batch-size", nativeBatchSize, "Use a positive number, e.g. 16.");
+        OptionException.require(
+                nativeSize > 0 && nativeSize % 16 == 0,
+                "--native-size",
+                nativeSize,
+                "Use a positive multiple of the patch size 16, e.g. 512.");
+        boolean forward = sections.contains("forward") || sections.contains("forward_bf16");
+        boolean bf16 = only == null ? !noBf16 : sections.contains("forward_bf16");
         OptionAlias.warnIfUsed(spec);
         PrintWriter out = spec.commandLine().getOut();
         RadioBenchmark.Settings settings = new RadioBenchmark.Settings(
@@ -126,13 +181,29 @@ public final class BenchCommand implements Callable<Integer> {
                 warmup,
                 iterations,
                 rounds,
-                !noBf16,
+                bf16,
                 !noPeers,
                 preprocessSeconds,
                 image != null ? image : defaultImage(),
                 matmulRepeats);
-        ObjectNode report = new RadioBenchmark(settings, out).run();
-        pipeline(report);
+        ObjectNode report = new RadioBenchmark(settings, out).run(forward, sections.contains("preprocess"));
+        if (sections.contains("pipeline")) {
+            pipeline(report);
+        }
+        if (sections.contains("native")) {
+            if (nativeImages > 0) {
+                new NativeBench(
+                                JobSpark.session("radio bench", "local[*]"),
+                                out,
+                                "tiny",
+                                nativeBatchSize,
+                                nativeImages,
+                                nativeSize)
+                        .run(report);
+            } else {
+                report.putObject("native").put("status", "skipped");
+            }
+        }
         report.put("rss_peak_mb", BenchFigures.rssPeakMb());
         summary(report, out);
         if (json) {
@@ -253,6 +324,43 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     private static void summary(ObjectNode r, PrintWriter out) {
+        if (r.has("forward")) {
+            forwardSummary(r, out);
+        }
+        if (r.has("preprocess")) {
+            ObjectNode p = (ObjectNode) r.get("preprocess");
+            out.printf(
+                    "preprocess: %s img/s per core; peer: %s%n",
+                    p.path("img_per_s_per_core"),
+                    p.path("peer").isObject()
+                            ? p.path("peer").path("img_per_s_per_core") + " img/s per core (ratio "
+                                    + p.path("ratio_vs_peer") + ")"
+                            : "not available");
+        }
+        if (r.has("pipeline")) {
+            pipelineSummary((ObjectNode) r.get("pipeline"), out);
+        }
+        if (r.path("native").has("images_per_forward")) {
+            JsonNode n = r.get("native");
+            JsonNode b = r.path("native_buckets");
+            out.printf(
+                    "native: %s images per forward pass at batch %s (goal %s), %s img/s, %s tokens/s = %sx fixed "
+                            + "%sx%s; native-buckets: %s images per pass (goal %s)%n",
+                    n.path("images_per_forward"),
+                    n.path("batch"),
+                    n.path("goal_images_per_forward"),
+                    n.path("img_per_s"),
+                    n.path("tokens_per_s"),
+                    n.path("tokens_per_s_vs_fixed"),
+                    n.path("cap"),
+                    n.path("cap"),
+                    b.path("images_per_forward"),
+                    b.path("goal_images_per_forward"));
+        }
+        out.printf("rss peak: %s MB%n", r.path("rss_peak_mb"));
+    }
+
+    private static void forwardSummary(ObjectNode r, PrintWriter out) {
         ObjectNode f = (ObjectNode) r.get("forward");
         out.printf(
                 "forward float32: %s img/s (median of %d), model %s GFLOP/s, matmul peak %s GFLOP/s, "
@@ -278,15 +386,9 @@ public final class BenchCommand implements Callable<Integer> {
                     b.path("cpu_ratio_vs_peer_float32").asText("n/a"),
                     b.path("cosine_vs_float32"));
         }
-        ObjectNode p = (ObjectNode) r.get("preprocess");
-        out.printf(
-                "preprocess: %s img/s per core; peer: %s%n",
-                p.path("img_per_s_per_core"),
-                p.path("peer").isObject()
-                        ? p.path("peer").path("img_per_s_per_core") + " img/s per core (ratio "
-                                + p.path("ratio_vs_peer") + ")"
-                        : "not available");
-        ObjectNode pl = (ObjectNode) r.get("pipeline");
+    }
+
+    private static void pipelineSummary(ObjectNode pl, PrintWriter out) {
         out.printf(
                 "pipeline: %s%n",
                 pl.path("img_per_s").isNull()
@@ -298,6 +400,5 @@ public final class BenchCommand implements Callable<Integer> {
                                 + pl.path("embed_stage_img_per_s") + " img/s (" + pl.path("stage_ratio_vs_forward")
                                 + "x), "
                                 + pl.path("outside_stage_s") + " s outside it");
-        out.printf("rss peak: %s MB%n", r.path("rss_peak_mb"));
     }
 }

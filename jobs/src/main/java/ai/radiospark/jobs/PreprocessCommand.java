@@ -210,11 +210,11 @@ public final class PreprocessCommand implements Callable<Integer> {
                 } else if (x >= 0) {
                     throw new RadioException("--size " + size + " is HxW, but mode " + m + " takes a single "
                             + "number ("
-                            + (m == ResizeMode.NATIVE
+                            + (m == ResizeMode.NATIVE || m == ResizeMode.NATIVE_BUCKETS
                                     ? "the longer side's cap, e.g. 512"
                                     : "the shorter side, e.g. 224")
                             + ").");
-                } else if (m == ResizeMode.NATIVE) {
+                } else if (m == ResizeMode.NATIVE || m == ResizeMode.NATIVE_BUCKETS) {
                     b.optMaxEdge(Integer.parseInt(s));
                 } else {
                     b.optShortestEdge(Integer.parseInt(s));

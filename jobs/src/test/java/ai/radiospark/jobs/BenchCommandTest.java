@@ -66,5 +66,75 @@ class BenchCommandTest {
         assertEquals("not available", r.at("/forward/peer").asText());
         // The GEMM peak's ViT-shaped product follows the batch: 2 images x 196 tokens.
         assertTrue(r.at("/forward/matmul/392x768x3072_onednn_f32_gflops").asDouble() > 0, r.toString());
+        // native runs only when asked
+        assertTrue(r.path("native").isMissingNode(), r.toString());
+    }
+
+    /**
+     * {@code --only native}: just the native section, on a small corpus; images per forward pass agree with the
+     * passes and the histogram, and the other sections do not run.
+     */
+    @Test
+    void onlyNativeRunsTheNativeSection() throws Exception {
+        StringWriter out = new StringWriter();
+        CommandLine cli = new CommandLine(new BenchCommand());
+        cli.setOut(new PrintWriter(out));
+        int exit = cli.execute(
+                "--only",
+                "native",
+                "--native-images",
+                "48",
+                "--native-batch-size",
+                "8",
+                "--native-size",
+                "128",
+                "--json");
+        String text = out.toString().strip();
+        assertEquals(0, exit, text);
+        String[] lines = text.split("\n");
+        JsonNode r = new ObjectMapper().readTree(lines[lines.length - 1]);
+        for (String section : new String[] {"native", "native_buckets"}) {
+            JsonNode n = r.get(section);
+            assertEquals(48, n.path("images").asInt(), r.toString());
+            assertEquals(8, n.path("batch").asInt(), r.toString());
+            long passes = 0;
+            long images = 0;
+            for (var e :
+                    (Iterable<java.util.Map.Entry<String, JsonNode>>) n.path("images_per_forward_histogram")::fields) {
+                passes += e.getValue().asLong();
+                images += Integer.parseInt(e.getKey()) * e.getValue().asLong();
+            }
+            assertEquals(48, images, r.toString());
+            assertEquals(n.path("forward_passes").asLong(), passes, r.toString());
+            assertEquals(
+                    Math.round(100.0 * 48 / passes) / 100.0,
+                    n.path("images_per_forward").asDouble(),
+                    1e-9,
+                    r.toString());
+            assertTrue(
+                    n.path("img_per_s").asDouble() > 0 && n.path("tokens_per_s").asDouble() > 0, r.toString());
+        }
+        // native-buckets: at most the 7 shapes
+        assertTrue(r.at("/native_buckets/input_sizes").asInt() <= 7, r.toString());
+        assertTrue(r.at("/native/tokens_per_s_vs_fixed").asDouble() > 0, r.toString());
+        assertEquals(10, r.at("/native/source_sizes").asInt());
+        assertTrue(r.path("forward").isMissingNode() && r.path("pipeline").isMissingNode(), r.toString());
+        assertTrue(r.path("preprocess").isMissingNode(), r.toString());
+    }
+
+    @Test
+    void unknownSectionIsRefused() {
+        StringWriter err = new StringWriter();
+        CommandLine cli = RadioCli.withErrorContract(new CommandLine(new BenchCommand()));
+        cli.setErr(new PrintWriter(err));
+        cli.setOut(new PrintWriter(new StringWriter()));
+        int exit = cli.execute("--only", "native,gpu");
+        assertEquals(2, exit, err.toString());
+        assertTrue(
+                err.toString()
+                        .contains(
+                                "Invalid value for option '--only' (native,gpu): Unknown section 'gpu'. Use a comma list of "
+                                        + "forward, forward_bf16, preprocess, pipeline, native."),
+                err.toString());
     }
 }

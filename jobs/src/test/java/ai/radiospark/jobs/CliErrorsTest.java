@@ -152,7 +152,7 @@ class CliErrorsTest {
                 new Case(2, "Invalid value for option '--size' (0x0): Use \"HxW\"", extract("--size", "0x0")),
                 new Case(
                         2,
-                        "Invalid value for option '--resize-mode' (squash): Use fixed, shortest-edge or native.",
+                        "Invalid value for option '--resize-mode' (squash): Use fixed, shortest-edge, native or native-buckets.",
                         extract("--resize-mode", "squash")),
                 new Case(
                         2,

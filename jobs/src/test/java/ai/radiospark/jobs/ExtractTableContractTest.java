@@ -49,6 +49,60 @@ class ExtractTableContractTest {
         JobsTestSpark.stop(spark);
     }
 
+    /**
+     * native-buckets: the table records the mode (properties and rows), and each path gets its own image's
+     * embedding although a chunk's rows come out grouped by shape (the merge is on path): every row equals
+     * RadioEmbedder's at batch 1.
+     */
+    @Test
+    void nativeBucketsRecordsTheModeAndEachPathGetsItsEmbedding() throws Exception {
+        Path images = folder("buckets-images", 1, 6); // 104..144 x 64: 3:2 (104 wide) and 16:9 at 256
+        Path table = tmp.resolve("buckets-table");
+        Result r = run(
+                "--input",
+                images.toString(),
+                "--output",
+                table.toString(),
+                "--resize-mode",
+                "native-buckets",
+                "--size",
+                "256x256",
+                "--batch-size",
+                "4");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(
+                "native-buckets",
+                EmbeddingTable.of(spark, table.toString()).properties().get("radio.resize_mode"));
+        Map<String, Row> rows = rows(table);
+        assertEquals(6, rows.size());
+        List<Row> single = new ai.radiospark.ml.RadioEmbedder()
+                .setModel(MODEL)
+                .setResizeMode("native-buckets")
+                .setImageSize(256)
+                .setBatchSize(1)
+                .setImageInfoCol("info")
+                .transform(spark.read().format("binaryFile").load(images.toString()))
+                .collectAsList();
+        assertEquals(6, single.size());
+        for (Row s : single) {
+            String path = s.getAs("path");
+            String name = path.substring(path.lastIndexOf('/') + 1);
+            Row t = rows.get(name);
+            assertNull(t.getAs("error"), name);
+            assertTrue(((String) t.getAs("settings")).contains("resize_mode=native-buckets"), name);
+            Row info = s.getAs("info");
+            // 3:2 is 256x176, 16:9 256x144
+            assertEquals(name.equals("img-1.png") ? 176 : 144, info.getInt(2), name);
+            assertEquals(256, info.getInt(3), name);
+            List<Float> expected = s.getList(s.fieldIndex("summary"));
+            List<Float> actual = t.getList(t.fieldIndex("summary"));
+            assertEquals(expected.size(), actual.size());
+            for (int i = 0; i < expected.size(); i++) {
+                assertEquals(expected.get(i), actual.get(i), 1e-4f, name + " summary[" + i + "]");
+            }
+        }
+    }
+
     /** Exit code, standard output and standard error of {@code radio extract} with the tiny model. */
     record Result(int code, String out, String err) {}
 

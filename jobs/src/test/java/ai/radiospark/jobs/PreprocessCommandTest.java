@@ -138,6 +138,25 @@ class PreprocessCommandTest {
         assertEquals("[1,3,336,512]", shape.toString());
     }
 
+    /** native-buckets: a 320x214 image (3:2) becomes the 3:2 shape at the cap, where native keeps its size. */
+    @Test
+    void nativeBucketsModeWritesTheNearestShape() throws Exception {
+        for (String mode : new String[] {"native", "native-buckets"}) {
+            Path out = tmp.resolve(mode + "-512.safetensors");
+            Run r = run(
+                    "--resize-mode",
+                    mode,
+                    "--size",
+                    "512",
+                    "--output",
+                    out.toString(),
+                    IMAGES.resolve("palette.png").toString());
+            assertEquals(0, r.exit(), r.err());
+            JsonNode shape = header(Files.readAllBytes(out)).get("pixel_values").get("shape");
+            assertEquals(mode.equals("native") ? "[1,3,208,320]" : "[1,3,336,512]", shape.toString(), mode);
+        }
+    }
+
     @Test
     void theOldModeNameStillWorksWithAWarning() throws Exception {
         Path viaNew = tmp.resolve("new.safetensors");

@@ -87,12 +87,21 @@ public final class RadioBenchmark {
 
     /** Runs everything but the pipeline; returns the JSON report. */
     public ObjectNode run() {
+        return run(true, true);
+    }
+
+    /** Runs the forward pass (with bfloat16 when the settings say so) and preprocessing, if asked; returns the report. */
+    public ObjectNode run(boolean forward, boolean preprocess) {
         ObjectNode report = JSON.createObjectNode();
         ObjectNode machine = report.putObject("machine");
         machine.put("cores", Runtime.getRuntime().availableProcessors());
         machine.put("load_average_before", loadAverage());
-        forward(report);
-        preprocess(report);
+        if (forward) {
+            forward(report);
+        }
+        if (preprocess) {
+            preprocess(report);
+        }
         report.put("rss_peak_mb", rssPeakMb());
         machine.put("load_average_after", loadAverage());
         return report;

@@ -93,9 +93,56 @@ public final class ImagePreprocessor {
                 double scale = longSide > maxEdge ? (double) maxEdge / longSide : 1.0;
                 return new int[] {snapNearest(originalHeight * scale), snapNearest(originalWidth * scale)};
             }
+            case NATIVE_BUCKETS:
+                return bucketShape(originalHeight, originalWidth, maxEdge, patchSize);
             default:
                 throw new AssertionError(mode);
         }
+    }
+
+    /** The aspect ratios (width:height) of {@link ResizeMode#NATIVE_BUCKETS}'s shapes. */
+    static final int[][] BUCKET_RATIOS = {{1, 1}, {4, 3}, {3, 4}, {3, 2}, {2, 3}, {16, 9}, {9, 16}};
+
+    /**
+     * The shapes {height, width} of {@link ResizeMode#NATIVE_BUCKETS} under {@code maxEdge}, in the
+     * order of {@link #BUCKET_RATIOS} (square, 4:3, 3:4, 3:2, 2:3, 16:9, 9:16): the longer side is
+     * {@code maxEdge} snapped down to the patch size, the shorter the nearest multiple of the patch
+     * size to longer x ratio (at least one patch). At 512 and patch 16: 512x512, 384x512, 512x384,
+     * 336x512, 512x336, 288x512, 512x288.
+     */
+    public static int[][] bucketShapes(int maxEdge, int patchSize) {
+        int longSide = Math.max(patchSize, maxEdge / patchSize * patchSize);
+        int[][] shapes = new int[BUCKET_RATIOS.length][];
+        for (int k = 0; k < shapes.length; k++) {
+            int rw = BUCKET_RATIOS[k][0];
+            int rh = BUCKET_RATIOS[k][1];
+            int shortSide =
+                    (int) Math.max(1, Math.round((double) longSide * Math.min(rw, rh) / Math.max(rw, rh) / patchSize))
+                            * patchSize;
+            shapes[k] = rw >= rh ? new int[] {shortSide, longSide} : new int[] {longSide, shortSide};
+        }
+        return shapes;
+    }
+
+    /**
+     * The {@link ResizeMode#NATIVE_BUCKETS} shape {height, width} for an image of the given size: of
+     * {@link #bucketShapes}, the one whose ratio in {@link #BUCKET_RATIOS} is nearest the image's
+     * width/height, nearest meaning the smallest |log(width/height) - log(ratio)| (so the boundaries
+     * are the geometric means of neighbouring ratios; a tie goes to the earlier shape). Small images
+     * are scaled up to it.
+     */
+    public static int[] bucketShape(int originalHeight, int originalWidth, int maxEdge, int patchSize) {
+        double aspect = Math.log((double) originalWidth / originalHeight);
+        int best = 0;
+        double bestDistance = Double.MAX_VALUE;
+        for (int k = 0; k < BUCKET_RATIOS.length; k++) {
+            double d = Math.abs(aspect - Math.log((double) BUCKET_RATIOS[k][0] / BUCKET_RATIOS[k][1]));
+            if (d < bestDistance) {
+                bestDistance = d;
+                best = k;
+            }
+        }
+        return bucketShapes(maxEdge, patchSize)[best];
     }
 
     private int snapDown(int side) {
@@ -220,7 +267,7 @@ public final class ImagePreprocessor {
             return this;
         }
 
-        /** FIXED (default), SHORTEST_EDGE or NATIVE; see {@link ResizeMode}. */
+        /** FIXED (default), SHORTEST_EDGE, NATIVE or NATIVE_BUCKETS; see {@link ResizeMode}. */
         public Builder optResizeMode(ResizeMode mode) {
             this.mode = mode;
             return this;
@@ -233,7 +280,7 @@ public final class ImagePreprocessor {
         }
 
         /**
-         * Cap on the longer side in NATIVE mode (default 512, the RADIO authors' recommendation for
+         * Cap on the longer side in NATIVE and NATIVE_BUCKETS modes (default 512, the RADIO authors' recommendation for
          * C-RADIOv4-H).
          */
         public Builder optMaxEdge(int maxEdge) {
@@ -282,7 +329,7 @@ public final class ImagePreprocessor {
 
         public ImagePreprocessor build() {
             if (mode == null) {
-                throw new RadioException("Resize mode is null. Use fixed, shortest-edge or native.");
+                throw new RadioException("Resize mode is null. Use fixed, shortest-edge, native or native-buckets.");
             }
             if (patchSize < 1) {
                 throw new RadioException("Patch size " + patchSize + " is impossible: it must be at "
@@ -315,6 +362,7 @@ public final class ImagePreprocessor {
                     }
                     break;
                 case NATIVE:
+                case NATIVE_BUCKETS:
                     if (maxEdge < patchSize || maxEdge > 16384) {
                         throw new RadioException("Max edge " + maxEdge + " is impossible: it must be between "
                                 + "the patch size " + patchSize + " and 16384. Use e.g. 512.");

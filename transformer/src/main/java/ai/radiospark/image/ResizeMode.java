@@ -16,7 +16,13 @@ import java.util.Locale;
  *       the aspect ratio can change by less than one patch.
  *   <li>{@link #NATIVE} ({@code "native"}): keep the aspect ratio, scale down only when the longer
  *       side exceeds the max edge (default 512), then snap each side to the NEAREST multiple of the
- *       patch size (at least one patch, never above the max edge).
+ *       patch size (at least one patch, never above the max edge). Exact: the reference's native mode.
+ *   <li>{@link #NATIVE_BUCKETS} ({@code "native-buckets"}): every image is resized to the one of a
+ *       small fixed set of patch-aligned shapes under the max edge whose aspect ratio is nearest its
+ *       own (square, 4:3, 3:4, 3:2, 2:3, 16:9, 9:16; see {@link ImagePreprocessor#bucketShape}), so
+ *       that images of any size share a few input sizes and batch fully. Unlike {@link #NATIVE},
+ *       the aspect ratio changes by up to about 15% (more for images wider than 16:9 or taller than
+ *       9:16), and small images are scaled up to the max edge.
  * </ul>
  *
  * <pre>{@code
@@ -26,7 +32,8 @@ import java.util.Locale;
 public enum ResizeMode {
     FIXED("fixed"),
     SHORTEST_EDGE("shortest-edge"),
-    NATIVE("native");
+    NATIVE("native"),
+    NATIVE_BUCKETS("native-buckets");
 
     private final String cliName;
 
@@ -34,12 +41,12 @@ public enum ResizeMode {
         this.cliName = cliName;
     }
 
-    /** The name used on the command line and in configuration: fixed, shortest-edge, native. */
+    /** The name used on the command line and in configuration: fixed, shortest-edge, native, native-buckets. */
     public String cliName() {
         return cliName;
     }
 
-    /** Parses {@code fixed}, {@code shortest-edge} or {@code native} (case and _/- insensitive). */
+    /** Parses {@code fixed}, {@code shortest-edge}, {@code native} or {@code native-buckets} (case and _/- insensitive). */
     public static ResizeMode parse(String text) {
         if (text != null) {
             String t = text.trim().toLowerCase(Locale.ROOT).replace('_', '-');
@@ -51,7 +58,8 @@ public enum ResizeMode {
         }
         throw new RadioException("Unknown resize mode '" + text + "'. Use one of: fixed (exact HxW, "
                 + "the default), shortest-edge (shorter side = S, aspect kept), native (aspect kept, "
-                + "sides snapped to the patch size, longer side capped).");
+                + "sides snapped to the patch size, longer side capped), native-buckets (the nearest of 7 "
+                + "patch-aligned aspect ratios under the cap).");
     }
 
     @Override

@@ -10,15 +10,15 @@ import ai.radiospark.runtime.ExecutorModelCache;
 import ai.radiospark.runtime.FeaturesMode;
 import ai.radiospark.runtime.ForwardThreads;
 import ai.radiospark.runtime.PixelSource;
+import ai.radiospark.runtime.SizeBuckets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -31,10 +31,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The scheduler of {@link EmbedPartition}, one per task: the output iterator. It picks the device
- * and its {@link DevicePlan}, batches the input through {@link DecodeAhead} (decoding with
- * {@link PartitionInput}), keeps up to three batches submitted to the executor's forward lanes
- * ({@link ForwardThreads}), and turns each finished batch into rows with {@link ResultRows}, in
- * input order. The input iterator is only touched by the task thread.
+ * and its {@link DevicePlan}, decodes the input in batches through {@link DecodeAhead} (decoding
+ * with {@link PartitionInput}), puts the images into per-input-size buckets kept across the
+ * partition ({@link SizeBuckets}), keeps up to three forward passes of full buckets submitted to
+ * the executor's forward lanes ({@link ForwardThreads}), and turns each finished pass into rows
+ * with {@link ResultRows}. Output order: see {@link EmbedPartition}. The input iterator is only
+ * touched by the task thread.
  */
 final class BatchScheduler implements Iterator<Row> {
     /** The partition's log line keeps its logger name. */
@@ -57,7 +59,16 @@ final class BatchScheduler implements Iterator<Row> {
     private long failed;
     private long forwardNanos;
     private long modelNanos;
-    private int batches;
+    /** Forward passes completed, the images in them, and images per pass to passes. */
+    private long passes;
+
+    private long forwardImages;
+    private final TreeMap<Integer, Long> imagesPerForward = new TreeMap<>();
+    /** Decoded images waiting, across decoded batches, for a forward pass of their input size. */
+    private SizeBuckets<DecodeAhead.Item<Row, PixelSource.Pixels>> buckets;
+    /** Forward passes in {@link #pending}. */
+    private int pendingPasses;
+
     private boolean finished;
     private boolean inputDone;
     /**
@@ -107,17 +118,15 @@ final class BatchScheduler implements Iterator<Row> {
         if (ctx != null) {
             ctx.killTaskIfInterrupted(); // a killed task stops between batches even without thread interrupts
         }
-        // Keep up to inFlight batches submitted to the forward lanes: while one runs, the next is
-        // queued behind it (or runs on another lane), so lanes do not idle while this thread turns
-        // outputs into rows, and the last task of a stage still fills every lane.
+        // Keep up to inFlight forward passes submitted to the forward lanes: while one runs, the next
+        // is queued behind it (or runs on another lane), so lanes do not idle while this thread turns
+        // outputs into rows, and the last task of a stage still fills every lane. Decoded batches
+        // go into the size buckets; a pass is submitted when a bucket is full (or sent early).
         DecodeAhead<Row, PixelSource.Pixels> q = queue();
-        while (!inputDone && pending.size() < inFlight) {
+        while (!inputDone && pendingPasses < inFlight) {
             List<DecodeAhead.Item<Row, PixelSource.Pixels>> batch = q.next();
-            if (batch.isEmpty()) {
-                inputDone = true;
-            } else {
-                pending.add(submitBatch(batch, q.isDone()));
-            }
+            inputDone = batch.isEmpty() || q.isDone();
+            distribute(batch, inputDone);
         }
         if (pending.isEmpty()) {
             finish();
@@ -151,6 +160,11 @@ final class BatchScheduler implements Iterator<Row> {
             reader = new PartitionInput(cfg, pixelSources.create(cfg.spec()), hadoopConf, ctx);
             String tag = ctx == null ? "driver" : ctx.stageId() + "." + ctx.partitionId();
             int batchSize = plan.batchSize(cfg.batchSize());
+            buckets = new SizeBuckets<>(
+                    batchSize,
+                    EmbedPartition.HELD_BATCHES,
+                    EmbedPartition.largestInput(cfg.spec()),
+                    EmbedPartition.BUCKETS_PER_IMAGE_OF_A_BATCH * batchSize);
             queue = new DecodeAhead<>(
                     input, batchSize, EmbedPartition.BATCHES_AHEAD, decodeThreads(), tag, reader::decode, () -> {
                         if (ctx != null) {
@@ -166,86 +180,115 @@ final class BatchScheduler implements Iterator<Row> {
         return queue;
     }
 
-    /** A batch whose forward passes were submitted: its rows being built and the passes' futures. */
+    /** A group whose forward passes were submitted: its rows being built and the passes' futures. */
     private record PendingBatch(ResultRows rows, List<PendingForward> forwards) {}
 
-    /** One forward pass of a batch (one per distinct input size), running or queued on a lane. */
+    /** One forward pass of a group (positions in the group), running or queued on a lane. */
     private record PendingForward(List<Integer> group, Future<RadioOutput> result, long[] took) {}
 
     /**
-     * Checks a decoded batch and submits its forward passes (one per distinct size) to the lanes.
-     * The task's last batch is split into up to 2 x lanes smaller passes: at the end of a stage the
-     * last task's final batch would otherwise run on one lane while the others idle (measured: one
-     * of two lanes idle for about one batch time, 3 s of a 54 s stage).
+     * Puts a decoded batch's images into their size buckets ({@link SizeBuckets}) and submits the
+     * groups that are ready: a full bucket, a bucket sent to keep the pixels held bounded, and at
+     * the end of the input every bucket left. The task's last groups are split into up to 2 x lanes
+     * smaller passes when they are fewer than that: at the end of a stage the last task's final
+     * batch would otherwise run on one lane while the others idle (measured: one of two lanes idle
+     * for about one batch time, 3 s of a 54 s stage).
      */
-    private PendingBatch submitBatch(List<DecodeAhead.Item<Row, PixelSource.Pixels>> batch, boolean last) {
-        int n = batch.size();
-        Decoded[] decoded = new Decoded[n];
-        for (int i = 0; i < n; i++) {
-            decoded[i] = new Decoded(batch.get(i).value(), batch.get(i).error());
+    private void distribute(List<DecodeAhead.Item<Row, PixelSource.Pixels>> batch, boolean last) {
+        List<SizeBuckets.Group<DecodeAhead.Item<Row, PixelSource.Pixels>>> send = new ArrayList<>();
+        for (DecodeAhead.Item<Row, PixelSource.Pixels> item : batch) {
+            PixelSource.Pixels px = item.value();
+            send.addAll(
+                    item.error() != null || px == null
+                            ? buckets.addPassenger(item)
+                            : buckets.add(item, px.height(), px.width()));
         }
-        ResultRows rows = new ResultRows(cfg, reader, batch);
-        // One forward pass per distinct size in the batch (fixed mode: one).
-        Map<Long, List<Integer>> bySize = new LinkedHashMap<>();
+        if (last) {
+            send.addAll(buckets.drain());
+        }
+        int imageGroups = 0;
+        for (SizeBuckets.Group<DecodeAhead.Item<Row, PixelSource.Pixels>> g : send) {
+            imageGroups += g.images() > 0 ? 1 : 0;
+        }
+        int pieces = last && lanes > 1 ? Math.max(1, 2 * lanes / Math.max(1, imageGroups)) : 1;
+        for (int i = 0; i < send.size(); i++) {
+            pending.add(submitGroup(send.get(i).items(), pieces));
+            send.set(i, null); // the group's pixels are copied into its forward's input: drop them
+        }
+    }
+
+    /**
+     * Checks a group's items (images of one size, and rows whose decode failed, in input order) and
+     * submits its forward pass, split into up to {@code pieces} passes.
+     */
+    private PendingBatch submitGroup(List<DecodeAhead.Item<Row, PixelSource.Pixels>> items, int pieces) {
+        int n = items.size();
+        List<DecodeAhead.Item<Row, PixelSource.Pixels>> names = new ArrayList<>(n);
+        for (DecodeAhead.Item<Row, PixelSource.Pixels> item : items) {
+            // The rows keep the input row and its position, not the pixels.
+            names.add(new DecodeAhead.Item<>(item.input(), item.index(), null, item.error()));
+        }
+        ResultRows rows = new ResultRows(cfg, reader, names);
+        List<Integer> images = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
-            Decoded d = decoded[i];
-            if (d.error() != null) {
-                rows.decodeFailed(i, d.error());
+            DecodeAhead.Item<Row, PixelSource.Pixels> item = items.get(i);
+            if (item.error() != null || item.value() == null) {
+                rows.decodeFailed(i, item.error() != null ? item.error() : new RadioException("No pixels decoded."));
             } else {
-                long key = ((long) d.pixels().height() << 32) | d.pixels().width();
-                bySize.computeIfAbsent(key, k -> new ArrayList<>()).add(i);
+                images.add(i);
             }
+            rows.imageInfo(i, item.value());
         }
-        for (int i = 0; i < n; i++) {
-            rows.imageInfo(i, decoded[i].pixels());
+        List<PendingForward> forwards = new ArrayList<>();
+        int parts = Math.min(pieces, images.size());
+        for (int k = 0; k < parts; k++) {
+            forwards.add(
+                    submitForward(images.subList(k * images.size() / parts, (k + 1) * images.size() / parts), items));
         }
-        List<PendingForward> forwards = new ArrayList<>(bySize.size());
-        int pieces = last && lanes > 1 ? 2 * lanes : 1;
-        for (List<Integer> group : bySize.values()) {
-            int parts = Math.min(pieces, group.size());
-            for (int k = 0; k < parts; k++) {
-                forwards.add(submitForward(
-                        group.subList(k * group.size() / parts, (k + 1) * group.size() / parts), decoded));
-            }
-        }
+        pendingPasses += forwards.size();
         return new PendingBatch(rows, forwards);
     }
 
-    /** Waits for a batch's forward passes and queues its output rows in input order. */
+    /** Waits for a group's forward passes and queues its output rows, in the group's order. */
     private void completeBatch(PendingBatch p) {
         ResultRows rows = p.rows();
         for (PendingForward f : p.forwards()) {
             RadioOutput out = awaitForward(f.result());
             long dt = f.took()[0];
             forwardNanos += dt;
+            int b = f.group().size();
+            passes++;
+            forwardImages += b;
+            imagesPerForward.merge(b, 1L, Long::sum);
             if (metrics != null) {
                 metrics.forwardMs().add(dt / 1_000_000);
+                metrics.forwardImages().add(b);
+                metrics.imagesPerForward().add(b);
             }
-            for (int j = 0; j < f.group().size(); j++) {
+            for (int j = 0; j < b; j++) {
                 rows.embedded(f.group().get(j), out, j);
             }
         }
+        pendingPasses -= p.forwards().size();
         int n = rows.size();
         long bad = rows.addTo(ready);
         images += n;
         failed += bad;
-        batches++;
         if (metrics != null) {
             metrics.processed().add(n);
             metrics.failed().add(bad);
         }
     }
 
-    private PendingForward submitForward(List<Integer> group, Decoded[] decoded) {
-        PixelSource.Pixels first = decoded[group.get(0)].pixels();
+    private PendingForward submitForward(List<Integer> group, List<DecodeAhead.Item<Row, PixelSource.Pixels>> items) {
+        PixelSource.Pixels first = items.get(group.get(0)).value();
         int h = first.height();
         int w = first.width();
         int b = group.size();
         int per = 3 * h * w;
         float[] input = new float[b * per];
         for (int j = 0; j < b; j++) {
-            System.arraycopy(decoded[group.get(j)].pixels().chw(), 0, input, j * per, per);
-            decoded[group.get(j)] = new Decoded(null, null); // drop the pixels early
+            System.arraycopy(items.get(group.get(j)).value().chw(), 0, input, j * per, per);
         }
         RadioModel m = model();
         Set<RadioModel.Output> outputs = cfg.featuresMode().kind() == FeaturesMode.Kind.NONE
@@ -294,9 +337,6 @@ final class BatchScheduler implements Iterator<Row> {
         }
     }
 
-    /** One decoded input, or why it could not be decoded. */
-    private record Decoded(PixelSource.Pixels pixels, Throwable error) {}
-
     private RadioModel model() {
         if (model == null) {
             model = ExecutorModelCache.get(cfg.checkpointSha256(), device, cfg.dtype(), weights::get)
@@ -315,14 +355,16 @@ final class BatchScheduler implements Iterator<Row> {
         // input, as far as this task goes); forward: time inside forward passes; decode: summed over
         // decoder threads (it overlaps the forwards); model: building or fetching the cached model.
         LOG.info(
-                "RadioEmbedder partition {} (stage {}) on {}: {} images, {} failed, {} batches, wall {} ms, "
-                        + "forward {} ms, wait-for-input {} ms, decode {} ms on {} threads, model {} ms",
+                "RadioEmbedder partition {} (stage {}) on {}: {} images, {} failed, {} forward passes, {} images per "
+                        + "pass (histogram images=passes {}), wall {} ms, forward {} ms, wait-for-input {} ms, decode {} ms on {} threads, model {} ms",
                 ctx == null ? 0 : ctx.partitionId(),
                 ctx == null ? -1 : ctx.stageId(),
                 device,
                 images,
                 failed,
-                batches,
+                passes,
+                String.format(java.util.Locale.ROOT, "%.2f", passes == 0 ? 0.0 : (double) forwardImages / passes),
+                imagesPerForward,
                 (System.nanoTime() - startNanos) / 1_000_000,
                 forwardNanos / 1_000_000,
                 queue == null ? 0 : queue.waitNanos() / 1_000_000,

@@ -17,12 +17,22 @@ import org.apache.spark.util.SerializableConfiguration;
 
 /**
  * The per-partition work of {@link RadioEmbedder}: rows in, the same rows with summary, features
- * and error appended out, in input order.
+ * and error appended out.
+ *
+ * <p>Output order. Every input row comes out exactly once, with its input columns unchanged. The
+ * decoded images wait in per-input-size buckets kept across the partition ({@link SizeBuckets}),
+ * and a forward pass takes one bucket, so rows come out bucket by bucket: rows of one input size
+ * keep their input order among themselves, and a row whose image could not be decoded comes out
+ * with the bucket of the row before it. When every image of the partition has one input size
+ * (fixed mode, the default), the rows come out in input order. In the other modes they can come
+ * out of input order: join on a key column (radio extract merges on path).
  *
  * <p>The task thread reads input rows and hands each to a pool of decoder threads
  * ({@link DecodeAhead}); at most {@link #BATCHES_AHEAD} batches beyond the one being run are
- * queued, so memory is bounded by about three batches of pixels whatever the partition size, and
- * the next batches decode while the model runs the current one. The input iterator is only
+ * queued, and the next batches decode while the model runs the current one. The buckets hold at
+ * most {@link #HELD_BATCHES} batches of the largest input's pixels ({@link #largestInput}), so
+ * memory is bounded by about {@code BATCHES_AHEAD + HELD_BATCHES + 3} batches of pixels whatever
+ * the partition size and its mix of sizes (in fixed mode, the buckets hold less than one batch). The input iterator is only
  * touched by the task thread (Spark's readers are not thread-safe). The device comes from
  * {@link DeviceSelector} (the task's Spark GPU, if any); its {@link DevicePlan} (which refuses
  * float16 on the CPU) decides the lanes and the default batch size before the first decode.
@@ -106,6 +116,35 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
 
     /** Batches decoded ahead of the one being computed (K): memory is about (K + 1) batches of pixels. */
     static final int BATCHES_AHEAD = 2;
+
+    /**
+     * The size buckets hold at most this many batches of the largest input's pixels: with exact
+     * native sizes, images of about ten distinct input sizes fill their buckets before the bound
+     * sends one early (see {@link ai.radiospark.runtime.SizeBuckets}).
+     */
+    static final int HELD_BATCHES = 4;
+
+    /** The size buckets are at most this many times the batch size. */
+    static final int BUCKETS_PER_IMAGE_OF_A_BATCH = 4;
+
+    /**
+     * Pixels (height x width) of the largest input {@code spec} makes: fixed: H x W; native and
+     * native-buckets: the cap squared, snapped down to the patch size; shortest-edge: S x S (its
+     * longer side has no cap, so {@link ai.radiospark.runtime.SizeBuckets} raises this to the
+     * largest image it has seen).
+     */
+    static long largestInput(PixelSource.Spec spec) {
+        int p = Math.max(1, spec.patchSize());
+        int side = switch (spec.resizeMode()
+                .trim()
+                .toLowerCase(java.util.Locale.ROOT)
+                .replace('_', '-')) {
+            case "fixed" -> 0;
+            case "shortest-edge" -> Math.min(spec.height(), spec.width());
+            default -> Math.max(p, Math.max(spec.height(), spec.width()) / p * p);
+        };
+        return side == 0 ? (long) spec.height() * spec.width() : (long) side * side;
+    }
 
     private static final Pattern LOCAL_MASTER = Pattern.compile("local(?:\\[(\\*|\\d+)(?:,\\s*\\d+)?\\])?");
 

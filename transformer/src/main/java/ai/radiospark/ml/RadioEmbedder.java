@@ -61,7 +61,9 @@ import scala.runtime.AbstractFunction1;
  *       configuration.
  * </ul>
  *
- * <p><b>Output columns</b>, appended to every input column, rows in input order:
+ * <p><b>Output columns</b>, appended to every input column; every input row comes out once, in input
+ * order when every image of a partition has one input size (fixed mode), else grouped by input size
+ * (see {@link EmbedPartition}):
  *
  * <ul>
  *   <li>{@code summaryCol} (default {@code summary}), {@code array<float>}: the summary embedding
@@ -89,12 +91,14 @@ import scala.runtime.AbstractFunction1;
  * executor's forward lanes, long-lived threads shared by its tasks ({@code forwardConcurrency} per
  * device; default on CPU executor cores / {@code torchThreads}, on a GPU 1), each pass on
  * {@code torchThreads} PyTorch threads (default spark.task.cpus); a task's last batch is split
- * over the lanes. In native and shortest-edge
- * modes images of a batch can differ in size: each batch of {@code batchSize} consecutive rows is
- * run as one forward pass per distinct size, rows still emitted in input order.
+ * over the lanes. A forward pass takes images of one input size: in native, native-buckets and
+ * shortest-edge modes images wait in per-size buckets kept across the partition until a bucket holds
+ * {@code batchSize} images, the pixels held staying under 4 batches of the largest input
+ * ({@link ai.radiospark.runtime.SizeBuckets}); rows of one size keep their input order.
  *
  * <p><b>Metrics</b>: long accumulators named {@code RadioEmbedder(uid).imagesProcessed},
- * {@code .imagesFailed}, {@code .decodeMs}, {@code .forwardMs} (visible in the Spark UI), read with
+ * {@code .imagesFailed}, {@code .decodeMs}, {@code .forwardMs}, {@code .forwardImages} and the
+ * histogram {@code .imagesPerForward} (visible in the Spark UI), read with
  * {@link #getLastMetrics()} after an action; each partition also logs one line at INFO.
  */
 public class RadioEmbedder extends Transformer implements DefaultParamsWritable {

@@ -12,8 +12,8 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 
 /**
- * The output side of {@link EmbedPartition}, one batch at a time: each input row with summary,
- * features, the optional imageInfo and error appended, in input order. An image that could not be
+ * The output side of {@link EmbedPartition}, one group (a size bucket's rows) at a time: each input
+ * row with summary, features, the optional imageInfo and error appended, in the group's order. An image that could not be
  * decoded, or whose output came out NaN or infinite, becomes an error row (summary and features
  * null), or fails the task naming it with failOnError. The feature and error helpers serve
  * {@link RowEmbedder} too.
@@ -92,7 +92,7 @@ final class ResultRows {
         features[i] = feats;
     }
 
-    /** Adds the batch's output rows to {@code ready}, in input order; returns how many are error rows. */
+    /** Adds the group's output rows to {@code ready}, in its order; returns how many are error rows. */
     long addTo(Collection<Row> ready) {
         long bad = 0;
         for (int i = 0; i < batch.size(); i++) {

@@ -9,7 +9,7 @@ import ai.radiospark.image.ResizeMode;
  * Pillow-exact bicubic resize, rescale to [0, 1]), built once per partition.
  *
  * <p>imageSize means: fixed: the output H x W; shortest-edge: min(H, W) is the shorter side's
- * target; native: max(H, W) caps the longer side.
+ * target; native and native-buckets: max(H, W) caps the longer side.
  */
 public final class DefaultPixelSource implements PixelSource {
     /** Builds a {@code DefaultPixelSource} per spec (the stage's default). */
@@ -27,7 +27,7 @@ public final class DefaultPixelSource implements PixelSource {
         switch (mode) {
             case FIXED -> b.optSize(spec.height(), spec.width());
             case SHORTEST_EDGE -> b.optShortestEdge(Math.min(spec.height(), spec.width()));
-            case NATIVE -> b.optMaxEdge(Math.max(spec.height(), spec.width()));
+            case NATIVE, NATIVE_BUCKETS -> b.optMaxEdge(Math.max(spec.height(), spec.width()));
             default -> throw new AssertionError(mode);
         }
         this.pre = b.build();

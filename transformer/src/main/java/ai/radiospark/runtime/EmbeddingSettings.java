@@ -57,7 +57,7 @@ public record EmbeddingSettings(
 
     private static final Pattern IMAGE_SIZE = Pattern.compile("(\\d{1,5})(?:\\s*[x,]\\s*(\\d{1,5}))?");
 
-    public static final String[] RESIZE_MODES = {"fixed", "shortest-edge", "native"};
+    public static final String[] RESIZE_MODES = {"fixed", "shortest-edge", "native", "native-buckets"};
     public static final String[] DEVICES = {"auto", "cpu", "gpu"};
     public static final String[] DTYPES = {"float32", "bfloat16", "float16"};
     public static final String[] FEATURES_TYPES = {"float32", "float16"};
@@ -90,7 +90,7 @@ public record EmbeddingSettings(
                 String.class,
                 true,
                 "image size \"HxW\" (or \"S\" for SxS): the output size in fixed mode, the shortest edge (min of H, W) in "
-                        + "shortest-edge mode, the maximum edge (max of H, W) in native mode",
+                        + "shortest-edge mode, the maximum edge (max of H, W) in native and native-buckets modes",
                 v -> {
                     parseImageSize(v);
                     return v.trim();
@@ -99,13 +99,14 @@ public record EmbeddingSettings(
         RESIZE_MODE(
                 "resizeMode",
                 "--resize-mode",
-                "fixed|native|shortest-edge",
+                "fixed|native|native-buckets|shortest-edge",
                 "resize_mode",
                 "fixed",
                 String.class,
                 true,
                 "how images are resized: fixed (exactly imageSize), shortest-edge (shorter side to S, aspect kept, "
-                        + "snapped down to the patch size) or native (aspect kept, longer side capped, snapped to the patch size)",
+                        + "snapped down to the patch size), native (aspect kept, longer side capped, snapped to the patch size) or "
+                        + "native-buckets (the nearest of 7 patch-aligned aspect ratios with the longer side at the cap)",
                 v -> oneOf("resizeMode", v, RESIZE_MODES),
                 EmbeddingSettings::resizeMode),
         BATCH_SIZE(

@@ -63,7 +63,11 @@ class EmbeddingSettingsTest {
                 "Invalid imageSize \"0x0\". Use \"HxW\" such as \"224x224\" or \"512x384\", or a single "
                         + "size \"S\" for SxS, with sides between 1 and 16384."
             },
-            {Setting.RESIZE_MODE, "squash", "Invalid resizeMode \"squash\". Use fixed, shortest-edge or native."},
+            {
+                Setting.RESIZE_MODE,
+                "squash",
+                "Invalid resizeMode \"squash\". Use fixed, shortest-edge, native or native-buckets."
+            },
             {
                 Setting.BATCH_SIZE,
                 "0",

@@ -257,17 +257,22 @@ class RadioEmbedderTest {
         }
         // local[2], one CPU per task: two forward lanes of one thread each by default.
         assertTrue(ForwardThreads.lanes("cpu()") >= 2, "lanes: " + ForwardThreads.lanes("cpu()"));
-        // Seven batches, one pass each, but the last batch (2 images) is split over the lanes: 6 + 2.
+        // 49 images (row 7 has none) of one size: 6 full passes of 8, the last of them split over the lanes
+        // with the one image left (the task's last passes fill 2 x 2 lanes): 5 + 2 + 1.
         assertEquals(8, e.getLastMetrics().forwardPasses(), e.getLastMetrics().toString());
+        assertEquals(49, e.getLastMetrics().forwardImages());
 
         // Three lanes, three batches in flight per task: same rows, same order.
         List<Row> again =
                 e.setForwardConcurrency(3).setBatchSize(3).transform(in).collectAsList();
         assertEquals(3, ForwardThreads.lanes("cpu()"));
-        assertEquals(16 + 2, e.getLastMetrics().forwardPasses());
-        // Five batches of ten: the last one runs as 2 x 3 lanes = 6 passes of 1 or 2 images.
+        // 16 full passes of 3 and one image: the last full one (sent in the last decoded batch) and the
+        // image left are the task's last two groups, split to fill 2 x 3 lanes: 15 + 3 + 1.
+        assertEquals(15 + 3 + 1, e.getLastMetrics().forwardPasses());
+        // Batch 10: four full passes and 9 images left; the last two groups split in 3 each: 3 + 3 + 3.
         List<Row> split = e.setBatchSize(10).transform(in).collectAsList();
-        assertEquals(4 + 6, e.getLastMetrics().forwardPasses());
+        assertEquals(3 + 3 + 3, e.getLastMetrics().forwardPasses());
+        assertEquals(49, e.getLastMetrics().forwardImages());
         for (List<Row> other : List.of(again, split)) {
             for (int i = 0; i < 50; i++) {
                 assertEquals((long) i, other.get(i).getLong(0));
@@ -332,7 +337,10 @@ class RadioEmbedderTest {
                 .count();
     }
 
-    /** Native mode: mixed sizes in one batch, one forward per size; same values as one image at a time. */
+    /**
+     * Native mode: mixed sizes, one forward per size bucket (kept across the partition's batches); every
+     * row once, rows of one size in input order; same values as one image at a time.
+     */
     @Test
     void nativeModeGroupsBySizeAndKeepsOrder() {
         List<Row> data = new ArrayList<>();
@@ -352,10 +360,25 @@ class RadioEmbedderTest {
                 .setImageSize(224)
                 .setBatchSize(1)
                 .setFeaturesMode("full");
-        List<Row> a = batched.transform(in).collectAsList();
+        List<Row> out = batched.transform(in).collectAsList();
+        Map<List<Integer>, Long> lastIdOfSize = new HashMap<>();
+        for (Row r : out) {
+            Row info = r.getAs("info");
+            Long before = lastIdOfSize.put(List.of(info.getInt(2), info.getInt(3)), r.getLong(0));
+            assertTrue(before == null || before < r.getLong(0), "rows of one size out of input order: " + out);
+        }
+        List<Row> a = byId(out, 12);
+        // Four sizes of 2, 4, 2 and 4 images: no bucket fills, so each is one pass at the end of the partition.
+        assertEquals(
+                4,
+                batched.getLastMetrics().forwardPasses(),
+                batched.getLastMetrics().toString());
+        assertEquals(3.0, batched.getLastMetrics().imagesPerForward(), 1e-9);
+        assertEquals(Map.of(2, 2L, 4, 2L), batched.getLastMetrics().imagesPerForwardHistogram());
         List<Row> b = single.transform(in).collectAsList();
         for (int i = 0; i < 12; i++) {
             assertEquals((long) i, a.get(i).getLong(0));
+            assertEquals((long) i, b.get(i).getLong(0), "batch 1: input order");
             Row fa = a.get(i).getAs("features");
             Row fb = b.get(i).getAs("features");
             assertEquals(fb.getInt(0), fa.getInt(0));
@@ -375,6 +398,18 @@ class RadioEmbedderTest {
         assertEquals(3, f1.getInt(1));
         Row i1 = a.get(1).getAs("info");
         assertEquals(List.of(48, 80, 80, 48), List.of(i1.getInt(0), i1.getInt(1), i1.getInt(2), i1.getInt(3)));
+    }
+
+    /** The rows indexed by their id column (column 0), each id 0..n-1 exactly once. */
+    static List<Row> byId(List<Row> rows, int n) {
+        assertEquals(n, rows.size());
+        Row[] out = new Row[n];
+        for (Row r : rows) {
+            int id = (int) r.getLong(0);
+            assertNull(out[id], "row " + id + " twice");
+            out[id] = r;
+        }
+        return List.of(out);
     }
 
     /** pooled:RxC averages the full grid; float16 stores little-endian halves of the same values. */
