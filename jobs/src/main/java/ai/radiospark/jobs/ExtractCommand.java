@@ -196,24 +196,25 @@ public final class ExtractCommand implements Callable<Integer> {
         }
         // The table records where the model is, not where it was relative to: file:/dir or hub:org/name@rev.
         String located = ModelOption.qualified(settings.model());
-        return new ExtractJob.Options(
-                input,
-                output,
-                settings.with(Setting.MODEL, located),
-                partitionBy,
-                ExtractJob.WriteMode.parse(mode),
-                limit,
-                dryRun,
-                reembed,
-                extensions,
-                pathColumn,
-                contentColumn,
-                commitEvery,
-                maxFailedFraction,
-                quarantine,
-                progressSeconds,
-                retryErrors,
-                !noChangeDataFeed);
+        return ExtractJob.Options.builder()
+                .input(input)
+                .output(output)
+                .embedding(settings.with(Setting.MODEL, located))
+                .partitionBy(partitionBy)
+                .mode(ExtractJob.WriteMode.parse(mode))
+                .limit(limit)
+                .dryRun(dryRun)
+                .reembed(reembed)
+                .extensions(extensions)
+                .pathColumn(pathColumn)
+                .contentColumn(contentColumn)
+                .commitEvery(commitEvery)
+                .maxFailedFraction(maxFailedFraction)
+                .quarantine(quarantine)
+                .progressSeconds(progressSeconds)
+                .retryErrors(retryErrors)
+                .changeDataFeed(!noChangeDataFeed)
+                .build();
     }
 
     /**
