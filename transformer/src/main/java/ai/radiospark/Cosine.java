@@ -29,4 +29,21 @@ public final class Cosine {
         }
         return dot / Math.sqrt(na * nb);
     }
+
+    /**
+     * The lowest cosine between the images of two batches, each {@code batch} equal slices of
+     * {@code a} and {@code b} (one image's summary or features each).
+     */
+    public static double lowestPerImage(float[] a, float[] b, int batch) {
+        int n = a.length / batch;
+        double min = 1;
+        for (int i = 0; i < batch; i++) {
+            min = Math.min(
+                    min,
+                    similarity(
+                            java.util.Arrays.copyOfRange(a, i * n, (i + 1) * n),
+                            java.util.Arrays.copyOfRange(b, i * n, (i + 1) * n)));
+        }
+        return min;
+    }
 }

@@ -74,19 +74,6 @@ public final class BenchFigures {
         return ai.radiospark.Cosine.similarity(a, b);
     }
 
-    static double minCosine(float[] a, float[] b, int batch) {
-        int n = a.length / batch;
-        double min = 1;
-        for (int i = 0; i < batch; i++) {
-            min = Math.min(
-                    min,
-                    cosine(
-                            java.util.Arrays.copyOfRange(a, i * n, (i + 1) * n),
-                            java.util.Arrays.copyOfRange(b, i * n, (i + 1) * n)));
-        }
-        return min;
-    }
-
     static String fmt(List<Double> ms) {
         StringBuilder b = new StringBuilder();
         for (double v : ms) {

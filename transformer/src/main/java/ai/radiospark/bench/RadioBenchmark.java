@@ -5,7 +5,6 @@ import static ai.radiospark.bench.BenchFigures.deleteTree;
 import static ai.radiospark.bench.BenchFigures.fmt;
 import static ai.radiospark.bench.BenchFigures.loadAverage;
 import static ai.radiospark.bench.BenchFigures.median;
-import static ai.radiospark.bench.BenchFigures.minCosine;
 import static ai.radiospark.bench.BenchFigures.round;
 import static ai.radiospark.bench.BenchFigures.rounded;
 import static ai.radiospark.bench.BenchFigures.rssPeakMb;
@@ -168,7 +167,7 @@ public final class RadioBenchmark {
                     float[] got = m16.forward(px, s.batch(), s.size(), s.size(), summary)
                             .summary();
                     fb.put("cosine_vs_float32", cosine(ref, got));
-                    fb.put("min_image_cosine_vs_float32", minCosine(ref, got, s.batch()));
+                    fb.put("min_image_cosine_vs_float32", ai.radiospark.Cosine.lowestPerImage(ref, got, s.batch()));
                 }
                 for (int i = 1; i < s.warmup(); i++) {
                     m32.forward(px, s.batch(), s.size(), s.size(), summary);

@@ -96,8 +96,8 @@ class GpuPlanOnCpuTest {
                 } else {
                     double s = Golden.cosine(ref.summary(), got.summary());
                     double sRef = Golden.cosine(golden.floats("summary"), got.summary());
-                    double f = minImageCosine(ref.features(), got.features(), b);
-                    double fRef = minImageCosine(golden.floats("features"), got.features(), b);
+                    double f = ai.radiospark.Cosine.lowestPerImage(ref.features(), got.features(), b);
+                    double fRef = ai.radiospark.Cosine.lowestPerImage(golden.floats("features"), got.features(), b);
                     System.out.printf(
                             "%s: summary cosine vs float32 %.7f, vs reference %.7f; min image features cosine vs "
                                     + "float32 %.7f, vs reference %.7f%n",
@@ -149,17 +149,5 @@ class GpuPlanOnCpuTest {
             max = Math.max(max, Math.abs((double) a[i] - b[i]));
         }
         return max;
-    }
-
-    static double minImageCosine(float[] a, float[] b, int batch) {
-        int n = a.length / batch;
-        double min = 1;
-        for (int i = 0; i < batch; i++) {
-            min = Math.min(
-                    min,
-                    Golden.cosine(
-                            Arrays.copyOfRange(a, i * n, (i + 1) * n), Arrays.copyOfRange(b, i * n, (i + 1) * n)));
-        }
-        return min;
     }
 }

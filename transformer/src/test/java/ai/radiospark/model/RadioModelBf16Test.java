@@ -39,7 +39,7 @@ class RadioModelBf16Test {
             RadioOutput got = bf16.forward(pixels, b, h, w, outs);
             double s = Golden.cosine(ref.summary(), got.summary());
             double sRef = Golden.cosine(golden.floats("summary"), got.summary());
-            double f = minImageCosine(ref.features(), got.features(), b);
+            double f = ai.radiospark.Cosine.lowestPerImage(ref.features(), got.features(), b);
             System.out.printf(
                     "%s %s bf16: summary cosine vs float32 %.6f, vs reference %.6f, min image features cosine"
                             + " %.6f%n",
@@ -51,18 +51,5 @@ class RadioModelBf16Test {
                     !java.util.Arrays.equals(ref.summary(), got.summary()),
                     "bf16 output identical to float32: not computing in bf16");
         }
-    }
-
-    static double minImageCosine(float[] a, float[] b, int batch) {
-        int n = a.length / batch;
-        double min = 1;
-        for (int i = 0; i < batch; i++) {
-            min = Math.min(
-                    min,
-                    Golden.cosine(
-                            java.util.Arrays.copyOfRange(a, i * n, (i + 1) * n),
-                            java.util.Arrays.copyOfRange(b, i * n, (i + 1) * n)));
-        }
-        return min;
     }
 }
