@@ -76,7 +76,7 @@ public final class RadioModel implements AutoCloseable {
     private final Device device;
     private final NDManager manager;
     private final TorchEngine.Module module;
-    private final PositionEmbedding positions;
+    private final PositionCache positions;
     private volatile boolean closed;
 
     private RadioModel(RadioWeights weights, Device device, DevicePlan plan) {
@@ -87,8 +87,11 @@ public final class RadioModel implements AutoCloseable {
         this.manager = TorchEngine.newManager(device);
         boolean ok = false;
         try {
-            this.positions = new PositionEmbedding(
-                    weights.tensor("pos_embed").floats(), config.positionGrid(), config.hiddenSize());
+            this.positions = new PositionCache(
+                    new PositionEmbedding(
+                            weights.tensor("pos_embed").floats(), config.positionGrid(), config.hiddenSize()),
+                    manager,
+                    PositionCache.CAPACITY);
             this.module = TorchEngine.load(
                     manager,
                     new TorchScriptArchive(RadioScript.CLASS, RadioScript.source())
@@ -238,21 +241,20 @@ public final class RadioModel implements AutoCloseable {
         }
         int rows = height / p;
         int cols = width / p;
-        int n = rows * cols;
         int d = c.hiddenSize();
         int prefix = c.prefixTokens();
         boolean wantHidden = outputs.contains(Output.HIDDEN_STATES);
         List<float[]> hidden = wantHidden ? new ArrayList<>() : Collections.emptyList();
 
         ByteBuffer input = NativeBuffers.of(pixels);
-        ByteBuffer pos = NativeBuffers.of(positions.forGrid(rows, cols));
+        PositionCache.Entry pos = positions.acquire(rows, cols);
         try (NDManager scope = manager.newSubManager()) {
             TorchEngine.setGraphOptimize(plan.graphOptimize()); // per thread in libtorch
             NDArray[] states = module.callTensors(
                     scope,
                     "forward",
                     scope.create(input, new Shape(batch, ch, height, width), DataType.FLOAT32),
-                    scope.create(pos, new Shape(n, d), DataType.FLOAT32),
+                    pos.tensor(),
                     p,
                     c.numAttentionHeads(),
                     c.layerNormEps(),
@@ -278,9 +280,9 @@ public final class RadioModel implements AutoCloseable {
             float[] last = outputs.contains(Output.LAST_HIDDEN_STATE) ? floats(t) : null;
             return new RadioOutput(batch, rows, cols, d, summary, features, last, hidden);
         } finally {
-            // The tensors made over these buffers died with the scope.
+            // The tensor made over this buffer died with the scope.
             NativeBuffers.free(input);
-            NativeBuffers.free(pos);
+            positions.release(pos);
         }
     }
 
@@ -297,9 +299,15 @@ public final class RadioModel implements AutoCloseable {
         return forward(pixels, batch, height, width, EnumSet.of(Output.SUMMARY, Output.FEATURES));
     }
 
+    /** Position-embedding tensors uploaded to the device so far: one per grid size while it stays cached. */
+    long positionUploads() {
+        return positions.uploads();
+    }
+
     @Override
     public void close() {
         closed = true;
+        positions.close();
         module.close();
         manager.close();
     }
