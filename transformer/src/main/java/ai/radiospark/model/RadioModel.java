@@ -215,6 +215,36 @@ public final class RadioModel implements AutoCloseable {
      * @param outputs what to return
      */
     public RadioOutput forward(float[] pixels, int batch, int height, int width, Set<Output> outputs) {
+        check(pixels.length, batch, height, width);
+        ByteBuffer input = NativeBuffers.of(pixels);
+        try {
+            return run("forward", input, DataType.FLOAT32, batch, height, width, outputs);
+        } finally {
+            // The tensor made over this buffer died with the pass's scope.
+            NativeBuffers.free(input);
+        }
+    }
+
+    /**
+     * Runs a batch of 8-bit pixels, a quarter of the float32 bytes to copy and upload: the graph
+     * rescales them on the device exactly as {@link ai.radiospark.image.ImagePreprocessor} does
+     * (float32 of the float64 product {@code v * (1 / 255)}), so the outputs equal those of
+     * {@link #forward(float[], int, int, int, Set)} on the preprocessor's floats, bit for bit.
+     * {@link DevicePlan#uint8Pixels} says when the stage uses it.
+     *
+     * @param pixels (B, C, H, W) values 0..255 (unsigned), row-major, before rescaling
+     */
+    public RadioOutput forwardUint8(byte[] pixels, int batch, int height, int width, Set<Output> outputs) {
+        check(pixels.length, batch, height, width);
+        ByteBuffer input = NativeBuffers.copyOf(ByteBuffer.wrap(pixels));
+        try {
+            return run("forward_uint8", input, DataType.UINT8, batch, height, width, outputs);
+        } finally {
+            NativeBuffers.free(input);
+        }
+    }
+
+    private void check(long length, int batch, int height, int width) {
         RadioConfig c = config;
         int p = c.patchSize();
         int ch = c.numChannels();
@@ -231,14 +261,19 @@ public final class RadioModel implements AutoCloseable {
                     + Math.max(p, width / p * p) + "), or use the native resize mode, which snaps to the patch grid.");
         }
         long expected = (long) batch * ch * height * width;
-        if (pixels.length != expected) {
+        if (length != expected) {
             long perImage = (long) height * width;
-            String channels = pixels.length % (batch * perImage) == 0
-                    ? pixels.length / (batch * perImage) + " channels"
-                    : pixels.length + " values";
+            String channels =
+                    length % (batch * perImage) == 0 ? length / (batch * perImage) + " channels" : length + " values";
             throw new RadioException("Input has " + channels + " but RADIO takes (" + batch + ", " + ch + ", " + height
                     + ", " + width + ") = " + expected + " values. Convert images to RGB (" + ch + " channels) first.");
         }
+    }
+
+    private RadioOutput run(
+            String method, ByteBuffer input, DataType type, int batch, int height, int width, Set<Output> outputs) {
+        RadioConfig c = config;
+        int p = c.patchSize();
         int rows = height / p;
         int cols = width / p;
         int d = c.hiddenSize();
@@ -246,14 +281,13 @@ public final class RadioModel implements AutoCloseable {
         boolean wantHidden = outputs.contains(Output.HIDDEN_STATES);
         List<float[]> hidden = wantHidden ? new ArrayList<>() : Collections.emptyList();
 
-        ByteBuffer input = NativeBuffers.of(pixels);
         PositionCache.Entry pos = positions.acquire(rows, cols);
         try (NDManager scope = manager.newSubManager()) {
             TorchEngine.setGraphOptimize(plan.graphOptimize()); // per thread in libtorch
             NDArray[] states = module.callTensors(
                     scope,
-                    "forward",
-                    scope.create(input, new Shape(batch, ch, height, width), DataType.FLOAT32),
+                    method,
+                    scope.create(input, new Shape(batch, c.numChannels(), height, width), type),
                     pos.tensor(),
                     p,
                     c.numAttentionHeads(),
@@ -280,8 +314,6 @@ public final class RadioModel implements AutoCloseable {
             float[] last = outputs.contains(Output.LAST_HIDDEN_STATE) ? floats(t) : null;
             return new RadioOutput(batch, rows, cols, d, summary, features, last, hidden);
         } finally {
-            // The tensor made over this buffer died with the scope.
-            NativeBuffers.free(input);
             positions.release(pos);
         }
     }

@@ -14,6 +14,12 @@ import java.util.stream.Collectors;
  * with their NDArray), converts the block matrices and biases to the compute dtype {@code cdt}, and
  * reorders the matrices for oneDNN when asked. The LayerNorms, layer scales and residual stream stay
  * float32 (scalar type 6); outputs are float32.
+ *
+ * <p>{@code forward_uint8} takes the pixels as uint8 (0..255) and rescales them inside the graph
+ * exactly as transformers' rescale and {@code ImagePreprocessor} do: the float64 product
+ * {@code v * (1 / 255)} rounded to float32 (scalar type 7 is float64). A float32 product
+ * {@code v * float(1 / 255)} differs from it in 126 of the 256 values (by one ulp), and changes the
+ * outputs' bits ({@code Uint8PixelsTest}).
  */
 final class RadioScript {
     /** The module's class name in the {@code __torch__} namespace. */
@@ -99,6 +105,9 @@ final class RadioScript {
           if not all:
             out.append(t)
           return out
+        def forward_uint8(self, px: Tensor, pos: Tensor, p: int, heads: int, eps: float, swiglu: bool, cdt: int, layers: int, all: bool) -> List[Tensor]:
+          x = torch.mul(px.to(7), 1.0 / 255.0).to(6)
+          return self.forward(x, pos, p, heads, eps, swiglu, cdt, layers, all)
       """;
 
     private static final String SOURCE = generate();
