@@ -5,6 +5,7 @@ import ai.radiospark.RadioException;
 import ai.radiospark.model.DevicePlan;
 import ai.radiospark.model.RadioModel;
 import ai.radiospark.model.RadioOutput;
+import ai.radiospark.runtime.BatchPixels;
 import ai.radiospark.runtime.DecodeAhead;
 import ai.radiospark.runtime.ExecutorModelCache;
 import ai.radiospark.runtime.FeaturesMode;
@@ -284,20 +285,19 @@ final class BatchScheduler implements Iterator<Row> {
         PixelSource.Pixels first = items.get(group.get(0)).value();
         int h = first.height();
         int w = first.width();
-        int b = group.size();
-        int per = 3 * h * w;
-        float[] input = new float[b * per];
-        for (int j = 0; j < b; j++) {
-            System.arraycopy(items.get(group.get(j)).value().chw(), 0, input, j * per, per);
+        List<float[]> images = new ArrayList<>(group.size());
+        for (int j : group) {
+            images.add(items.get(j).value().chw());
         }
         RadioModel m = model();
+        BatchPixels input = BatchPixels.of(images, h, w, m.plan().uint8Pixels());
         Set<RadioModel.Output> outputs = cfg.featuresMode().kind() == FeaturesMode.Kind.NONE
                 ? EnumSet.of(RadioModel.Output.SUMMARY)
                 : EnumSet.of(RadioModel.Output.SUMMARY, RadioModel.Output.FEATURES);
         long[] took = new long[1];
         Future<RadioOutput> f = ForwardThreads.submit(device.toString(), lanes, torchThreads, () -> {
             long t0 = System.nanoTime();
-            RadioOutput r = m.forward(input, b, h, w, outputs);
+            RadioOutput r = input.forward(m, outputs);
             took[0] = System.nanoTime() - t0;
             return r;
         });

@@ -29,7 +29,7 @@ enum BlockTensor {
     /** LayerScale after the MLP; ones (identity) when the checkpoint has none. */
     LS2("ls2", Role.FLOAT32, Fill.ONES, 1);
 
-    /** What the script's {@code set_weights} does with a tensor besides keeping a copy. */
+    /** What the script's {@code add_weight} does with a tensor besides keeping a copy. */
     enum Role {
         /** Stays float32: LayerNorms and layer scales, which act on the float32 residual stream. */
         FLOAT32,

@@ -27,6 +27,7 @@ import ai.radiospark.RadioException;
  *   <li>{@link #lanes}: forward passes that run at once per JVM and device: on a GPU two
  *       ({@link #GPU_LANES}), so that one lane's host work (pixel copy, upload, copy back) overlaps
  *       the other's kernels.
+ *   <li>{@link #uint8Pixels}: 8-bit pixels, rescaled in the graph, on a GPU.
  *   <li>{@link #batchSize}: images per forward pass when the user sets none: 64 on a GPU (the H200
  *       anchor of 1,758 img/s was measured with bf16 at batch 64), 16 on the CPU.
  * </ul>
@@ -129,6 +130,18 @@ public record DevicePlan(boolean gpu, ModelDType compute, Linear linear, boolean
             return forwardConcurrency;
         }
         return gpu ? GPU_LANES : Math.max(1, executorCores / Math.max(1, torchThreads));
+    }
+
+    /**
+     * Whether the stage hands the model 8-bit pixels ({@link RadioModel#forwardUint8}) rather than
+     * float32: on a GPU, where the host copy and the upload are a quarter of the size and the rescale
+     * runs on the device. Exact, not an approximation: the preprocessor's values are always
+     * {@code float(v * (1 / 255))} of an 8-bit v (Pillow's resize rounds to 8 bits), and the graph
+     * rescales the same way (docs/performance.md). On the CPU the float path stays, where the copy
+     * costs nothing and the model's golden tests run.
+     */
+    public boolean uint8Pixels() {
+        return gpu;
     }
 
     /** Images per forward pass: {@code batchSize} if set (> 0), else this device's default. */

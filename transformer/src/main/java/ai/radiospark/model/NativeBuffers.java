@@ -4,6 +4,7 @@ import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Direct buffers that are freed when a batch ends rather than when the garbage collector gets
@@ -15,6 +16,10 @@ import java.nio.ByteOrder;
 final class NativeBuffers {
     private static final Object UNSAFE;
     private static final Method INVOKE_CLEANER;
+    /** Bytes of buffers made here and not yet freed, and their most since {@link #resetPeak}. */
+    private static final AtomicLong LIVE = new AtomicLong();
+
+    private static final AtomicLong PEAK = new AtomicLong();
 
     static {
         Object unsafe = null;
@@ -38,18 +43,21 @@ final class NativeBuffers {
     static ByteBuffer of(float[] values) {
         ByteBuffer b = ByteBuffer.allocateDirect(values.length * 4).order(ByteOrder.nativeOrder());
         b.asFloatBuffer().put(values);
-        return b;
+        return counted(b);
     }
 
     /** A direct buffer holding a copy of {@code bytes}' remaining bytes, in their byte order. */
     static ByteBuffer copyOf(ByteBuffer bytes) {
         ByteBuffer b = ByteBuffer.allocateDirect(bytes.remaining()).order(bytes.order());
         b.put(bytes.duplicate()).flip();
-        return b;
+        return counted(b);
     }
 
     /** Frees a buffer made by {@link #of} or {@link #copyOf}; it must not be used afterwards. */
     static void free(ByteBuffer b) {
+        if (b != null) {
+            LIVE.addAndGet(-b.capacity());
+        }
         if (INVOKE_CLEANER != null && b != null) {
             try {
                 INVOKE_CLEANER.invoke(UNSAFE, b);
@@ -57,5 +65,25 @@ final class NativeBuffers {
                 // Left to the garbage collector.
             }
         }
+    }
+
+    private static ByteBuffer counted(ByteBuffer b) {
+        PEAK.accumulateAndGet(LIVE.addAndGet(b.capacity()), Math::max);
+        return b;
+    }
+
+    /** Bytes of buffers made here and not yet freed (given to the garbage collector included). */
+    static long liveBytes() {
+        return LIVE.get();
+    }
+
+    /** The most bytes live at once since the last {@link #resetPeak}. */
+    static long peakBytes() {
+        return PEAK.get();
+    }
+
+    /** Starts a new peak from the bytes live now. */
+    static void resetPeak() {
+        PEAK.set(LIVE.get());
     }
 }

@@ -1,30 +1,17 @@
 package ai.radiospark.model;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
-
 /**
  * RADIO's cropped position embedding (CPE): the learned G×G table is resized bilinearly to
  * m×m, {@code m = max(rows, cols)}, exactly as PyTorch's {@code interpolate(mode="bilinear",
  * align_corners=False)} does, and its top-left {@code rows × cols} part is kept.
  *
- * <p>Computed on the JVM, in float32 like PyTorch, once per grid size and cached: a grid costs
- * a few milliseconds, and a job sees only a handful of sizes.
+ * <p>Computed on the JVM, in float32 like PyTorch; a grid costs a few milliseconds. The model keeps
+ * each grid's result on its device ({@link PositionCache}), so this runs once per grid size.
  */
 final class PositionEmbedding {
-    private static final int CACHE_SIZE = 16;
-
     private final float[] table;
     private final int grid;
     private final int dim;
-    private final Map<Long, float[]> cache = new LinkedHashMap<>(CACHE_SIZE, 0.75f, true) {
-        private static final long serialVersionUID = 1L;
-
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<Long, float[]> eldest) {
-            return size() > CACHE_SIZE;
-        }
-    };
 
     /**
      * @param table the (1, G², d) table, row-major over the grid
@@ -41,23 +28,13 @@ final class PositionEmbedding {
         this.dim = dim;
     }
 
-    /** The (rows·cols, d) embedding for a patch grid, row-major; callers must not modify it. */
-    float[] forGrid(int rows, int cols) {
-        long key = ((long) rows << 32) | cols;
-        synchronized (cache) {
-            float[] hit = cache.get(key);
-            if (hit != null) {
-                return hit;
-            }
-        }
-        float[] value = compute(rows, cols);
-        synchronized (cache) {
-            cache.put(key, value);
-        }
-        return value;
+    /** d, the embedding's width. */
+    int dim() {
+        return dim;
     }
 
-    private float[] compute(int rows, int cols) {
+    /** The (rows·cols, d) embedding for a patch grid, row-major, newly computed. */
+    float[] forGrid(int rows, int cols) {
         int m = Math.max(rows, cols);
         float[] out = new float[rows * cols * dim];
         if (m == grid) {

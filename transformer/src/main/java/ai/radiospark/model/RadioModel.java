@@ -76,7 +76,7 @@ public final class RadioModel implements AutoCloseable {
     private final Device device;
     private final NDManager manager;
     private final TorchEngine.Module module;
-    private final PositionEmbedding positions;
+    private final PositionCache positions;
     private volatile boolean closed;
 
     private RadioModel(RadioWeights weights, Device device, DevicePlan plan) {
@@ -87,8 +87,11 @@ public final class RadioModel implements AutoCloseable {
         this.manager = TorchEngine.newManager(device);
         boolean ok = false;
         try {
-            this.positions = new PositionEmbedding(
-                    weights.tensor("pos_embed").floats(), config.positionGrid(), config.hiddenSize());
+            this.positions = new PositionCache(
+                    new PositionEmbedding(
+                            weights.tensor("pos_embed").floats(), config.positionGrid(), config.hiddenSize()),
+                    manager,
+                    PositionCache.CAPACITY);
             this.module = TorchEngine.load(
                     manager,
                     new TorchScriptArchive(RadioScript.CLASS, RadioScript.source())
@@ -212,6 +215,36 @@ public final class RadioModel implements AutoCloseable {
      * @param outputs what to return
      */
     public RadioOutput forward(float[] pixels, int batch, int height, int width, Set<Output> outputs) {
+        check(pixels.length, batch, height, width);
+        ByteBuffer input = NativeBuffers.of(pixels);
+        try {
+            return run("forward", input, DataType.FLOAT32, batch, height, width, outputs);
+        } finally {
+            // The tensor made over this buffer died with the pass's scope.
+            NativeBuffers.free(input);
+        }
+    }
+
+    /**
+     * Runs a batch of 8-bit pixels, a quarter of the float32 bytes to copy and upload: the graph
+     * rescales them on the device exactly as {@link ai.radiospark.image.ImagePreprocessor} does
+     * (float32 of the float64 product {@code v * (1 / 255)}), so the outputs equal those of
+     * {@link #forward(float[], int, int, int, Set)} on the preprocessor's floats, bit for bit.
+     * {@link DevicePlan#uint8Pixels} says when the stage uses it.
+     *
+     * @param pixels (B, C, H, W) values 0..255 (unsigned), row-major, before rescaling
+     */
+    public RadioOutput forwardUint8(byte[] pixels, int batch, int height, int width, Set<Output> outputs) {
+        check(pixels.length, batch, height, width);
+        ByteBuffer input = NativeBuffers.copyOf(ByteBuffer.wrap(pixels));
+        try {
+            return run("forward_uint8", input, DataType.UINT8, batch, height, width, outputs);
+        } finally {
+            NativeBuffers.free(input);
+        }
+    }
+
+    private void check(long length, int batch, int height, int width) {
         RadioConfig c = config;
         int p = c.patchSize();
         int ch = c.numChannels();
@@ -228,31 +261,34 @@ public final class RadioModel implements AutoCloseable {
                     + Math.max(p, width / p * p) + "), or use the native resize mode, which snaps to the patch grid.");
         }
         long expected = (long) batch * ch * height * width;
-        if (pixels.length != expected) {
+        if (length != expected) {
             long perImage = (long) height * width;
-            String channels = pixels.length % (batch * perImage) == 0
-                    ? pixels.length / (batch * perImage) + " channels"
-                    : pixels.length + " values";
+            String channels =
+                    length % (batch * perImage) == 0 ? length / (batch * perImage) + " channels" : length + " values";
             throw new RadioException("Input has " + channels + " but RADIO takes (" + batch + ", " + ch + ", " + height
                     + ", " + width + ") = " + expected + " values. Convert images to RGB (" + ch + " channels) first.");
         }
+    }
+
+    private RadioOutput run(
+            String method, ByteBuffer input, DataType type, int batch, int height, int width, Set<Output> outputs) {
+        RadioConfig c = config;
+        int p = c.patchSize();
         int rows = height / p;
         int cols = width / p;
-        int n = rows * cols;
         int d = c.hiddenSize();
         int prefix = c.prefixTokens();
         boolean wantHidden = outputs.contains(Output.HIDDEN_STATES);
         List<float[]> hidden = wantHidden ? new ArrayList<>() : Collections.emptyList();
 
-        ByteBuffer input = NativeBuffers.of(pixels);
-        ByteBuffer pos = NativeBuffers.of(positions.forGrid(rows, cols));
+        PositionCache.Entry pos = positions.acquire(rows, cols);
         try (NDManager scope = manager.newSubManager()) {
             TorchEngine.setGraphOptimize(plan.graphOptimize()); // per thread in libtorch
             NDArray[] states = module.callTensors(
                     scope,
-                    "forward",
-                    scope.create(input, new Shape(batch, ch, height, width), DataType.FLOAT32),
-                    scope.create(pos, new Shape(n, d), DataType.FLOAT32),
+                    method,
+                    scope.create(input, new Shape(batch, c.numChannels(), height, width), type),
+                    pos.tensor(),
                     p,
                     c.numAttentionHeads(),
                     c.layerNormEps(),
@@ -278,9 +314,7 @@ public final class RadioModel implements AutoCloseable {
             float[] last = outputs.contains(Output.LAST_HIDDEN_STATE) ? floats(t) : null;
             return new RadioOutput(batch, rows, cols, d, summary, features, last, hidden);
         } finally {
-            // The tensors made over these buffers died with the scope.
-            NativeBuffers.free(input);
-            NativeBuffers.free(pos);
+            positions.release(pos);
         }
     }
 
@@ -297,9 +331,15 @@ public final class RadioModel implements AutoCloseable {
         return forward(pixels, batch, height, width, EnumSet.of(Output.SUMMARY, Output.FEATURES));
     }
 
+    /** Position-embedding tensors uploaded to the device so far: one per grid size while it stays cached. */
+    long positionUploads() {
+        return positions.uploads();
+    }
+
     @Override
     public void close() {
         closed = true;
+        positions.close();
         module.close();
         manager.close();
     }

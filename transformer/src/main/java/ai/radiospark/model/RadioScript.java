@@ -8,12 +8,20 @@ import java.util.stream.Collectors;
  * The RADIO forward pass in TorchScript, the text of the module {@link RadioModel} loads. Which
  * tensor sits where in the module's weight list comes from {@link HeadTensor} and {@link BlockTensor}
  * alone: the methods read their weights by name from locals that {@link #source()} generates
- * ({@code norm1_w = w[o + 0]}, ...), and {@code set_weights} converts by the tensors' roles.
+ * ({@code norm1_w = w[o + 0]}, ...), and {@code add_weight} converts by the tensors' roles.
  *
- * <p>{@code set_weights} clones every tensor it keeps (DJL's tensors over Java direct buffers die
- * with their NDArray), converts the block matrices and biases to the compute dtype {@code cdt}, and
- * reorders the matrices for oneDNN when asked. The LayerNorms, layer scales and residual stream stay
+ * <p>{@code add_weight} takes the weights one at a time, in list order, so that the builder can free
+ * each one's host copy before making the next ({@link ScriptWeights}). It clones every tensor it
+ * keeps (DJL's tensors over Java direct buffers die with their NDArray), converts the block
+ * matrices and biases to the compute dtype {@code cdt}, and reorders the matrices for oneDNN when
+ * asked. The LayerNorms, layer scales and residual stream stay
  * float32 (scalar type 6); outputs are float32.
+ *
+ * <p>{@code forward_uint8} takes the pixels as uint8 (0..255) and rescales them inside the graph
+ * exactly as transformers' rescale and {@code ImagePreprocessor} do: the float64 product
+ * {@code v * (1 / 255)} rounded to float32 (scalar type 7 is float64). A float32 product
+ * {@code v * float(1 / 255)} differs from it in 126 of the 256 values (by one ulp), and changes the
+ * outputs' bits ({@code Uint8PixelsTest}).
  */
 final class RadioScript {
     /** The module's class name in the {@code __torch__} namespace. */
@@ -32,20 +40,19 @@ final class RadioScript {
         training : bool
         onednn : bool
         w : List[Tensor]
-        def set_weights(self, ws: List[Tensor], cdt: int, onednn: bool) -> int:
-          out = annotate(List[Tensor], [])
-          for i in range(len(ws)):
-            t = ws[i]
-            j = (i - $HEAD) % $PER_BLOCK
-            if i >= $HEAD and j in $COMPUTE_DTYPE:
-              t = t.to(cdt)
-            t = t.contiguous().clone()
-            if onednn and i >= $HEAD and j in $MATRICES:
-              t = ops.mkldnn._reorder_linear_weight(t, None)
-            out.append(t)
-          self.w = out
+        def add_weight(self, t: Tensor, cdt: int, onednn: bool) -> int:
+          w = self.w
+          i = len(w)
+          j = (i - $HEAD) % $PER_BLOCK
+          if i >= $HEAD and j in $COMPUTE_DTYPE:
+            t = t.to(cdt)
+          t = t.contiguous().clone()
+          if onednn and i >= $HEAD and j in $MATRICES:
+            t = ops.mkldnn._reorder_linear_weight(t, None)
+          w.append(t)
+          self.w = w
           self.onednn = onednn
-          return len(out)
+          return len(w)
         def uses_onednn(self) -> bool:
           return self.onednn
         def lin(self, x: Tensor, w: Tensor, b: Tensor, act: str) -> Tensor:
@@ -99,6 +106,9 @@ final class RadioScript {
           if not all:
             out.append(t)
           return out
+        def forward_uint8(self, px: Tensor, pos: Tensor, p: int, heads: int, eps: float, swiglu: bool, cdt: int, layers: int, all: bool) -> List[Tensor]:
+          x = torch.mul(px.to(7), 1.0 / 255.0).to(6)
+          return self.forward(x, pos, p, heads, eps, swiglu, cdt, layers, all)
       """;
 
     private static final String SOURCE = generate();
@@ -110,7 +120,7 @@ final class RadioScript {
         return SOURCE;
     }
 
-    /** The length of the weight list for {@code layers} blocks, which {@code set_weights} returns. */
+    /** The length of the weight list for {@code layers} blocks, which the last {@code add_weight} returns. */
     static long weightCount(int layers) {
         return HEAD + (long) PER_BLOCK * layers;
     }

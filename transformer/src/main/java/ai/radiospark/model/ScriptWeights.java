@@ -6,54 +6,72 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.function.Function;
 
 /**
- * Hands a model's weights to its forward script ({@link RadioScript}): one list, {@link HeadTensor}s
- * first, then every block's {@link BlockTensor}s, each in its enum's declaration order, which the
- * script's {@code set_weights} copies (converted to the compute type) into the module.
+ * Hands a model's weights to its forward script ({@link RadioScript}), one tensor at a time:
+ * {@link HeadTensor}s first, then every block's {@link BlockTensor}s, each in its enum's declaration
+ * order, which the script's {@code add_weight} copies (converted to the compute type) into the module.
+ *
+ * <p>Each weight's host copy (a direct buffer, when the weights are on the heap or not float32) is
+ * freed as soon as the module holds the weight on the device, before the next weight is made: the
+ * build's direct memory peaks at about one weight, not the whole model (which, on top of the heap
+ * copy and the CUDA libraries, can exceed a YARN container's memory overhead).
  */
 final class ScriptWeights {
     private final RadioWeights weights;
     private final NDManager tmp;
-    /** Direct copies of heap weights, freed once set_weights has copied them. */
-    private final List<ByteBuffer> scratch;
+    /** The direct copy behind the weight being made, freed once the module has copied it. */
+    private ByteBuffer host;
 
-    private ScriptWeights(RadioWeights weights, NDManager tmp, List<ByteBuffer> scratch) {
+    private ScriptWeights(RadioWeights weights, NDManager tmp) {
         this.weights = weights;
         this.tmp = tmp;
-        this.scratch = scratch;
     }
 
     /**
-     * Builds the weight list of {@code weights} and hands it to {@code module}'s {@code set_weights}
-     * with {@code plan}'s compute type and linear backend.
+     * Hands every weight of {@code weights} to {@code module}'s {@code add_weight} with {@code plan}'s
+     * compute type and linear backend.
      *
      * @throws IllegalStateException if the script kept another number of tensors than the enums name
      */
     static void upload(TorchEngine.Module module, NDManager manager, RadioWeights weights, DevicePlan plan) {
         RadioConfig c = weights.config();
-        List<ByteBuffer> scratch = new ArrayList<>();
-        try (NDManager tmp = manager.newSubManager()) {
-            ScriptWeights w = new ScriptWeights(weights, tmp, scratch);
-            List<NDArray> list = new ArrayList<>();
-            for (HeadTensor t : HeadTensor.values()) {
-                list.add(w.head(t));
+        int cdt = plan.scalarType();
+        boolean onednn = plan.linear() == DevicePlan.Linear.ONEDNN;
+        long kept = 0;
+        long sent = 0;
+        for (HeadTensor t : HeadTensor.values()) {
+            kept = add(module, manager, weights, cdt, onednn, w -> w.head(t));
+            sent++;
+        }
+        for (int i = 0; i < c.numHiddenLayers(); i++) {
+            for (BlockTensor t : BlockTensor.values()) {
+                int block = i;
+                kept = add(module, manager, weights, cdt, onednn, w -> w.block(t, block));
+                sent++;
             }
-            for (int i = 0; i < c.numHiddenLayers(); i++) {
-                for (BlockTensor t : BlockTensor.values()) {
-                    list.add(w.block(t, i));
-                }
-            }
-            long kept =
-                    module.callLong("set_weights", list, plan.scalarType(), plan.linear() == DevicePlan.Linear.ONEDNN);
-            if (kept != RadioScript.weightCount(c.numHiddenLayers()) || kept != list.size()) {
-                throw new IllegalStateException("set_weights kept " + kept + " of " + list.size() + " tensors");
-            }
+        }
+        if (kept != RadioScript.weightCount(c.numHiddenLayers()) || kept != sent) {
+            throw new IllegalStateException("add_weight kept " + kept + " of " + sent + " tensors");
+        }
+    }
+
+    /** Makes one weight, hands it to the module, and frees its tensor and host copy. */
+    private static long add(
+            TorchEngine.Module module,
+            NDManager manager,
+            RadioWeights weights,
+            int cdt,
+            boolean onednn,
+            Function<ScriptWeights, NDArray> make) {
+        NDManager tmp = manager.newSubManager();
+        ScriptWeights w = new ScriptWeights(weights, tmp);
+        try {
+            return module.callLong("add_weight", make.apply(w), cdt, onednn);
         } finally {
-            // set_weights copied the weights, and the closed sub-manager released its tensors over these buffers.
-            scratch.forEach(NativeBuffers::free);
+            tmp.close(); // the tensor over the host copy dies first
+            NativeBuffers.free(w.host);
         }
     }
 
@@ -82,10 +100,10 @@ final class ScriptWeights {
 
     /**
      * A weight as a tensor. float32 weights go to libtorch as stored, straight from the checkpoint's
-     * memory map (set_weights copies them): no float[] of the whole model on the heap, which took 0.4 s
+     * memory map (add_weight copies them): no float[] of the whole model on the heap, which took 0.4 s
      * and a heap the model's size per build for the base shape. Heap bytes (a broadcast checkpoint)
-     * pass through one direct buffer, freed once the model is built; other types are converted to
-     * float32 first.
+     * and other types (converted to float32 first) pass through one direct buffer, freed once the
+     * module has copied the weight.
      */
     private NDArray param(String name) {
         Tensor t = weights.tensor(name);
@@ -94,10 +112,11 @@ final class ScriptWeights {
             ByteBuffer data = t.data().slice(); // position 0: libtorch reads from the buffer's address
             if (!data.isDirect()) {
                 data = NativeBuffers.copyOf(data);
-                scratch.add(data);
+                host = data;
             }
             return tmp.create(data, shape, DataType.FLOAT32);
         }
-        return tmp.create(t.floats(), shape);
+        host = NativeBuffers.of(t.floats());
+        return tmp.create(host, shape, DataType.FLOAT32);
     }
 }

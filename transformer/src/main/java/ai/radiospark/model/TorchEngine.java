@@ -31,6 +31,9 @@ public final class TorchEngine {
     /** DJL's name of the engine. */
     public static final String NAME = "PyTorch";
 
+    /** {@link #setGraphOptimize}'s last value per thread, as libtorch keeps the switch. */
+    private static final ThreadLocal<Boolean> GRAPH_OPTIMIZE = new ThreadLocal<>();
+
     private TorchEngine() {}
 
     /** A new base manager of the engine on {@code device}: the owner of a model's tensors. */
@@ -49,6 +52,15 @@ public final class TorchEngine {
      */
     public static void setGraphOptimize(boolean on) {
         JniUtils.setGraphExecutorOptimize(on);
+        GRAPH_OPTIMIZE.set(on);
+    }
+
+    /**
+     * What {@link #setGraphOptimize} last set on the calling thread, or null if it never ran there
+     * (libtorch's default, on). DJL 0.36 has no call that reads libtorch's switch back.
+     */
+    public static Boolean graphOptimize() {
+        return GRAPH_OPTIMIZE.get();
     }
 
     /** The folder DJL loaded libtorch from (loading it if needed): {@code radio doctor} reports it. */
