@@ -71,7 +71,7 @@ class Uint8PixelsTest {
         switch (mode) {
             case FIXED -> b.optSize(192, 256);
             case SHORTEST_EDGE -> b.optShortestEdge(200);
-            case NATIVE -> b.optMaxEdge(320);
+            case NATIVE, NATIVE_BUCKETS -> b.optMaxEdge(320);
             default -> throw new AssertionError(mode);
         }
         ImagePreprocessor pre = b.build();
