@@ -267,7 +267,7 @@ public final class BenchCommand implements Callable<Integer> {
                     "cpu",
                     "--progress-seconds",
                     "3600");
-            ExtractJob.Options o = ((ExtractCommand) cl.getCommand()).options();
+            ExtractOptions o = ((ExtractCommand) cl.getCommand()).options();
             long t0 = System.nanoTime();
             SparkSession spark = JobSpark.session("radio bench", "local[*]");
             double startup = (System.nanoTime() - t0) / 1e9;

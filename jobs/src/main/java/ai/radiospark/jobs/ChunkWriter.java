@@ -8,7 +8,6 @@ import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.sha2;
 import static org.apache.spark.sql.functions.when;
 
-import ai.radiospark.jobs.ExtractJob.Options;
 import ai.radiospark.jobs.ExtractJob.Output;
 import ai.radiospark.jobs.ExtractJob.Summary;
 import ai.radiospark.jobs.ExtractJob.WriteMode;
@@ -31,7 +30,7 @@ import org.apache.spark.storage.StorageLevel;
  */
 final class ChunkWriter {
     private final SparkSession spark;
-    private final Options o;
+    private final ExtractOptions o;
     private final RadioEmbedder embedder;
     private final TableSettings settings;
     private final ImageListing listing;
@@ -42,7 +41,7 @@ final class ChunkWriter {
 
     ChunkWriter(
             SparkSession spark,
-            Options o,
+            ExtractOptions o,
             RadioEmbedder embedder,
             TableSettings settings,
             ImageListing listing,

@@ -153,7 +153,7 @@ public final class ExtractCommand implements Callable<Integer> {
      * @throws OptionException naming the option (exit code 2)
      * @throws RadioException for an output that cannot be created (exit code 1)
      */
-    ExtractJob.Options options() {
+    ExtractOptions options() {
         EmbeddingSettings settings = settings();
         OptionException.require(
                 commitEvery > 0,
@@ -196,7 +196,7 @@ public final class ExtractCommand implements Callable<Integer> {
         }
         // The table records where the model is, not where it was relative to: file:/dir or hub:org/name@rev.
         String located = ModelOption.qualified(settings.model());
-        return ExtractJob.Options.builder()
+        return ExtractOptions.builder()
                 .input(input)
                 .output(output)
                 .embedding(settings.with(Setting.MODEL, located))
@@ -266,7 +266,7 @@ public final class ExtractCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        ExtractJob.Options o = options();
+        ExtractOptions o = options();
         SparkSession spark = JobSpark.session("radio extract", master);
         ExtractJob.Summary s = new ExtractJob(spark, o, out).run();
         print(s, o);
@@ -279,7 +279,7 @@ public final class ExtractCommand implements Callable<Integer> {
         return 0;
     }
 
-    private void print(ExtractJob.Summary s, ExtractJob.Options o) {
+    private void print(ExtractJob.Summary s, ExtractOptions o) {
         if (s.dryRun()) {
             return;
         }

@@ -5,13 +5,10 @@ import static org.apache.spark.sql.functions.not;
 
 import ai.radiospark.RadioException;
 import ai.radiospark.ml.RadioEmbedder;
-import ai.radiospark.runtime.EmbeddingSettings;
 import ai.radiospark.runtime.ModelSource;
 import java.io.PrintStream;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import org.apache.spark.sql.Column;
@@ -50,181 +47,6 @@ final class ExtractJob {
         }
     }
 
-    /** The job's options; see {@link ExtractCommand} for what each means. {@code embedding} has the model. */
-    record Options(
-            String input,
-            String output,
-            EmbeddingSettings embedding,
-            List<String> partitionBy,
-            WriteMode mode,
-            long limit,
-            boolean dryRun,
-            boolean reembed,
-            List<String> extensions,
-            String pathColumn,
-            String contentColumn,
-            int commitEvery,
-            double maxFailedFraction,
-            String quarantine,
-            int progressSeconds,
-            boolean retryErrors,
-            boolean changeDataFeed) {
-        String model() {
-            return embedding.model();
-        }
-
-        /** Options named one by one: no two of the same type can swap places unnoticed. */
-        static Builder builder() {
-            return new Builder();
-        }
-
-        /**
-         * Builds {@link Options}, each option set by name; all must be set ({@code contentColumn} and
-         * {@code quarantine} may be null). The defaults are {@link ExtractCommand}'s.
-         */
-        static final class Builder {
-            private String input;
-            private String output;
-            private EmbeddingSettings embedding;
-            private List<String> partitionBy;
-            private WriteMode mode;
-            private Long limit;
-            private Boolean dryRun;
-            private Boolean reembed;
-            private List<String> extensions;
-            private String pathColumn;
-            private String contentColumn;
-            private Integer commitEvery;
-            private Double maxFailedFraction;
-            private String quarantine;
-            private Integer progressSeconds;
-            private Boolean retryErrors;
-            private Boolean changeDataFeed;
-
-            Builder input(String v) {
-                input = v;
-                return this;
-            }
-
-            Builder output(String v) {
-                output = v;
-                return this;
-            }
-
-            Builder embedding(EmbeddingSettings v) {
-                embedding = v;
-                return this;
-            }
-
-            Builder partitionBy(List<String> v) {
-                partitionBy = v;
-                return this;
-            }
-
-            Builder mode(WriteMode v) {
-                mode = v;
-                return this;
-            }
-
-            Builder limit(long v) {
-                limit = v;
-                return this;
-            }
-
-            Builder dryRun(boolean v) {
-                dryRun = v;
-                return this;
-            }
-
-            Builder reembed(boolean v) {
-                reembed = v;
-                return this;
-            }
-
-            Builder extensions(List<String> v) {
-                extensions = v;
-                return this;
-            }
-
-            Builder pathColumn(String v) {
-                pathColumn = v;
-                return this;
-            }
-
-            Builder contentColumn(String v) {
-                contentColumn = v;
-                return this;
-            }
-
-            Builder commitEvery(int v) {
-                commitEvery = v;
-                return this;
-            }
-
-            Builder maxFailedFraction(double v) {
-                maxFailedFraction = v;
-                return this;
-            }
-
-            Builder quarantine(String v) {
-                quarantine = v;
-                return this;
-            }
-
-            Builder progressSeconds(int v) {
-                progressSeconds = v;
-                return this;
-            }
-
-            Builder retryErrors(boolean v) {
-                retryErrors = v;
-                return this;
-            }
-
-            Builder changeDataFeed(boolean v) {
-                changeDataFeed = v;
-                return this;
-            }
-
-            Options build() {
-                return new Options(
-                        set(input, "input"),
-                        set(output, "output"),
-                        set(embedding, "embedding"),
-                        set(partitionBy, "partitionBy"),
-                        set(mode, "mode"),
-                        set(limit, "limit"),
-                        set(dryRun, "dryRun"),
-                        set(reembed, "reembed"),
-                        set(extensions, "extensions"),
-                        set(pathColumn, "pathColumn"),
-                        contentColumn,
-                        set(commitEvery, "commitEvery"),
-                        set(maxFailedFraction, "maxFailedFraction"),
-                        quarantine,
-                        set(progressSeconds, "progressSeconds"),
-                        set(retryErrors, "retryErrors"),
-                        set(changeDataFeed, "changeDataFeed"));
-            }
-
-            private static <T> T set(T value, String option) {
-                return java.util.Objects.requireNonNull(value, () -> "ExtractJob.Options: " + option + " not set");
-            }
-        }
-
-        /**
-         * The properties a table this run creates gets: the settings', plus Delta Change Data Feed
-         * unless {@code --no-change-data-feed}.
-         */
-        Map<String, String> newTableProperties(TableSettings settings) {
-            Map<String, String> props = new LinkedHashMap<>(settings.tableProperties());
-            if (changeDataFeed) {
-                props.put(CHANGE_DATA_FEED, "true");
-            }
-            return props;
-        }
-    }
-
     /** What a run did. */
     record Summary(
             long listed,
@@ -242,10 +64,10 @@ final class ExtractJob {
     }
 
     private final SparkSession spark;
-    private final Options o;
+    private final ExtractOptions o;
     private final PrintStream out;
 
-    ExtractJob(SparkSession spark, Options options, PrintStream out) {
+    ExtractJob(SparkSession spark, ExtractOptions options, PrintStream out) {
         this.spark = spark;
         this.o = options;
         this.out = out;

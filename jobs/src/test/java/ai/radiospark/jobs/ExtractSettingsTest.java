@@ -35,7 +35,7 @@ class ExtractSettingsTest {
 
     @Test
     void torchThreadsReachesTheJobAndItsStage() {
-        ExtractJob.Options o = parse("--torch-threads", "2", "--size", "64", "--dtype", "bfloat16")
+        ExtractOptions o = parse("--torch-threads", "2", "--size", "64", "--dtype", "bfloat16")
                 .options();
         EmbeddingSettings s = o.embedding();
         assertEquals(2, s.torchThreads());
