@@ -4,7 +4,7 @@
 # `mvn -DskipTests package` first).
 #
 #   scripts/standalone-cluster.sh start  --logs DIR   # prints the master URL, spark://127.0.0.1:PORT
-#   scripts/standalone-cluster.sh status --logs DIR   # the master URL and each worker: running or not
+#   scripts/standalone-cluster.sh status --logs DIR   # the master URL and each worker; exits 1 unless all run
 #   scripts/standalone-cluster.sh stop   --logs DIR   # kills the three JVMs (their pids are in DIR)
 #
 # DIR (or RADIO_CLUSTER_LOGS) holds the logs (master.out, worker-N.out), the pids, the master URL and
