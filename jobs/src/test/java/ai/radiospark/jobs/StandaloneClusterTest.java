@@ -369,4 +369,88 @@ class StandaloneClusterTest {
                 rows.values().stream().filter(v -> v != null).count(),
                 "embedded rows (the truncated JPEG is the one error row)");
     }
+
+    static Path clusterModeLogs() {
+        return tmp.resolve("cluster-mode-logs");
+    }
+
+    @Test
+    void clusterDeployModeWritesOneRowPerImage() throws Exception {
+        clusterPort = freePort();
+        Path table = tmp.resolve("cluster-mode-table");
+        run(
+                List.of(
+                        "bash",
+                        "scripts/standalone-cluster.sh",
+                        "start",
+                        "--logs",
+                        clusterModeLogs().toString()),
+                600);
+        try {
+            Path jar;
+            try (Stream<Path> jars = Files.list(ROOT.resolve("jobs/target"))) {
+                jar = jars.filter(p -> p.getFileName().toString().matches("radio-spark-jobs-.*-spark\\.jar"))
+                        .findFirst()
+                        .orElseThrow();
+            }
+            // The driver JVM a Worker starts gets no --add-opens of its own: conf/jvm-opens.txt goes in its options.
+            StringBuilder opens = new StringBuilder("-Dlog4j2.configurationFile=log4j2.properties");
+            for (String line : Files.readAllLines(ROOT.resolve("conf/jvm-opens.txt"))) {
+                if (!line.isBlank() && !line.startsWith("#")) {
+                    opens.append(' ').append(line.trim());
+                }
+            }
+            String out = run(
+                    List.of(
+                            ProcessHandle.current().info().command().orElse("java"),
+                            "@conf/jvm-opens.txt",
+                            "-cp",
+                            "jobs/target/spark-home/jars/*",
+                            "org.apache.spark.deploy.SparkSubmit",
+                            "--master",
+                            "spark://127.0.0.1:" + clusterPort,
+                            "--deploy-mode",
+                            "cluster",
+                            "--conf",
+                            "spark.standalone.submit.waitAppCompletion=true",
+                            "--class",
+                            "ai.radiospark.jobs.ExtractEmbeddings",
+                            "--properties-file",
+                            "conf/spark-defaults-cpu.conf",
+                            "--conf",
+                            "spark.driver.extraJavaOptions=" + opens,
+                            "--files",
+                            ROOT.resolve("conf/log4j2.properties").toString(),
+                            jar.toString(),
+                            "--input",
+                            ROOT.resolve("samples/images").toString(),
+                            "--output",
+                            table.toString(),
+                            "--model",
+                            ROOT.resolve("samples/model-tiny-random").toString(),
+                            "--max-failed-fraction",
+                            "0.5"),
+                    900);
+            assertTrue(out.contains("is FINISHED"), out);
+        } finally {
+            run(
+                    List.of(
+                            "bash",
+                            "scripts/standalone-cluster.sh",
+                            "stop",
+                            "--logs",
+                            clusterModeLogs().toString()),
+                    120);
+        }
+        long images;
+        try (Stream<Path> files = Files.walk(ROOT.resolve("samples/images"))) {
+            images = files.filter(Files::isRegularFile).count();
+        }
+        Map<String, float[]> rows = summaries(table);
+        assertEquals(images, rows.size(), "one row per sample image: " + rows.keySet());
+        assertEquals(
+                images - 1,
+                rows.values().stream().filter(v -> v != null).count(),
+                "embedded rows (the truncated JPEG is the one error row)");
+    }
 }
