@@ -44,6 +44,28 @@ final class ExtractFaults {
         }
     }
 
+    /** Whether this JVM's first task has been held (task-hold). */
+    private static final java.util.concurrent.atomic.AtomicBoolean HELD =
+            new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * The standalone-cluster suite's executor kill: with {@code -Dradio.extract.faultPoint=task-hold} in an
+     * executor's options, its first task that reads content prints {@code radio-fault: task-hold} to the executor's
+     * stdout and waits 10 s there (to be killed), then goes on. Unset, this does nothing.
+     */
+    static void taskHold() {
+        if (!"task-hold".equals(System.getProperty(FAULT_POINT)) || !HELD.compareAndSet(false, true)) {
+            return;
+        }
+        System.out.println("radio-fault: task-hold");
+        System.out.flush();
+        try {
+            Thread.sleep(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** The fault-injection suite's task failure: every task of the chunk throws. Unset, the source as is. */
     static Dataset<Row> injectTaskFailure(Dataset<Row> source) {
         if (!"task-failure".equals(System.getProperty(FAULT_POINT))) {

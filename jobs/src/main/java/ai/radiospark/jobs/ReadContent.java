@@ -44,6 +44,7 @@ final class ReadContent implements MapPartitionsFunction<Row, Row> {
 
     @Override
     public Iterator<Row> call(Iterator<Row> input) {
+        ExtractFaults.taskHold();
         return new Iterator<>() {
             @Override
             public boolean hasNext() {

@@ -2,7 +2,16 @@ package ai.radiospark.ml;
 
 import ai.radiospark.RadioException;
 import ai.radiospark.model.RadioWeights;
+import com.esotericsoftware.kryo.Kryo;
+import com.esotericsoftware.kryo.KryoSerializable;
+import com.esotericsoftware.kryo.io.Input;
+import com.esotericsoftware.kryo.io.Output;
+import java.io.IOException;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
+import java.io.ObjectStreamClass;
 import java.io.Serializable;
+import java.io.UncheckedIOException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.spark.SparkContext;
@@ -36,20 +45,69 @@ abstract class WeightsHandle implements Serializable {
             LOCAL.put(key, weights);
             return new Local(key);
         }
-        return new Broadcasted(JavaSparkContext.fromSparkContext(sc).broadcast(weights));
+        return new Broadcasted(JavaSparkContext.fromSparkContext(sc).broadcast(new JavaSerialized(weights)));
     }
 
     private static final class Broadcasted extends WeightsHandle {
         private static final long serialVersionUID = 1L;
-        private final Broadcast<RadioWeights> broadcast;
+        private final Broadcast<JavaSerialized> broadcast;
 
-        Broadcasted(Broadcast<RadioWeights> broadcast) {
+        Broadcasted(Broadcast<JavaSerialized> broadcast) {
             this.broadcast = broadcast;
         }
 
         @Override
         RadioWeights get() {
-            return broadcast.value();
+            return broadcast.value().weights;
+        }
+    }
+
+    /**
+     * The broadcast value: the weights by their own Java serialization under any {@code spark.serializer}. Kryo's
+     * default field serializer skips {@link RadioWeights}' transient fields and its {@code writeObject}, so with
+     * {@code KryoSerializer} (conf/spark-defaults-*.conf) executors would get weights without tensors.
+     */
+    static final class JavaSerialized implements Serializable, KryoSerializable {
+        private static final long serialVersionUID = 1L;
+        RadioWeights weights;
+
+        JavaSerialized(RadioWeights weights) {
+            this.weights = weights;
+        }
+
+        /** For Kryo, which then calls {@link #read}. */
+        JavaSerialized() {}
+
+        @Override
+        public void write(Kryo kryo, Output output) {
+            try {
+                ObjectOutputStream out = new ObjectOutputStream(output);
+                out.writeObject(weights);
+                out.flush();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        @Override
+        public void read(Kryo kryo, Input input) {
+            try {
+                ObjectInputStream in = new ObjectInputStream(input) {
+                    @Override
+                    protected Class<?> resolveClass(ObjectStreamClass desc) throws IOException, ClassNotFoundException {
+                        try {
+                            return Class.forName(desc.getName(), false, JavaSerialized.class.getClassLoader());
+                        } catch (ClassNotFoundException e) {
+                            return super.resolveClass(desc);
+                        }
+                    }
+                };
+                weights = (RadioWeights) in.readObject();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            } catch (ClassNotFoundException e) {
+                throw new IllegalStateException(e);
+            }
         }
     }
 
