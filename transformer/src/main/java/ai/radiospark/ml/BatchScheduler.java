@@ -26,7 +26,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.spark.TaskContext;
 import org.apache.spark.sql.Row;
-import org.apache.spark.util.SerializableConfiguration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,11 +42,14 @@ final class BatchScheduler implements Iterator<Row> {
     /** The partition's log line keeps its logger name. */
     private static final Logger LOG = LoggerFactory.getLogger(EmbedPartition.class);
 
+    /** The partition function this iterator serves: its config, weights, pixel sources, conf and metrics. */
+    private final EmbedPartition task;
+
     private final EmbedPartition.Config cfg;
-    private final WeightsHandle weights;
-    private final PixelSource.Factory pixelSources;
-    private final SerializableConfiguration hadoopConf;
     private final EmbedderMetrics.Accumulators metrics;
+    /** The model outputs every pass asks for: the summary, and the features unless featuresMode is none. */
+    private final Set<RadioModel.Output> outputs;
+
     private final Iterator<Row> input;
     private final TaskContext ctx;
     private final ArrayDeque<Row> ready = new ArrayDeque<>();
@@ -89,18 +91,13 @@ final class BatchScheduler implements Iterator<Row> {
 
     private final ArrayDeque<PendingBatch> pending = new ArrayDeque<>();
 
-    BatchScheduler(
-            Iterator<Row> input,
-            EmbedPartition.Config cfg,
-            WeightsHandle weights,
-            PixelSource.Factory pixelSources,
-            SerializableConfiguration hadoopConf,
-            EmbedderMetrics.Accumulators metrics) {
-        this.cfg = cfg;
-        this.weights = weights;
-        this.pixelSources = pixelSources;
-        this.hadoopConf = hadoopConf;
-        this.metrics = metrics;
+    BatchScheduler(Iterator<Row> input, EmbedPartition task) {
+        this.task = task;
+        this.cfg = task.cfg;
+        this.metrics = task.metrics;
+        this.outputs = cfg.featuresMode().kind() == FeaturesMode.Kind.NONE
+                ? EnumSet.of(RadioModel.Output.SUMMARY)
+                : EnumSet.of(RadioModel.Output.SUMMARY, RadioModel.Output.FEATURES);
         this.input = input;
         this.ctx = TaskContext.get();
         if (ctx != null) {
@@ -158,7 +155,7 @@ final class BatchScheduler implements Iterator<Row> {
                     ctx != null ? EmbedPartition.torchThreads(cfg.torchThreads(), ctx.cpus()) : cfg.torchThreads();
             lanes = plan.lanes(cfg.forwardConcurrency(), EmbedPartition.executorCores(), torchThreads);
             inFlight = Math.min(Math.max(2, lanes), EmbedPartition.BATCHES_AHEAD + 1);
-            reader = new PartitionInput(cfg, pixelSources.create(cfg.spec()), hadoopConf, ctx);
+            reader = new PartitionInput(cfg, task.pixelSources.create(cfg.spec()), task.hadoopConf, ctx);
             String tag = ctx == null ? "driver" : ctx.stageId() + "." + ctx.partitionId();
             int batchSize = plan.batchSize(cfg.batchSize());
             buckets = new SizeBuckets<>(
@@ -291,9 +288,6 @@ final class BatchScheduler implements Iterator<Row> {
         }
         RadioModel m = model();
         BatchPixels input = BatchPixels.of(images, h, w, m.plan().uint8Pixels());
-        Set<RadioModel.Output> outputs = cfg.featuresMode().kind() == FeaturesMode.Kind.NONE
-                ? EnumSet.of(RadioModel.Output.SUMMARY)
-                : EnumSet.of(RadioModel.Output.SUMMARY, RadioModel.Output.FEATURES);
         long[] took = new long[1];
         Future<RadioOutput> f = ForwardThreads.submit(device.toString(), lanes, torchThreads, () -> {
             long t0 = System.nanoTime();
@@ -339,7 +333,7 @@ final class BatchScheduler implements Iterator<Row> {
 
     private RadioModel model() {
         if (model == null) {
-            model = ExecutorModelCache.get(cfg.checkpointSha256(), device, cfg.dtype(), weights::get)
+            model = ExecutorModelCache.get(cfg.checkpointSha256(), device, cfg.dtype(), task.weights::get)
                     .model();
         }
         return model;

@@ -90,11 +90,11 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
         }
     }
 
-    private final Config cfg;
-    private final WeightsHandle weights;
-    private final PixelSource.Factory pixelSources;
-    private final SerializableConfiguration hadoopConf;
-    private final EmbedderMetrics.Accumulators metrics;
+    final Config cfg;
+    final WeightsHandle weights;
+    final PixelSource.Factory pixelSources;
+    final SerializableConfiguration hadoopConf;
+    final EmbedderMetrics.Accumulators metrics;
 
     EmbedPartition(
             Config cfg,
@@ -111,7 +111,7 @@ final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
 
     @Override
     public Iterator<Row> call(Iterator<Row> input) {
-        return new BatchScheduler(input, cfg, weights, pixelSources, hadoopConf, metrics);
+        return new BatchScheduler(input, this);
     }
 
     /** Batches decoded ahead of the one being computed (K): memory is about (K + 1) batches of pixels. */

@@ -19,6 +19,10 @@ import org.apache.spark.sql.RowFactory;
  * {@link RowEmbedder} too.
  */
 final class ResultRows {
+    /** Parsed once per batch, not per row. */
+    private final FeaturesMode featuresMode;
+
+    private final boolean float16;
     private final EmbedPartition.Config cfg;
     private final PartitionInput input;
     private final List<DecodeAhead.Item<Row, PixelSource.Pixels>> batch;
@@ -30,6 +34,8 @@ final class ResultRows {
     /** {@code input} names the rows in failOnError messages. */
     ResultRows(EmbedPartition.Config cfg, PartitionInput input, List<DecodeAhead.Item<Row, PixelSource.Pixels>> batch) {
         this.cfg = cfg;
+        this.featuresMode = cfg.featuresMode();
+        this.float16 = cfg.float16();
         this.input = input;
         this.batch = batch;
         int n = batch.size();
@@ -74,8 +80,8 @@ final class ResultRows {
         float[] s = out.summary(j);
         Row feats = null;
         String bad = nonFinite(s, "summary");
-        if (bad == null && cfg.featuresMode().kind() != FeaturesMode.Kind.NONE) {
-            feats = featuresRow(out, j, cfg.featuresMode(), cfg.float16());
+        if (bad == null && featuresMode.kind() != FeaturesMode.Kind.NONE) {
+            feats = featuresRow(out, j, featuresMode, float16);
             bad = feats == null ? nonFinite(null, "features") : null;
         }
         if (bad != null) {
