@@ -59,14 +59,7 @@ class StandaloneClusterTest {
     static void stop() throws Exception {
         try {
             run(List.of("bash", "scripts/standalone-cluster.sh", "stop", "--logs", logs().toString()), 120);
-            run(
-                    List.of(
-                            "bash",
-                            "scripts/standalone-cluster.sh",
-                            "stop",
-                            "--logs",
-                            killLogs().toString()),
-                    120);
+            stopCluster(killLogs());
         } finally {
             JobsTestSpark.stop(spark);
             System.clearProperty("radio.cache.dir");
@@ -349,25 +342,9 @@ class StandaloneClusterTest {
         } finally {
             job.descendants().forEach(ProcessHandle::destroyForcibly);
             job.destroyForcibly();
-            run(
-                    List.of(
-                            "bash",
-                            "scripts/standalone-cluster.sh",
-                            "stop",
-                            "--logs",
-                            killLogs().toString()),
-                    120);
+            stopCluster(killLogs());
         }
-        long images;
-        try (Stream<Path> files = Files.walk(ROOT.resolve("samples/images"))) {
-            images = files.filter(Files::isRegularFile).count();
-        }
-        Map<String, float[]> rows = summaries(table);
-        assertEquals(images, rows.size(), "one row per sample image: " + rows.keySet());
-        assertEquals(
-                images - 1,
-                rows.values().stream().filter(v -> v != null).count(),
-                "embedded rows (the truncated JPEG is the one error row)");
+        assertOneRowPerSampleImage(table);
     }
 
     static Path clusterModeLogs() {
@@ -433,15 +410,17 @@ class StandaloneClusterTest {
                     900);
             assertTrue(out.contains("is FINISHED"), out);
         } finally {
-            run(
-                    List.of(
-                            "bash",
-                            "scripts/standalone-cluster.sh",
-                            "stop",
-                            "--logs",
-                            clusterModeLogs().toString()),
-                    120);
+            stopCluster(clusterModeLogs());
         }
+        assertOneRowPerSampleImage(table);
+    }
+
+    private static void stopCluster(Path logs) throws Exception {
+        run(List.of("bash", "scripts/standalone-cluster.sh", "stop", "--logs", logs.toString()), 120);
+    }
+
+    /** One row per sample image in {@code table}, every one embedded but the truncated JPEG's. */
+    private static void assertOneRowPerSampleImage(Path table) throws Exception {
         long images;
         try (Stream<Path> files = Files.walk(ROOT.resolve("samples/images"))) {
             images = files.filter(Files::isRegularFile).count();
