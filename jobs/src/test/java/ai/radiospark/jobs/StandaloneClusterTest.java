@@ -178,9 +178,13 @@ class StandaloneClusterTest {
         assertTrue(status.contains("master spark://127.0.0.1:" + port), status);
         assertTrue(status.contains("worker-1 pid") && status.contains("worker-2 pid"), status);
         long t1 = System.nanoTime();
-        run(asRun(commands.get(2)), 900);
+        String driver = run(asRun(commands.get(2)), 900);
         long t2 = System.nanoTime();
         System.out.printf("cluster start %.1f s, client-mode extract %.1f s%n", (t1 - t0) / 1e9, (t2 - t1) / 1e9);
+        // The driver loaded and broadcast the weights once for the job's three chunks (--commit-every 4 of 9 images).
+        List<String> broadcasts = lines(driver, "ready on the driver: .*, broadcast in ");
+        assertEquals(1, broadcasts.size(), "the driver's weight broadcasts:\n" + String.join("\n", broadcasts));
+        assertModelBuiltOncePerExecutorJvm(logs());
         // Both workers ran an executor of the job (their work folders hold the application's folder).
         for (int n = 1; n <= 2; n++) {
             try (Stream<Path> apps = Files.list(logs().resolve("work-" + n))) {
@@ -206,6 +210,10 @@ class StandaloneClusterTest {
                         local.toString(),
                         "--model",
                         ROOT.resolve("samples/model-tiny-random").toString(),
+                        "--batch-size",
+                        "2",
+                        "--commit-every",
+                        "4",
                         "--max-failed-fraction",
                         "0.5"));
         long images;
@@ -232,6 +240,67 @@ class StandaloneClusterTest {
         }
         assertTrue(embedded >= images - 1, "embedded " + embedded + " of " + images);
         assertTrue(new File(logs().toFile(), "master.out").isFile());
+    }
+
+    /** The lines of {@code text} in which {@code regex} is found. */
+    static List<String> lines(String text, String regex) {
+        Pattern p = Pattern.compile(regex);
+        return text.lines().filter(l -> p.matcher(l).find()).toList();
+    }
+
+    static final Pattern BUILT = Pattern.compile("Built RADIO model .* in JVM pid (\\d+);");
+    static final Pattern PARTITION = Pattern.compile("RadioEmbedder partition .* JVM pid (\\d+) peak RSS (-?\\d+) MB");
+
+    /**
+     * Every executor JVM (its log, work-N/APP/EXECUTOR/stderr) that embedded built the model exactly once, in its own
+     * process, though the executors ran more embedding tasks than there are JVMs; prints each executor's peak RSS
+     * (VmHWM, logged at the end of each partition).
+     */
+    static void assertModelBuiltOncePerExecutorJvm(Path logs) throws IOException {
+        List<Path> stderrs;
+        try (Stream<Path> files = Files.walk(logs)) {
+            stderrs = files.filter(f -> f.getFileName().toString().equals("stderr")
+                            && f.getParent()
+                                    .getParent()
+                                    .getFileName()
+                                    .toString()
+                                    .startsWith("app-"))
+                    .sorted()
+                    .toList();
+        }
+        int tasks = 0;
+        List<Long> builders = new ArrayList<>();
+        for (Path f : stderrs) {
+            String log = Files.readString(f);
+            List<String> partitions = lines(log, PARTITION.pattern());
+            List<String> builds = lines(log, BUILT.pattern());
+            if (partitions.isEmpty()) {
+                assertEquals(List.of(), builds, f + ": a model built by an executor that embedded nothing");
+                continue;
+            }
+            assertEquals(1, builds.size(), f + ": the model builds of this executor JVM\n" + String.join("\n", builds));
+            Matcher b = BUILT.matcher(builds.get(0));
+            assertTrue(b.find());
+            long pid = Long.parseLong(b.group(1));
+            long peakMb = 0;
+            for (String line : partitions) {
+                Matcher m = PARTITION.matcher(line);
+                assertTrue(m.find(), line);
+                assertEquals(pid, Long.parseLong(m.group(1)), f + ": a partition of another JVM: " + line);
+                peakMb = Math.max(peakMb, Long.parseLong(m.group(2)));
+            }
+            assertTrue(peakMb > 0, f + ": no peak RSS in " + partitions);
+            tasks += partitions.size();
+            builders.add(pid);
+            System.out.printf(
+                    "executor %s (pid %d): %d embedding task(s), 1 model build, peak RSS %d MB%n",
+                    logs.relativize(f.getParent()), pid, partitions.size(), peakMb);
+        }
+        assertTrue(!builders.isEmpty(), "no executor log under " + logs + " has an embedding task: " + stderrs);
+        assertEquals(builders.size(), builders.stream().distinct().count(), "one JVM per executor log: " + builders);
+        assertTrue(
+                tasks > builders.size(),
+                tasks + " embedding task(s) on " + builders.size() + " executor JVM(s): too few tasks to show reuse");
     }
 
     static Path killLogs() {

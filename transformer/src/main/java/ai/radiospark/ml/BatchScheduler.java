@@ -11,6 +11,7 @@ import ai.radiospark.runtime.ExecutorModelCache;
 import ai.radiospark.runtime.FeaturesMode;
 import ai.radiospark.runtime.ForwardThreads;
 import ai.radiospark.runtime.PixelSource;
+import ai.radiospark.runtime.ProcessMemory;
 import ai.radiospark.runtime.SizeBuckets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -347,10 +348,12 @@ final class BatchScheduler implements Iterator<Row> {
         }
         // wait-for-input: the task thread waiting for a batch's decodes (the device idle for want of
         // input, as far as this task goes); forward: time inside forward passes; decode: summed over
-        // decoder threads (it overlaps the forwards); model: building or fetching the cached model.
+        // decoder threads (it overlaps the forwards); model: building or fetching the cached model;
+        // peak RSS: the executor JVM's so far (VmHWM), what its container's memory limit must hold.
         LOG.info(
                 "RadioEmbedder partition {} (stage {}) on {}: {} images, {} failed, {} forward passes, {} images per "
-                        + "pass (histogram images=passes {}), wall {} ms, forward {} ms, wait-for-input {} ms, decode {} ms on {} threads, model {} ms",
+                        + "pass (histogram images=passes {}), wall {} ms, forward {} ms, wait-for-input {} ms, decode {} ms on {} threads, model {} ms, "
+                        + "JVM pid {} peak RSS {} MB",
                 ctx == null ? 0 : ctx.partitionId(),
                 ctx == null ? -1 : ctx.stageId(),
                 device,
@@ -364,7 +367,9 @@ final class BatchScheduler implements Iterator<Row> {
                 queue == null ? 0 : queue.waitNanos() / 1_000_000,
                 decodeMs,
                 decodeThreads(),
-                modelNanos / 1_000_000);
+                modelNanos / 1_000_000,
+                ProcessHandle.current().pid(),
+                ProcessMemory.peakRssMb());
         close();
     }
 

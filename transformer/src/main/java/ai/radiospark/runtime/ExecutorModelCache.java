@@ -90,12 +90,14 @@ public final class ExecutorModelCache {
                 long t0 = System.nanoTime();
                 RadioModel m = builder.build(weights.get(), device, dtype);
                 BUILDS.incrementAndGet();
+                // One line per build, with the JVM's pid: logs of a cluster show a model built once per executor JVM.
                 LOG.info(
-                        "Built RADIO model {} on {} ({}) in {} ms; {} model(s) cached in this JVM",
+                        "Built RADIO model {} on {} ({}) in {} ms in JVM pid {}; {} model(s) cached in this JVM",
                         key,
                         device,
                         dtype,
                         (System.nanoTime() - t0) / 1_000_000,
+                        ProcessHandle.current().pid(),
                         MODELS.size());
                 mine.complete(m);
                 return new Lease(m, true);
