@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
  * radio.gpu.required, which GpuDeviceTest reads); the -Pcuda build leaves the CPU libtorch out;
  * submit.sh with GPU=1 submits with the GPU conf; scripts/radio --print-env prints the CUDA
  * libtorch's environment for a -Pcuda build. A new command in the section fails this test until it
- * is checked here.
+ * is checked here. Its Kubernetes subsection is ReadmeKubernetesTest's.
  */
 class ReadmeGpuSectionTest {
     static final Path ROOT = ReadmeSnippetsTest.ROOT;
@@ -27,12 +27,18 @@ class ReadmeGpuSectionTest {
     @TempDir
     Path tmp;
 
-    /** The command lines of the section's bash blocks, without comments. */
+    /** The command lines of the section's bash blocks, without comments (up to its Kubernetes subsection). */
     static List<String> commands() throws Exception {
         String readme = Files.readString(ROOT.resolve("README.md"));
         int from = readme.indexOf("## GPU clusters");
         int to = readme.indexOf("\n## ", from + 1);
         assertTrue(from >= 0 && to > from, "README.md has a GPU clusters section");
+        // Its "### Kubernetes" (the last subsection) is checked by ReadmeKubernetesTest.
+        int sub = readme.indexOf("\n### ", from);
+        if (sub > 0 && sub < to) {
+            assertEquals(readme.indexOf("\n### Kubernetes\n", from), sub, "the section's only subsection");
+            to = sub;
+        }
         Matcher m = Pattern.compile("```bash\\n(.*?)```", Pattern.DOTALL).matcher(readme.substring(from, to));
         List<String> out = new ArrayList<>();
         while (m.find()) {
