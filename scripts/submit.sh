@@ -9,8 +9,10 @@
 # executor, 4 concurrent tasks sharing it) and the discovery script; build the jar with
 # `mvn -Pcuda -DskipTests package` so that it leaves out the CPU libtorch: executors then load the
 # CUDA 12.8 libtorch 2.7.1 that DJL downloads (PYTORCH_FLAVOR=cu128; see README, GPU clusters).
-# Kubernetes with GPU=1: the image must hold scripts/get-gpus-resources.sh, at DISCOVERY_SCRIPT
-# (default /opt/radio/get-gpus-resources.sh).
+# Kubernetes: IMAGE is the image docker/Dockerfile builds, which holds the jar (submitted as
+# local:///opt/radio/NAME), log4j2.properties and, for GPU=1, scripts/get-gpus-resources.sh at
+# DISCOVERY_SCRIPT (default /opt/radio/get-gpus-resources.sh): no --files, which Kubernetes would
+# only take through spark.kubernetes.file.upload.path (README, Kubernetes).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MASTER="${MASTER:-yarn}"                          # yarn | k8s://https://HOST:443 | spark://HOST:7077
@@ -18,7 +20,12 @@ DEPLOY_MODE="${DEPLOY_MODE:-cluster}"
 INPUT="${INPUT:?set INPUT to a folder, glob or table of images}"
 OUTPUT="${OUTPUT:?set OUTPUT to a Delta table path or name}"
 MODEL="${MODEL:-nvidia/C-RADIOv4-H}"             # resolved on the driver and broadcast; executors never download
-JAR="${JAR:-$(ls "$ROOT"/jobs/target/radio-spark-jobs-*-spark.jar | head -n 1)}"
+if [[ -z "${JAR:-}" ]]; then
+  JAR="$(ls "$ROOT"/jobs/target/radio-spark-jobs-*-spark.jar | head -n 1)"
+  if [[ "$MASTER" == k8s://* ]]; then
+    JAR="local:///opt/radio/$(basename "$JAR")"
+  fi
+fi
 EXECUTORS="${EXECUTORS:-4}"
 EXECUTOR_CORES="${EXECUTOR_CORES:-8}"
 EXECUTOR_MEMORY="${EXECUTOR_MEMORY:-16g}"        # C-RADIOv4-H: 2.6 GB of weights in the broadcast + the model
@@ -36,13 +43,16 @@ ARGS=(
 DEFAULT_BATCH=32
 if [[ "${GPU:-0}" == "1" ]]; then
   DEFAULT_BATCH=64
-  ARGS+=(--properties-file "$ROOT/conf/spark-defaults-gpu.conf"
-    --files "$ROOT/scripts/get-gpus-resources.sh,$ROOT/conf/log4j2.properties")
+  ARGS+=(--properties-file "$ROOT/conf/spark-defaults-gpu.conf")
+  FILES="$ROOT/scripts/get-gpus-resources.sh,$ROOT/conf/log4j2.properties"
 else
-  ARGS+=(--properties-file "$ROOT/conf/spark-defaults-cpu.conf" --files "$ROOT/conf/log4j2.properties")
+  ARGS+=(--properties-file "$ROOT/conf/spark-defaults-cpu.conf")
+  FILES="$ROOT/conf/log4j2.properties"
 fi
-if [[ "$MASTER" == k8s://* ]]; then
-  ARGS+=(--conf "spark.kubernetes.container.image=${IMAGE:?set IMAGE to a Spark 4.1 / Java 17 image}")
+if [[ "$MASTER" != k8s://* ]]; then
+  ARGS+=(--files "$FILES")
+else
+  ARGS+=(--conf "spark.kubernetes.container.image=${IMAGE:?set IMAGE to the image docker/Dockerfile builds}")
   if [[ "${GPU:-0}" == "1" ]]; then
     # Kubernetes runs the discovery script before --files arrive: it must be in the image.
     ARGS+=(--conf "spark.executor.resource.gpu.discoveryScript=${DISCOVERY_SCRIPT:-/opt/radio/get-gpus-resources.sh}"

@@ -17,6 +17,7 @@ import org.apache.spark.deploy.SparkSubmitArguments;
 import org.apache.spark.internal.config.ConfigEntry$;
 import org.apache.spark.resource.ResourceUtils$;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 import scala.jdk.javaapi.CollectionConverters;
 
@@ -79,6 +80,49 @@ class ReadmeKubernetesTest {
                         ":" + DockerfileTest.fullJarName().replaceAll("^radio-spark-jobs-(.*)-spark\\.jar$", "$1")),
                 "the image is tagged with the project's version: " + IMAGE);
         assertTrue(commands.get(2).startsWith("spark-submit "), commands.get(2));
+    }
+
+    /**
+     * scripts/submit.sh on a k8s:// master submits the jar in the image (local://, the name of the local build) and no
+     * --files, which Kubernetes takes from the client only through spark.kubernetes.file.upload.path; elsewhere the
+     * local jar and --files.
+     */
+    @Test
+    void submitShOnKubernetesSubmitsTheJarInTheImageAndNoFiles(@TempDir Path tmp) throws Exception {
+        Path scripts = Files.createDirectories(tmp.resolve("project/scripts"));
+        Files.copy(ROOT.resolve("scripts/submit.sh"), scripts.resolve("submit.sh"));
+        Path target = Files.createDirectories(tmp.resolve("project/jobs/target"));
+        Files.writeString(target.resolve(DockerfileTest.fullJarName()), "");
+        Path bin = Files.createDirectories(tmp.resolve("bin"));
+        Files.writeString(bin.resolve("spark-submit"), "#!/usr/bin/env bash\necho \"$*\"\n");
+        assertTrue(bin.resolve("spark-submit").toFile().setExecutable(true));
+
+        String k8s = submit(bin, scripts, "MASTER", "k8s://https://k8s:443", "IMAGE", IMAGE, "GPU", "1");
+        assertTrue(k8s.contains(" local:///opt/radio/" + DockerfileTest.fullJarName() + " --input /in "), k8s);
+        assertTrue(k8s.contains("--conf spark.kubernetes.container.image=" + IMAGE), k8s);
+        assertTrue(!k8s.contains("--files"), k8s);
+        String yarn = submit(bin, scripts, "MASTER", "yarn", "GPU", "1");
+        assertTrue(yarn.contains(" " + target.resolve(DockerfileTest.fullJarName()) + " --input /in "), yarn);
+        assertTrue(yarn.contains("--files " + scripts.getParent() + "/scripts/get-gpus-resources.sh,"), yarn);
+    }
+
+    static String submit(Path bin, Path scripts, String... env) throws Exception {
+        ProcessBuilder pb =
+                new ProcessBuilder("bash", scripts.resolve("submit.sh").toString());
+        pb.environment().put("PATH", bin + ":" + System.getenv("PATH"));
+        pb.environment().put("INPUT", "/in");
+        pb.environment().put("OUTPUT", "/out");
+        for (String v : List.of("JAR", "MASTER", "GPU", "IMAGE", "DISCOVERY_SCRIPT")) {
+            pb.environment().remove(v);
+        }
+        for (int i = 0; i < env.length; i += 2) {
+            pb.environment().put(env[i], env[i + 1]);
+        }
+        pb.redirectErrorStream(true);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), out);
+        return out;
     }
 
     @Test
