@@ -69,7 +69,8 @@ final class ExtractJob {
 
     ExtractJob(SparkSession spark, ExtractOptions options, PrintStream out) {
         this.spark = spark;
-        this.o = options;
+        // dtype auto is decided here, on the driver, before the run records its settings anywhere
+        this.o = options.withEmbedding(RadioEmbedder.resolveDtype(spark, options.embedding()));
         this.out = out;
     }
 

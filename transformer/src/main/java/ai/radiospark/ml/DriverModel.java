@@ -88,6 +88,30 @@ record DriverModel(String model, SparkContext sc, WeightsHandle weights, RadioEm
         t.start();
     }
 
+    /**
+     * The dtype this SparkContext's tasks compute in, resolved on the driver before anything is
+     * recorded: {@code dtype} when explicit, for {@code auto} bfloat16 when the tasks will run on
+     * GPUs ({@link DeviceSelector#tasksOnGpu}: device gpu, a Spark GPU amount, or local mode with a
+     * GPU PyTorch sees), else float32. Counts GPUs (loading the PyTorch engine) only for
+     * {@code auto} in local mode without a Spark GPU amount.
+     */
+    static ModelDType resolveDtype(SparkContext sc, String device, String dtype) {
+        if (dtype != null && !dtype.trim().equalsIgnoreCase(DevicePlan.AUTO)) {
+            return ModelDType.parse(dtype);
+        }
+        boolean gpu = DeviceSelector.tasksOnGpu(
+                device,
+                sc.isLocal(),
+                DeviceSelector.sparkGpuAmount(k -> sc.conf().get(k, null)),
+                DeviceSelector::pytorchGpus);
+        ModelDType resolved = DevicePlan.resolveDtype(dtype, gpu);
+        LOG.debug(
+                "dtype=auto: {} ({})",
+                resolved,
+                gpu ? "the tasks run on GPUs" : "the tasks run on CPUs, or the driver cannot tell that they have GPUs");
+        return resolved;
+    }
+
     static final long DEFAULT_MAX_PIXELS = 100_000_000L;
 
     /**
@@ -137,7 +161,8 @@ record DriverModel(String model, SparkContext sc, WeightsHandle weights, RadioEm
      * @throws InvalidValueException naming device or dtype
      */
     static void checkDeviceLocally(String d, String dtype) {
-        ModelDType type = ModelDType.parse(dtype);
+        // auto resolves to float32 or bfloat16, which run everywhere; only device=gpu is checked then
+        ModelDType type = dtype.equals(DevicePlan.AUTO) ? ModelDType.FLOAT32 : ModelDType.parse(dtype);
         boolean cpu = d.equals("cpu");
         if (!cpu && (d.equals("gpu") || type == ModelDType.FLOAT16)) {
             cpu = DeviceSelector.pytorchGpus() == 0;
