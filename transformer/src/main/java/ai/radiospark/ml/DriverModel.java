@@ -58,10 +58,10 @@ record DriverModel(String model, SparkContext sc, WeightsHandle weights, RadioEm
      * driver has the weights, while the job lists its input and Spark plans, so that the first
      * tasks find it built instead of all waiting for it (1.3-1.7 s for the base shape, several
      * seconds for C-RADIOv4-H). The devices are decided on a thread of their own, as counting GPUs
-     * loads the PyTorch engine. On a cluster the executors build it on first use. A failed build is
+     * loads the PyTorch engine (as resolving dtype auto may). On a cluster the executors build it on first use. A failed build is
      * reported by the task that retries it; a model already built is not built again.
      */
-    void prebuildInLocalMode(String deviceParam, ModelDType dtype, int torchThreadsParam, int forwardConcurrency) {
+    void prebuildInLocalMode(String deviceParam, String dtypeParam, int torchThreadsParam, int forwardConcurrency) {
         if (!sc.isLocal()) {
             return;
         }
@@ -70,6 +70,8 @@ record DriverModel(String model, SparkContext sc, WeightsHandle weights, RadioEm
         Thread t = new Thread(
                 () -> {
                     try {
+                        // dtype auto may count GPUs, loading the engine: here, not on the caller's thread
+                        ModelDType dtype = resolveDtype(sc, deviceParam, dtypeParam);
                         for (ai.djl.Device device : DeviceSelector.prebuildDevices(
                                 deviceParam, true, sparkGpus, DeviceSelector::pytorchGpus)) {
                             DevicePlan plan = DevicePlan.of(device, dtype);

@@ -599,7 +599,7 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
         SerializableConfiguration conf =
                 kind == EmbedderSchema.InputKind.PATH ? new SerializableConfiguration(sc.hadoopConfiguration()) : null;
         EmbedPartition fn = new EmbedPartition(cfg, state.weights(), pixelSourceFactory, conf, acc);
-        state.prebuildInLocalMode(getDevice(), dtype, getTorchThreads(), getForwardConcurrency());
+        state.prebuildInLocalMode(getDevice(), dtype.label(), getTorchThreads(), getForwardConcurrency());
         return df.mapPartitions(fn, Encoders.row(out));
     }
 
@@ -688,7 +688,7 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
         s = DriverModel.load(m, sc);
         driverModel = s;
         try {
-            s.prebuildInLocalMode(getDevice(), resolvedDtype(sc), getTorchThreads(), getForwardConcurrency());
+            s.prebuildInLocalMode(getDevice(), getDtype(), getTorchThreads(), getForwardConcurrency());
         } catch (RadioException e) {
             // an unknown dtype or device: transform reports it
         }
