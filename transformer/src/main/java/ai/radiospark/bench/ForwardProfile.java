@@ -1,12 +1,12 @@
 package ai.radiospark.bench;
 
-import ai.djl.pytorch.jni.JniUtils;
 import ai.radiospark.model.Checkpoint;
 import ai.radiospark.model.ModelDType;
 import ai.radiospark.model.RadioConfig;
 import ai.radiospark.model.RadioModel;
 import ai.radiospark.model.RadioWeights;
 import ai.radiospark.model.RandomCheckpoint;
+import ai.radiospark.model.TorchEngine;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -26,7 +26,7 @@ import java.util.SplittableRandom;
 
 /**
  * Where a forward pass's time goes, by libtorch operator: passes run under libtorch's profiler
- * (DJL's {@code JniUtils.startProfile}/{@code stopProfile}, a Chrome trace), each operator's self
+ * ({@link TorchEngine#startProfile}, DJL's {@code JniUtils.startProfile}; a Chrome trace), each operator's self
  * time (its time minus that of the operators it called), per call site the fastest of the passes
  * (they run the same operators in the same order), so that time a thread spent descheduled on a
  * loaded machine counts as little as the passes allow. {@link #parts} groups the operators into
@@ -72,13 +72,13 @@ public final class ForwardProfile {
         Path trace = null;
         try {
             trace = Files.createTempFile("radio-profile", ".json");
-            JniUtils.startProfile(false, false, false);
+            TorchEngine.startProfile();
             try {
                 for (int i = 0; i < passes; i++) {
                     pass.run();
                 }
             } finally {
-                JniUtils.stopProfile(trace.toString());
+                TorchEngine.stopProfile(trace);
             }
             return selfTimes(JSON.readTree(trace.toFile()), passes);
         } catch (IOException e) {
