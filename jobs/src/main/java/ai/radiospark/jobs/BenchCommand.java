@@ -379,12 +379,33 @@ public final class BenchCommand implements Callable<Integer> {
             ObjectNode b = (ObjectNode) r.get("forward_bf16");
             out.printf(
                     "forward bfloat16: %s img/s, %sx float32, %sx peer float32 (per CPU second %s), summary cosine "
-                            + "vs float32 %s%n",
+                            + "vs float32 %s, efficiency %s of the bf16 GEMM peak %s GFLOP/s%n",
                     b.path("img_per_s"),
                     b.path("speedup_vs_float32"),
                     b.path("ratio_vs_peer_float32").asText("n/a"),
                     b.path("cpu_ratio_vs_peer_float32").asText("n/a"),
-                    b.path("cosine_vs_float32"));
+                    b.path("cosine_vs_float32"),
+                    b.path("efficiency"),
+                    b.path("bf16_peak_gflops"));
+            JsonNode parts = b.path("parts");
+            if (parts.isObject()) {
+                StringBuilder line = new StringBuilder();
+                parts.properties().forEach(e -> {
+                    if (e.getValue().isObject()) {
+                        line.append(line.length() == 0 ? "" : ", ")
+                                .append(e.getKey())
+                                .append(' ')
+                                .append(Math.round(
+                                        100 * e.getValue().path("share").asDouble()))
+                                .append('%');
+                    }
+                });
+                out.printf(
+                        "  its operators' time (profiled): %s; linears %s GFLOP/s, attention %s GFLOP/s%n",
+                        line,
+                        parts.path("linears").path("gflops"),
+                        parts.path("attention").path("gflops"));
+            }
         }
     }
 

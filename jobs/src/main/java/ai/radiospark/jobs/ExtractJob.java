@@ -5,6 +5,7 @@ import static org.apache.spark.sql.functions.not;
 
 import ai.radiospark.RadioException;
 import ai.radiospark.ml.RadioEmbedder;
+import ai.radiospark.runtime.EmbeddingSettings;
 import ai.radiospark.runtime.ModelSource;
 import java.io.PrintStream;
 import java.util.List;
@@ -64,11 +65,14 @@ final class ExtractJob {
     }
 
     private final SparkSession spark;
-    private final ExtractOptions o;
+    /** The options; run() replaces them with dtype auto resolved, before anything is recorded. */
+    private ExtractOptions o;
+
     private final PrintStream out;
 
     ExtractJob(SparkSession spark, ExtractOptions options, PrintStream out) {
         this.spark = spark;
+        // dtype auto is decided here, on the driver, before the run records its settings anywhere
         this.o = options;
         this.out = out;
     }
@@ -101,6 +105,9 @@ final class ExtractJob {
     /** The listed images of a folder input, else null (a table input, read by Spark). */
     private List<Row> folder;
 
+    /** The embedding settings with dtype auto resolved, by loadCheckpointAndList. */
+    private volatile EmbeddingSettings resolved;
+
     private long start;
     private long lapStart = System.nanoTime();
 
@@ -115,6 +122,9 @@ final class ExtractJob {
                 .setFeaturesCol("features")
                 .setErrorCol("error");
         String sha = loadCheckpointAndList();
+        // dtype auto, decided on the driver (beside the listing) before the run records its settings anywhere
+        o = o.withEmbedding(resolved);
+        embedder.setDtype(resolved.dtype());
         settings = new TableSettings(o.embedding(), sha);
         lap("checkpoint loaded and input listed");
         EmbeddingTable table = EmbeddingTable.of(spark, o.output());
@@ -137,7 +147,10 @@ final class ExtractJob {
             ExtractFaults.fault("model-load");
             // The checkpoint's identity only: its weights are read when a chunk is embedded, so
             // a rerun over an unchanged table never reads them (the SHA-256 comes from its cache).
-            return ModelSource.checkpoint(embedder.getModel()).sha256();
+            String sha = ModelSource.checkpoint(embedder.getModel()).sha256();
+            // in local mode auto counts the GPUs PyTorch sees, loading the engine: beside the listing too
+            resolved = RadioEmbedder.resolveDtype(spark, o.embedding());
+            return sha;
         });
         Thread loader = new Thread(checkpoint, "radio-extract-checkpoint");
         loader.setDaemon(true);

@@ -28,6 +28,28 @@ record ExtractOptions(
         return embedding.model();
     }
 
+    /** These options with other embedding settings (the same otherwise). */
+    ExtractOptions withEmbedding(EmbeddingSettings e) {
+        return new ExtractOptions(
+                input,
+                output,
+                e,
+                partitionBy,
+                mode,
+                limit,
+                dryRun,
+                reembed,
+                extensions,
+                pathColumn,
+                contentColumn,
+                commitEvery,
+                maxFailedFraction,
+                quarantine,
+                progressSeconds,
+                retryErrors,
+                changeDataFeed);
+    }
+
     /** Options named one by one: no two of the same type can swap places unnoticed. */
     static Builder builder() {
         return new Builder();

@@ -63,6 +63,25 @@ class BenchCommandTest {
         assertTrue(stage > 0 && stage <= all, r.toString());
         assertEquals(all - stage, r.at("/pipeline/outside_stage_s").asDouble(), 0.02, r.toString());
         assertTrue(r.at("/forward_bf16/cosine_vs_float32").asDouble() > 0.99, r.toString());
+        // forward_bf16.efficiency: against the bf16 GEMM peak, as forward.efficiency against float32's
+        JsonNode bf16 = r.at("/forward_bf16/efficiency");
+        assertTrue(bf16.isNumber() && bf16.asDouble() >= 0 && bf16.asDouble() < 1, r.toString());
+        assertEquals(
+                r.at("/forward_bf16/model_gflops").asDouble()
+                        / r.at("/forward_bf16/bf16_peak_gflops").asDouble(),
+                bf16.asDouble(),
+                0.002,
+                r.toString());
+        // where its time goes: the profiled parts' shares add up to 1, the linears take some
+        JsonNode parts = r.at("/forward_bf16/parts");
+        double shares = 0;
+        for (String part :
+                new String[] {"linears", "attention", "layer_norm", "dtype_conversions", "residual", "other"}) {
+            shares += parts.path(part).path("share").asDouble(-1);
+        }
+        assertEquals(1.0, shares, 0.01, parts.toString());
+        assertTrue(parts.at("/linears/share").asDouble() > 0, parts.toString());
+        assertTrue(parts.at("/attention/ms").asDouble() > 0, parts.toString());
         assertEquals("not available", r.at("/forward/peer").asText());
         // The GEMM peak's ViT-shaped product follows the batch: 2 images x 196 tokens.
         assertTrue(r.at("/forward/matmul/392x768x3072_onednn_f32_gflops").asDouble() > 0, r.toString());

@@ -86,14 +86,14 @@ class ConfFilesTest {
 
     /**
      * conf/radio-defaults-gpu.properties is conf/radio-defaults.properties with the GPU's dtype and
-     * batch size, and the CPU's defaults stay float32 and 16.
+     * batch size, and the CPU's defaults stay auto (float32 on CPUs) and 16.
      */
     @Test
     void theGpuRadioDefaultsDifferFromTheCpuOnesInDtypeAndBatchSizeOnly() throws Exception {
         Properties cpu = load("radio-defaults.properties");
         Properties gpu = load("radio-defaults-gpu.properties");
-        assertEquals("float32", cpu.getProperty("radio.dtype").trim());
-        assertEquals("float32", Setting.DTYPE.defaultValue());
+        assertEquals("auto", cpu.getProperty("radio.dtype").trim());
+        assertEquals("auto", Setting.DTYPE.defaultValue());
         assertEquals(
                 Integer.toString(DevicePlan.CPU_BATCH_SIZE),
                 cpu.getProperty("radio.batch-size").trim());

@@ -151,6 +151,36 @@ class ExtractTableContractTest {
                         e -> String.valueOf((Object) e.getValue().getAs("settings"))));
     }
 
+    /**
+     * The default dtype {@code auto} is resolved on the driver before anything is recorded: on this
+     * CPU machine float32, so a table written with the former default, an explicit float32, takes
+     * a rerun with the default as the same settings (no refusal, no --reembed) and its new rows and
+     * properties say float32, never auto.
+     */
+    @Test
+    void aFloat32TableRerunWithTheAutoDefaultOnTheCpuKeepsItsSettings() throws Exception {
+        Path images = folder("images", 1, 2);
+        Path table = tmp.resolve("table");
+        Result first = run("--input", images.toString(), "--output", table.toString(), "--dtype", "float32");
+        assertEquals(0, first.code(), first.err());
+        Map<String, String> props = EmbeddingTable.of(spark, table.toString()).properties();
+        assertEquals("float32", props.get("radio.dtype"));
+        ExtractJobTest.generatePng(images.resolve("img-3.png"), 3);
+        Result auto = run("--input", images.toString(), "--output", table.toString());
+        assertEquals(0, auto.code(), auto.err());
+        assertTrue(auto.out().contains("embedded   1 "), auto.out());
+        assertEquals(props, EmbeddingTable.of(spark, table.toString()).properties());
+        Map<String, Row> rows = rows(table);
+        assertEquals(3, rows.size());
+        for (Row r : rows.values()) {
+            assertEquals(ROW_224, r.getAs("settings"));
+            assertEquals("float32", r.getAs("dtype"));
+        }
+        Result explicit = run("--input", images.toString(), "--output", table.toString(), "--dtype", "auto");
+        assertEquals(0, explicit.code(), explicit.err());
+        assertTrue(explicit.out().contains("unchanged  3 "), explicit.out());
+    }
+
     /** Item 1: leftovers of an aborted first write are removed; anything else that is not a table is refused. */
     @Test
     void anOutputThatIsNotADeltaTable() throws Exception {

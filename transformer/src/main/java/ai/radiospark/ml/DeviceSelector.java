@@ -217,6 +217,62 @@ public final class DeviceSelector {
         return d.equals("auto") ? List.of(Device.cpu()) : List.of();
     }
 
+    /**
+     * Whether the stage's tasks will run on GPUs, as the driver can tell before they start, for
+     * {@link ai.radiospark.model.DevicePlan#resolveDtype} (the dtype {@code auto}):
+     *
+     * <ul>
+     *   <li>{@code cpu}: no;
+     *   <li>{@code gpu}: yes (the tasks run on a GPU or fail);
+     *   <li>{@code auto} with a Spark GPU amount for executors or tasks: yes (Spark assigns GPUs);
+     *   <li>{@code auto} in local mode: whether PyTorch sees a GPU here (the tasks then use every one,
+     *       {@link #select});
+     *   <li>{@code auto} on a cluster without GPU scheduling: no. The driver cannot see the executors'
+     *       GPUs; a task that finds one runs on it in the dtype decided here (float32), as the
+     *       table records.
+     * </ul>
+     *
+     * @param visibleGpus asked only in local mode with {@code auto} and no Spark GPU amount
+     * @throws RadioException for an unknown device
+     */
+    static boolean tasksOnGpu(String device, boolean local, boolean sparkGpuAmount, IntSupplier visibleGpus) {
+        String d = device == null ? "auto" : device.trim().toLowerCase(Locale.ROOT);
+        if (!d.equals("auto") && !d.equals("cpu") && !d.equals("gpu")) {
+            throw new RadioException("Unknown device \"" + device + "\". Use auto, cpu or gpu.");
+        }
+        if (d.equals("cpu")) {
+            return false;
+        }
+        if (d.equals("gpu") || sparkGpuAmount) {
+            return true;
+        }
+        return local && visibleGpus.getAsInt() > 0;
+    }
+
+    /** The Spark settings whose positive amount means Spark schedules GPUs for the executors and tasks. */
+    static final List<String> SPARK_GPU_AMOUNTS =
+            List.of("spark.executor.resource.gpu.amount", "spark.task.resource.gpu.amount");
+
+    /**
+     * Whether {@code conf} (a Spark conf's getter, null for unset) gives executors or tasks a GPU
+     * amount above 0 ({@link #SPARK_GPU_AMOUNTS}).
+     */
+    static boolean sparkGpuAmount(java.util.function.Function<String, String> conf) {
+        for (String key : SPARK_GPU_AMOUNTS) {
+            String v = conf.apply(key);
+            if (v != null) {
+                try {
+                    if (Double.parseDouble(v.trim()) > 0) {
+                        return true;
+                    }
+                } catch (NumberFormatException e) {
+                    // Spark itself refuses it when it starts the executors
+                }
+            }
+        }
+        return false;
+    }
+
     /** Whether this JVM runs Spark in local mode: its only executor is the driver, executor id "driver". */
     static boolean localMode() {
         SparkEnv env = SparkEnv.get();

@@ -58,10 +58,10 @@ record DriverModel(String model, SparkContext sc, WeightsHandle weights, RadioEm
      * driver has the weights, while the job lists its input and Spark plans, so that the first
      * tasks find it built instead of all waiting for it (1.3-1.7 s for the base shape, several
      * seconds for C-RADIOv4-H). The devices are decided on a thread of their own, as counting GPUs
-     * loads the PyTorch engine. On a cluster the executors build it on first use. A failed build is
+     * loads the PyTorch engine (as resolving dtype auto may). On a cluster the executors build it on first use. A failed build is
      * reported by the task that retries it; a model already built is not built again.
      */
-    void prebuildInLocalMode(String deviceParam, ModelDType dtype, int torchThreadsParam, int forwardConcurrency) {
+    void prebuildInLocalMode(String deviceParam, String dtypeParam, int torchThreadsParam, int forwardConcurrency) {
         if (!sc.isLocal()) {
             return;
         }
@@ -70,6 +70,8 @@ record DriverModel(String model, SparkContext sc, WeightsHandle weights, RadioEm
         Thread t = new Thread(
                 () -> {
                     try {
+                        // dtype auto may count GPUs, loading the engine: here, not on the caller's thread
+                        ModelDType dtype = resolveDtype(sc, deviceParam, dtypeParam);
                         for (ai.djl.Device device : DeviceSelector.prebuildDevices(
                                 deviceParam, true, sparkGpus, DeviceSelector::pytorchGpus)) {
                             DevicePlan plan = DevicePlan.of(device, dtype);
@@ -86,6 +88,30 @@ record DriverModel(String model, SparkContext sc, WeightsHandle weights, RadioEm
                 "radio-prebuild");
         t.setDaemon(true);
         t.start();
+    }
+
+    /**
+     * The dtype this SparkContext's tasks compute in, resolved on the driver before anything is
+     * recorded: {@code dtype} when explicit, for {@code auto} bfloat16 when the tasks will run on
+     * GPUs ({@link DeviceSelector#tasksOnGpu}: device gpu, a Spark GPU amount, or local mode with a
+     * GPU PyTorch sees), else float32. Counts GPUs (loading the PyTorch engine) only for
+     * {@code auto} in local mode without a Spark GPU amount.
+     */
+    static ModelDType resolveDtype(SparkContext sc, String device, String dtype) {
+        if (dtype != null && !dtype.trim().equalsIgnoreCase(DevicePlan.AUTO)) {
+            return ModelDType.parse(dtype);
+        }
+        boolean gpu = DeviceSelector.tasksOnGpu(
+                device,
+                sc.isLocal(),
+                DeviceSelector.sparkGpuAmount(k -> sc.conf().get(k, null)),
+                DeviceSelector::pytorchGpus);
+        ModelDType resolved = DevicePlan.resolveDtype(dtype, gpu);
+        LOG.debug(
+                "dtype=auto: {} ({})",
+                resolved,
+                gpu ? "the tasks run on GPUs" : "the tasks run on CPUs, or the driver cannot tell that they have GPUs");
+        return resolved;
     }
 
     static final long DEFAULT_MAX_PIXELS = 100_000_000L;
@@ -137,7 +163,8 @@ record DriverModel(String model, SparkContext sc, WeightsHandle weights, RadioEm
      * @throws InvalidValueException naming device or dtype
      */
     static void checkDeviceLocally(String d, String dtype) {
-        ModelDType type = ModelDType.parse(dtype);
+        // auto resolves to float32 or bfloat16, which run everywhere; only device=gpu is checked then
+        ModelDType type = dtype.equals(DevicePlan.AUTO) ? ModelDType.FLOAT32 : ModelDType.parse(dtype);
         boolean cpu = d.equals("cpu");
         if (!cpu && (d.equals("gpu") || type == ModelDType.FLOAT16)) {
             cpu = DeviceSelector.pytorchGpus() == 0;

@@ -89,7 +89,7 @@ import scala.runtime.AbstractFunction1;
  * {@code decodeThreads} threads into a bounded queue of two batches while earlier batches run,
  * so memory stays bounded whatever the partition size. The tasks queue their batches for the
  * executor's forward lanes, long-lived threads shared by its tasks ({@code forwardConcurrency} per
- * device; default on CPU executor cores / {@code torchThreads}, on a GPU 1), each pass on
+ * device; default on CPU executor cores / {@code torchThreads}, on a GPU 2), each pass on
  * {@code torchThreads} PyTorch threads (default spark.task.cpus); a task's last batch is split
  * over the lanes. A forward pass takes images of one input size: in native, native-buckets and
  * shortest-edge modes images wait in per-size buckets kept across the partition until a bucket holds
@@ -181,7 +181,7 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
                 "forwardConcurrency",
                 "forward passes that run at once per executor "
                         + "JVM and device (tasks queue their batches for them); 0 = on CPU the executor's cores / torchThreads, "
-                        + "on a GPU 1",
+                        + "on a GPU 2",
                 ParamValidators.gtEq(0));
         maxPixels = longParam(Setting.MAX_PIXELS);
 
@@ -565,7 +565,7 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
         SparkContext sc = spark.sparkContext();
         DriverModel state = driverModel(sc);
         int[] size = parseImageSize(getImageSize());
-        ModelDType dtype = ModelDType.parse(getDtype());
+        ModelDType dtype = resolvedDtype(sc); // auto: decided here, on the driver, before anything is recorded
         if (getDevice().equals("cpu")) {
             DevicePlan.of(ai.djl.Device.cpu(), dtype); // float16 on CPU: refused before any job starts
         }
@@ -581,7 +581,9 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
                 size[0], size[1], getResizeMode(), state.info().config().patchSize(), maxPixels(spark));
         pixelSourceFactory.create(spec); // validates the size against the model's patch size, on the driver
         // batchSize unset: the device's default (DevicePlan), decided in the task that knows its device
-        EmbeddingSettings settings = getSettings().with(Setting.MAX_PIXELS, Long.toString(spec.maxPixels()));
+        EmbeddingSettings settings = getSettings()
+                .with(Setting.DTYPE, dtype.label())
+                .with(Setting.MAX_PIXELS, Long.toString(spec.maxPixels()));
         EmbedPartition.Config cfg = new EmbedPartition.Config(
                 kind,
                 inputIndex,
@@ -597,8 +599,33 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
         SerializableConfiguration conf =
                 kind == EmbedderSchema.InputKind.PATH ? new SerializableConfiguration(sc.hadoopConfiguration()) : null;
         EmbedPartition fn = new EmbedPartition(cfg, state.weights(), pixelSourceFactory, conf, acc);
-        state.prebuildInLocalMode(getDevice(), dtype, getTorchThreads(), getForwardConcurrency());
+        state.prebuildInLocalMode(getDevice(), dtype.label(), getTorchThreads(), getForwardConcurrency());
         return df.mapPartitions(fn, Encoders.row(out));
+    }
+
+    /**
+     * The dtype this stage computes in with {@code spark}'s context, which its output and a table
+     * record: dtype when set explicitly; for {@code auto} (the default) bfloat16 when the tasks will
+     * run on GPUs (device gpu, a Spark GPU amount for executors or tasks, or local mode with a GPU
+     * PyTorch sees), else float32. Decided on the driver, never per task.
+     */
+    public ModelDType resolvedDtype(SparkSession spark) {
+        return resolvedDtype(spark.sparkContext());
+    }
+
+    private ModelDType resolvedDtype(SparkContext sc) {
+        return DriverModel.resolveDtype(sc, getDevice(), getDtype());
+    }
+
+    /**
+     * {@code settings} with dtype {@code auto} resolved as a stage with those settings would resolve
+     * it with {@code spark}'s context ({@link #resolvedDtype}); an explicit dtype is kept. Front ends
+     * that record the settings (radio extract's table) call it before recording them.
+     */
+    public static EmbeddingSettings resolveDtype(SparkSession spark, EmbeddingSettings settings) {
+        String dtype = DriverModel.resolveDtype(spark.sparkContext(), settings.device(), settings.dtype())
+                .label();
+        return dtype.equals(settings.dtype()) ? settings : settings.with(Setting.DTYPE, dtype);
     }
 
     /**
@@ -625,7 +652,7 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
                 state.info(),
                 spec,
                 getDevice(),
-                ModelDType.parse(getDtype()),
+                resolvedDtype(spark),
                 fm,
                 getFeaturesType().equals("float16"),
                 pixelSourceFactory,
@@ -661,8 +688,7 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
         s = DriverModel.load(m, sc);
         driverModel = s;
         try {
-            s.prebuildInLocalMode(
-                    getDevice(), ModelDType.parse(getDtype()), getTorchThreads(), getForwardConcurrency());
+            s.prebuildInLocalMode(getDevice(), getDtype(), getTorchThreads(), getForwardConcurrency());
         } catch (RadioException e) {
             // an unknown dtype or device: transform reports it
         }

@@ -32,11 +32,11 @@ import ai.radiospark.RadioException;
  *       anchor of 1,758 img/s was measured with bf16 at batch 64), 16 on the CPU.
  * </ul>
  *
- * <p>The GPU's default dtype, {@link #GPU_DTYPE} (bfloat16), is not decided here per task: a table
- * records the dtype of the run, decided on the driver, so the GPU configurations set it
- * ({@code conf/radio-defaults-gpu.properties}, {@code scripts/submit.sh} with GPU=1,
- * {@code spark.radio.dtype} in {@code conf/spark-defaults-gpu.conf}) and the CPU's default stays
- * float32. {@code ConfFilesTest} checks that those files carry these constants.
+ * <p>The dtype setting's default, {@code auto}, is not resolved here per task: a table records the
+ * dtype of the run, so the driver resolves it once, before anything is recorded, with
+ * {@link #resolveDtype}: {@link #GPU_DTYPE} (bfloat16) when the tasks will run on GPUs, else
+ * float32. ({@code ai.radiospark.ml.DeviceSelector#tasksOnGpu} says whether they will.) An explicit
+ * dtype always wins.
  *
  * @param gpu whether the model runs on a GPU (else the CPU)
  * @param compute the type the block matrices compute in
@@ -63,8 +63,27 @@ public record DevicePlan(boolean gpu, ModelDType compute, Linear linear, boolean
     /** Forward lanes per GPU when forwardConcurrency is not set: host work of one overlaps the other's kernels. */
     public static final int GPU_LANES = 2;
 
-    /** The dtype the GPU configurations set (the CPU's default stays float32). */
+    /** What dtype {@value #AUTO} resolves to when the tasks run on GPUs (on CPUs: float32). */
     public static final ModelDType GPU_DTYPE = ModelDType.BFLOAT16;
+
+    /** The dtype setting's default: resolved on the driver by {@link #resolveDtype}. */
+    public static final String AUTO = "auto";
+
+    /**
+     * The dtype a run computes in, and its table records: {@code dtype} when set explicitly (float32,
+     * bfloat16 or float16, always winning); for {@value #AUTO} (or null), {@link #GPU_DTYPE} when the
+     * tasks will run on GPUs, else float32, so a CPU run with the default records float32, as runs
+     * did before the default became {@value #AUTO}.
+     *
+     * @param tasksOnGpu whether the tasks will run on GPUs, as the driver can tell
+     * @throws RadioException for a dtype that is none of these
+     */
+    public static ModelDType resolveDtype(String dtype, boolean tasksOnGpu) {
+        if (dtype == null || dtype.trim().equalsIgnoreCase(AUTO)) {
+            return tasksOnGpu ? GPU_DTYPE : ModelDType.FLOAT32;
+        }
+        return ModelDType.parse(dtype);
+    }
 
     /** c10::ScalarType codes, as TorchScript's serialized dialect writes dtypes. */
     static final int TS_FLOAT16 = 5;

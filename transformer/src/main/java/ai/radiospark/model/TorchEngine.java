@@ -79,6 +79,19 @@ public final class TorchEngine {
         JniUtils.setNumThreads(threads);
     }
 
+    /**
+     * Starts libtorch's profiler (CPU operators, without shapes or memory) for the operators that
+     * run from now until {@link #stopProfile}: {@code ai.radiospark.bench.ForwardProfile}.
+     */
+    public static void startProfile() {
+        JniUtils.startProfile(false, false, false);
+    }
+
+    /** Stops libtorch's profiler and writes what it recorded to {@code chromeTrace}, a Chrome trace (JSON). */
+    public static void stopProfile(java.nio.file.Path chromeTrace) {
+        JniUtils.stopProfile(chromeTrace.toString());
+    }
+
     /** libtorch's inter-op threads. */
     public static int interOpThreads() {
         return JniUtils.getNumInteropThreads();

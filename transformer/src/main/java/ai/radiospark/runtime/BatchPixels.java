@@ -46,6 +46,9 @@ public final class BatchPixels {
                 return new BatchPixels(b, height, width, null, bytes);
             }
         }
+        if (b == 1 && images.get(0).length == per) {
+            return new BatchPixels(1, height, width, images.get(0), null); // one image: its own values, no copy
+        }
         float[] floats = new float[b * per];
         for (int j = 0; j < b; j++) {
             System.arraycopy(images.get(j), 0, floats, j * per, per);

@@ -59,7 +59,7 @@ public record EmbeddingSettings(
 
     public static final String[] RESIZE_MODES = {"fixed", "shortest-edge", "native", "native-buckets"};
     public static final String[] DEVICES = {"auto", "cpu", "gpu"};
-    public static final String[] DTYPES = {"float32", "bfloat16", "float16"};
+    public static final String[] DTYPES = {DevicePlan.AUTO, "float32", "bfloat16", "float16"};
     public static final String[] FEATURES_TYPES = {"float32", "float16"};
 
     /**
@@ -142,12 +142,14 @@ public record EmbeddingSettings(
         DTYPE(
                 "dtype",
                 "--dtype",
-                "float32|bfloat16|float16",
+                "auto|float32|bfloat16|float16",
                 "dtype",
-                "float32",
+                DevicePlan.AUTO,
                 String.class,
                 true,
-                "the model's compute type: float32, bfloat16 or float16 (GPU only: refused on the CPU, where it is ~200x "
+                "the model's compute type: auto (bfloat16 when the tasks run on GPUs: device gpu, a Spark GPU amount for "
+                        + "executors or tasks, or local mode with a GPU; else float32; decided on the driver, and the table "
+                        + "records the result), float32, bfloat16 or float16 (GPU only: refused on the CPU, where it is ~200x "
                         + "slower than float32); outputs are float32",
                 v -> oneOf("dtype", v, DTYPES),
                 EmbeddingSettings::dtype),
@@ -386,6 +388,10 @@ public record EmbeddingSettings(
      * the {@code radio.} prefix: the model, the checkpoint's SHA-256, then each recorded setting.
      */
     public Map<String, String> recorded(String checkpointSha256) {
+        if (DevicePlan.AUTO.equals(dtype)) {
+            throw new IllegalStateException("dtype=auto is resolved before settings are recorded "
+                    + "(RadioEmbedder.resolveDtype): a table records the dtype the model computes in");
+        }
         Map<String, String> m = new LinkedHashMap<>();
         m.put(Setting.MODEL.tableKey, model);
         m.put(CHECKPOINT_SHA256, checkpointSha256);
@@ -399,7 +405,8 @@ public record EmbeddingSettings(
 
     /** The keys of {@link #recorded}, in order. */
     public static java.util.List<String> recordedKeys() {
-        return java.util.List.copyOf(DEFAULTS.recorded("").keySet());
+        return java.util.List.copyOf(
+                DEFAULTS.with(Setting.DTYPE, "float32").recorded("").keySet());
     }
 
     /** The table properties that say how a table's embeddings were made: {@link #recorded} as radio.*. */

@@ -88,4 +88,34 @@ class DeviceSelectorLocalModeTest {
         }
         assertEquals(List.copyOf(used), DeviceSelector.prebuildDevices(device, true, false, sees(gpus)));
     }
+
+    @ParameterizedTest(name = "device={0} gpus={1} sparkGpuAmount={2} local={3}")
+    @CsvSource({
+        // device, GPUs PyTorch sees (-1: must not be asked), Spark GPU amount, local mode, tasks on GPUs
+        "cpu, -1, false, true, false",
+        "cpu, -1, true, false, false",
+        "gpu, -1, false, false, true",
+        "gpu, -1, false, true, true",
+        "auto, -1, true, false, true",
+        "auto, -1, true, true, true",
+        "auto, 2, false, true, true",
+        "auto, 0, false, true, false",
+        "auto, -1, false, false, false"
+    })
+    void tasksOnGpu(String device, int gpus, boolean sparkGpuAmount, boolean local, boolean expected) {
+        assertEquals(expected, DeviceSelector.tasksOnGpu(device, local, sparkGpuAmount, gpus < 0 ? NEVER : sees(gpus)));
+        assertThrows(RadioException.class, () -> DeviceSelector.tasksOnGpu("tpu", true, false, NEVER));
+    }
+
+    @Test
+    void aSparkGpuAmountAbove0ForExecutorsOrTasksSchedulesGpus() {
+        assertEquals(false, DeviceSelector.sparkGpuAmount(Map.<String, String>of()::get));
+        assertEquals(true, DeviceSelector.sparkGpuAmount(Map.of("spark.task.resource.gpu.amount", "0.25")::get));
+        assertEquals(true, DeviceSelector.sparkGpuAmount(Map.of("spark.executor.resource.gpu.amount", "1")::get));
+        // the GPU conf's driver amount 0 and an executor amount 0 schedule none
+        assertEquals(
+                false,
+                DeviceSelector.sparkGpuAmount(Map.of(
+                        "spark.driver.resource.gpu.amount", "0", "spark.executor.resource.gpu.amount", "0")::get));
+    }
 }

@@ -25,11 +25,12 @@ class EmbeddingSettingsTest {
     void defaults() {
         EmbeddingSettings d = EmbeddingSettings.DEFAULTS;
         assertEquals(
-                new EmbeddingSettings(
-                        null, "224x224", "fixed", 16, "auto", "float32", "none", "float32", 0, 100_000_000L),
+                new EmbeddingSettings(null, "224x224", "fixed", 16, "auto", "auto", "none", "float32", 0, 100_000_000L),
                 d);
+        // auto is resolved on the driver before anything is recorded (RadioEmbedderTest); float32 on a CPU
         assertEquals(
-                "size=224x224;resize_mode=fixed;dtype=float32;features=none;features_type=float32", d.rowSettings());
+                "size=224x224;resize_mode=fixed;dtype=float32;features=none;features_type=float32",
+                d.with(Setting.DTYPE, "float32").rowSettings());
     }
 
     @Test
@@ -74,7 +75,7 @@ class EmbeddingSettingsTest {
                 "Invalid batchSize \"0\". Use a positive number of images per forward pass, e.g. " + "16."
             },
             {Setting.DEVICE, "tpu", "Invalid device \"tpu\". Use auto, cpu or gpu."},
-            {Setting.DTYPE, "float64", "Invalid dtype \"float64\". Use float32, bfloat16 or float16."},
+            {Setting.DTYPE, "float64", "Invalid dtype \"float64\". Use auto, float32, bfloat16 or float16."},
             {
                 Setting.FEATURES_MODE,
                 "pooled:0x3",
@@ -118,6 +119,8 @@ class EmbeddingSettingsTest {
                 "full",
                 Setting.FEATURES_TYPE,
                 "float16",
+                Setting.DTYPE,
+                "float32",
                 Setting.DEVICE,
                 "cpu",
                 Setting.BATCH_SIZE,
@@ -157,7 +160,9 @@ class EmbeddingSettingsTest {
                         Setting.FEATURES_MODE,
                         "full",
                         Setting.FEATURES_TYPE,
-                        "float16")),
+                        "float16",
+                        Setting.DTYPE,
+                        "float32")),
                 EmbeddingSettings.fromTableProperties(props));
         assertEquals("size=512;resize_mode=native;dtype=float32;features=full;features_type=float16", s.rowSettings());
         assertNull(EmbeddingSettings.fromTableProperties(Map.of()).model());

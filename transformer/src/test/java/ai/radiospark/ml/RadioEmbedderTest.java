@@ -711,4 +711,31 @@ class RadioEmbedderTest {
         }
         return m;
     }
+
+    /**
+     * dtype defaults to auto, resolved on the driver: float32 on this machine (local mode, no GPU),
+     * bfloat16 when the tasks will run on GPUs (device=gpu here: the function is tested over every
+     * case in DeviceSelectorLocalModeTest and DevicePlanTest), and an explicit dtype wins.
+     */
+    @Test
+    void theAutoDtypeIsResolvedOnTheDriverFloat32OnTheCpu() {
+        RadioEmbedder e = new RadioEmbedder();
+        assertEquals("auto", e.getDtype());
+        assertEquals(ai.radiospark.model.ModelDType.FLOAT32, e.resolvedDtype(spark));
+        assertEquals(ai.radiospark.model.ModelDType.BFLOAT16, e.setDevice("gpu").resolvedDtype(spark));
+        assertEquals(
+                ai.radiospark.model.ModelDType.FLOAT32,
+                e.setDtype("float32").resolvedDtype(spark),
+                "an explicit dtype wins");
+        ai.radiospark.runtime.EmbeddingSettings d = ai.radiospark.runtime.EmbeddingSettings.DEFAULTS;
+        assertEquals("float32", RadioEmbedder.resolveDtype(spark, d).dtype());
+        assertEquals(
+                "size=224x224;resize_mode=fixed;dtype=float32;features=none;features_type=float32",
+                RadioEmbedder.resolveDtype(spark, d).rowSettings());
+        IllegalStateException unresolved = assertThrows(IllegalStateException.class, d::rowSettings);
+        assertEquals(
+                "dtype=auto is resolved before settings are recorded (RadioEmbedder.resolveDtype): a table records "
+                        + "the dtype the model computes in",
+                unresolved.getMessage());
+    }
 }

@@ -91,4 +91,30 @@ class DevicePlanTest {
         assertEquals(8, cpu.batchSize(8));
         assertEquals(16, gpu.batchSize(16));
     }
+
+    @ParameterizedTest(name = "dtype={0} tasksOnGpu={1}")
+    @CsvSource({
+        // dtype setting, tasks on GPUs, resolved
+        "auto, true, BFLOAT16",
+        "auto, false, FLOAT32",
+        "AUTO, true, BFLOAT16",
+        "float32, true, FLOAT32",
+        "float32, false, FLOAT32",
+        "bfloat16, false, BFLOAT16",
+        "bf16, true, BFLOAT16",
+        "float16, true, FLOAT16"
+    })
+    void autoResolvesToBfloat16OnGpusAndFloat32ElseAnExplicitDtypeWins(
+            String dtype, boolean tasksOnGpu, ModelDType resolved) {
+        assertEquals(resolved, DevicePlan.resolveDtype(dtype, tasksOnGpu));
+    }
+
+    @Test
+    void autoIsTheDefaultAndUnknownDtypesAreRefused() {
+        assertEquals(ModelDType.BFLOAT16, DevicePlan.resolveDtype(null, true));
+        assertEquals(ModelDType.FLOAT32, DevicePlan.resolveDtype(null, false));
+        assertEquals(DevicePlan.GPU_DTYPE, DevicePlan.resolveDtype(DevicePlan.AUTO, true));
+        RadioException e = assertThrows(RadioException.class, () -> DevicePlan.resolveDtype("float64", true));
+        assertEquals("Unknown dtype \"float64\". Use float32, bfloat16 or float16.", e.getMessage());
+    }
 }

@@ -76,7 +76,7 @@ public final class RadioFunctions {
      *
      * @param options {@code model} (required: a checkpoint directory or hub id), and optionally
      *     {@code imageSize} ("224x224"), {@code resizeMode} (fixed), {@code device} (auto),
-     *     {@code dtype} (float32), {@code featuresMode} (none), {@code featuresType} (float32),
+     *     {@code dtype} (auto: bfloat16 on GPUs, else float32), {@code featuresMode} (none), {@code featuresType} (float32),
      *     {@code torchThreads} (0), as the RadioEmbedder params of the same names ({@link #OPTIONS});
      *     {@code batchSize} is accepted for symmetry but has no effect (SQL functions embed one row
      *     at a time)
