@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
@@ -209,25 +210,48 @@ public final class SafetensorsFile {
     /** The raw little-endian bytes of a tensor: a memory map of the file, or a slice of its bytes. */
     public ByteBuffer data(String name) {
         TensorInfo info = info(name);
+        int length = length(info);
+        if (bytes != null) {
+            return bytes.slice((int) (dataStart + info.begin()), length).order(ByteOrder.LITTLE_ENDIAN);
+        }
+        return map(info, length).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** Whether the tensors are read from a file through memory maps (not from bytes held in memory). */
+    boolean mapsFile() {
+        return bytes == null;
+    }
+
+    /**
+     * A new memory map of a tensor of a file ({@link #mapsFile}), which {@link NativeBuffers#unmap} can
+     * release: a map of its own, not a slice or duplicate.
+     */
+    MappedByteBuffer map(String name) {
+        TensorInfo info = info(name);
+        return map(info, length(info));
+    }
+
+    private int length(TensorInfo info) {
         long length = info.byteLength();
         if (length > Integer.MAX_VALUE) {
-            throw new RadioException("Tensor '" + name + "' in " + source + " has " + length
+            throw new RadioException("Tensor '" + info.name() + "' in " + source + " has " + length
                     + " bytes; radio-spark reads tensors of at most 2 GiB each.");
         }
-        if (bytes != null) {
-            return bytes.slice((int) (dataStart + info.begin()), (int) length).order(ByteOrder.LITTLE_ENDIAN);
-        }
+        return (int) length;
+    }
+
+    private MappedByteBuffer map(TensorInfo info, int length) {
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            return ch.map(FileChannel.MapMode.READ_ONLY, dataStart + info.begin(), length)
-                    .order(ByteOrder.LITTLE_ENDIAN);
+            return ch.map(FileChannel.MapMode.READ_ONLY, dataStart + info.begin(), length);
         } catch (IOException e) {
-            throw new RadioException("Cannot read tensor '" + name + "' from " + source + ": " + e.getMessage(), e);
+            throw new RadioException(
+                    "Cannot read tensor '" + info.name() + "' from " + source + ": " + e.getMessage(), e);
         }
     }
 
     /** A tensor's values as float32, converted from F32, F16, BF16, F64 or an integer type. */
     public float[] floats(String name) {
-        return TensorConversions.toFloats(info(name), data(name));
+        return Tensor.ofFile(this, name).floats();
     }
 
     /** A tensor's values as long, for integer tensors such as {@code summary_idxs}. */
