@@ -38,14 +38,20 @@ public final class SafetensorsFile {
     private final String source;
     private final Map<String, TensorInfo> tensors;
     private final Map<String, String> metadata;
-    private final Path path;
+    /**
+     * The file, open for as long as this object lives (the garbage collector closes it): every map is made
+     * from it, so a checkpoint replaced on disk (a re-download moved into place) after it was opened
+     * does not change the weights read.
+     */
+    private final FileChannel channel;
+
     private final ByteBuffer bytes;
     private final long dataStart;
 
     private SafetensorsFile(
-            String source, Path path, ByteBuffer bytes, long size, ByteBuffer headerLen, ByteBuffer header) {
+            String source, FileChannel channel, ByteBuffer bytes, long size, ByteBuffer headerLen, ByteBuffer header) {
         this.source = source;
-        this.path = path;
+        this.channel = channel;
         this.bytes = bytes;
         long n = headerLen.order(ByteOrder.LITTLE_ENDIAN).getLong(0);
         this.dataStart = 8 + n;
@@ -58,7 +64,10 @@ public final class SafetensorsFile {
 
     /** Opens and validates a file; its tensors are read lazily through memory maps. */
     public static SafetensorsFile open(Path path) {
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+        FileChannel ch = null;
+        boolean ok = false;
+        try {
+            ch = FileChannel.open(path, StandardOpenOption.READ);
             long size = ch.size();
             ByteBuffer len = ByteBuffer.allocate(8);
             long n = readHeaderLength(ch, len, size, path.toString());
@@ -69,7 +78,9 @@ public final class SafetensorsFile {
                 }
             }
             header.flip();
-            return new SafetensorsFile(path.toString(), path, null, size, len, header);
+            SafetensorsFile f = new SafetensorsFile(path.toString(), ch, null, size, len, header);
+            ok = true;
+            return f;
         } catch (NoSuchFileException e) {
             throw new RadioException(
                     "Checkpoint file " + path + " does not exist. "
@@ -77,6 +88,14 @@ public final class SafetensorsFile {
                     e);
         } catch (IOException e) {
             throw new RadioException("Cannot read checkpoint file " + path + ": " + e.getMessage(), e);
+        } finally {
+            if (!ok && ch != null) {
+                try {
+                    ch.close();
+                } catch (IOException e) {
+                    // failing already
+                }
+            }
         }
     }
 
@@ -241,8 +260,8 @@ public final class SafetensorsFile {
     }
 
     private MappedByteBuffer map(TensorInfo info, int length) {
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            return ch.map(FileChannel.MapMode.READ_ONLY, dataStart + info.begin(), length);
+        try {
+            return channel.map(FileChannel.MapMode.READ_ONLY, dataStart + info.begin(), length);
         } catch (IOException e) {
             throw new RadioException(
                     "Cannot read tensor '" + info.name() + "' from " + source + ": " + e.getMessage(), e);

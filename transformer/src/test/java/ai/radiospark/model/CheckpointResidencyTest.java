@@ -58,6 +58,26 @@ class CheckpointResidencyTest {
         assertEquals(w.tensor("patch").data(), copy.tensor("patch").data(), "the long-lived map still reads");
     }
 
+    /**
+     * Every map is made from the file opened with the checkpoint: a checkpoint file replaced on disk
+     * afterwards (a re-download moved into place) does not change what the build and {@link Tensor#read} read.
+     */
+    @Test
+    void aFileReplacedAfterOpeningDoesNotChangeTheWeightsRead(@TempDir Path a, @TempDir Path b) throws Exception {
+        RandomCheckpoint.write(RandomCheckpoint.shape("tiny"), a, 1);
+        RandomCheckpoint.write(RandomCheckpoint.shape("tiny"), b, 2);
+        RadioWeights w = Checkpoint.open(a).weights();
+        float[] before = w.tensor("patch").floats();
+        Files.move(
+                b.resolve("model.safetensors"),
+                a.resolve("model.safetensors"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        float[] other = Checkpoint.open(a).weights().tensor("patch").floats();
+        assertTrue(!java.util.Arrays.equals(before, other), "the replacement has other weights");
+        assertArrayEquals(before, w.tensor("patch").floats());
+    }
+
     private static void assertResidentAtMostAPage(Path file, String when, long fileKb) throws IOException {
         long kb = residentKb(file);
         assertTrue(kb <= 8, when + ": " + kb + " kB of the checkpoint's " + fileKb + " kB resident in its maps");
