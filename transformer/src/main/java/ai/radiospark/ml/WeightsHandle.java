@@ -12,6 +12,7 @@ import java.io.ObjectOutputStream;
 import java.io.ObjectStreamClass;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
+import java.lang.ref.WeakReference;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.spark.SparkContext;
@@ -48,7 +49,7 @@ abstract class WeightsHandle implements Serializable {
             return new Local(key);
         }
         Broadcast<JavaSerialized> b = JavaSparkContext.fromSparkContext(sc).broadcast(new JavaSerialized(weights));
-        sc.addSparkListener(new DropFromExecutorsAfterJobs(b));
+        sc.addSparkListener(new DropFromExecutorsAfterJobs(sc, b));
         return new Broadcasted(b);
     }
 
@@ -68,16 +69,26 @@ abstract class WeightsHandle implements Serializable {
      * executor's heap can reclaim them.
      */
     private static final class DropFromExecutorsAfterJobs extends SparkListener {
-        private final Broadcast<?> broadcast;
+        private final SparkContext sc;
+        /**
+         * Weak, so that the listener does not keep a broadcast whose stage is gone from Spark's
+         * {@code ContextCleaner} (which would keep the driver's copy for the application's life); the
+         * listener removes itself once it is cleared.
+         */
+        private final WeakReference<Broadcast<?>> broadcast;
 
-        DropFromExecutorsAfterJobs(Broadcast<?> broadcast) {
-            this.broadcast = broadcast;
+        DropFromExecutorsAfterJobs(SparkContext sc, Broadcast<?> broadcast) {
+            this.sc = sc;
+            this.broadcast = new WeakReference<>(broadcast);
         }
 
         @Override
         public void onJobEnd(SparkListenerJobEnd jobEnd) {
-            if (broadcast.isValid()) {
-                broadcast.unpersist(false);
+            Broadcast<?> b = broadcast.get();
+            if (b == null) {
+                sc.removeSparkListener(this);
+            } else if (b.isValid()) {
+                b.unpersist(false);
             }
         }
     }
