@@ -103,9 +103,13 @@ public final class BenchCommand implements Callable<Integer> {
     boolean json;
 
     /** The sections {@code --only} takes, in the order they run. */
-    static final List<String> SECTIONS = List.of("forward", "forward_bf16", "preprocess", "pipeline", "native");
+    static final List<String> SECTIONS =
+            List.of("forward", "forward_bf16", "preprocess", "pipeline", "native", "footprint");
 
-    /** The sections run without {@code --only}: native runs only when asked (a few minutes more). */
+    /**
+     * The sections run without {@code --only}: native (a few minutes more) and footprint (3 GB of disk and a few
+     * minutes) run only when asked.
+     */
     static final List<String> DEFAULT_SECTIONS = List.of("forward", "forward_bf16", "preprocess", "pipeline");
 
     @Option(
@@ -113,7 +117,7 @@ public final class BenchCommand implements Callable<Integer> {
             split = ",",
             paramLabel = "SECTION",
             description = "Run only these sections, a comma list of: forward, forward_bf16 (runs with forward), "
-                    + "preprocess, pipeline, native (default: all but native).")
+                    + "preprocess, pipeline, native, footprint (default: all but native and footprint).")
     List<String> only;
 
     @Option(
@@ -133,6 +137,25 @@ public final class BenchCommand implements Callable<Integer> {
             defaultValue = "512",
             description = "The native section's cap on the longer side, and its fixed size (default ${DEFAULT-VALUE}).")
     int nativeSize;
+
+    @Option(
+            names = "--footprint-shape",
+            defaultValue = "huge",
+            description = "Random-weight model shape of the footprint section (default ${DEFAULT-VALUE}: "
+                    + "C-RADIOv4-H, 2.6 GB).")
+    String footprintShape;
+
+    @Option(
+            names = "--footprint-images",
+            defaultValue = "8",
+            description = "JPEGs the footprint section's radio extract embeds (default ${DEFAULT-VALUE}).")
+    int footprintImages;
+
+    @Option(
+            names = "--footprint-batch-size",
+            defaultValue = "2",
+            description = "The footprint section's --batch-size (default ${DEFAULT-VALUE}).")
+    int footprintBatchSize;
 
     @Override
     public Integer call() throws Exception {
@@ -170,6 +193,11 @@ public final class BenchCommand implements Callable<Integer> {
                 "--native-size",
                 nativeSize,
                 "Use a positive multiple of the patch size 16, e.g. 512.");
+        OptionException.check("--footprint-shape", footprintShape, () -> RandomCheckpoint.shape(footprintShape));
+        OptionException.require(
+                footprintImages > 0, "--footprint-images", footprintImages, "Use a positive number of images.");
+        OptionException.require(
+                footprintBatchSize > 0, "--footprint-batch-size", footprintBatchSize, "Use a positive number, e.g. 2.");
         boolean forward = sections.contains("forward") || sections.contains("forward_bf16");
         boolean bf16 = only == null ? !noBf16 : sections.contains("forward_bf16");
         OptionAlias.warnIfUsed(spec);
@@ -203,6 +231,9 @@ public final class BenchCommand implements Callable<Integer> {
             } else {
                 report.putObject("native").put("status", "skipped");
             }
+        }
+        if (sections.contains("footprint")) {
+            new FootprintBench(out, footprintShape, footprintImages, footprintBatchSize).run(report);
         }
         report.put("rss_peak_mb", BenchFigures.rssPeakMb());
         summary(report, out);
@@ -356,6 +387,19 @@ public final class BenchCommand implements Callable<Integer> {
                     n.path("cap"),
                     b.path("images_per_forward"),
                     b.path("goal_images_per_forward"));
+        }
+        if (r.has("footprint")) {
+            JsonNode f = r.get("footprint");
+            out.printf(
+                    "footprint: radio extract peak RSS %s MB = %sx the %s MB of weights (goal %s), model build %s s, "
+                            + "rerun %s s (goal %s)%n",
+                    f.path("peak_rss_mb"),
+                    f.path("peak_rss_vs_weights"),
+                    f.path("weights_mb"),
+                    f.path("goal_peak_rss_vs_weights"),
+                    f.path("model_build_s"),
+                    f.path("rerun_s"),
+                    f.path("goal_rerun_s"));
         }
         out.printf("rss peak: %s MB%n", r.path("rss_peak_mb"));
     }

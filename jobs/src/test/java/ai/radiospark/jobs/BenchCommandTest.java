@@ -141,6 +141,46 @@ class BenchCommandTest {
         assertTrue(r.path("preprocess").isMissingNode(), r.toString());
     }
 
+    /**
+     * {@code --only footprint} on the tiny shape: two radio extract child JVMs, the first embeds every image and
+     * reports its peak RSS and model build, the rerun embeds none; no other section runs.
+     */
+    @Test
+    void onlyFootprintRunsExtractTwiceAsChildJvms() throws Exception {
+        StringWriter out = new StringWriter();
+        CommandLine cli = new CommandLine(new BenchCommand());
+        cli.setOut(new PrintWriter(out));
+        int exit = cli.execute(
+                "--only",
+                "footprint",
+                "--footprint-shape",
+                "tiny",
+                "--footprint-images",
+                "3",
+                "--footprint-batch-size",
+                "2",
+                "--json");
+        String text = out.toString().strip();
+        assertEquals(0, exit, text);
+        String[] lines = text.split("\n");
+        JsonNode f = new ObjectMapper().readTree(lines[lines.length - 1]).get("footprint");
+        assertEquals(3, f.path("embedded").asInt(), f.toString());
+        assertEquals(0, f.path("rerun_embedded").asInt(), f.toString());
+        // the tiny model's tensors: 1.3 MB of float32
+        assertEquals(
+                ai.radiospark.model.RandomCheckpoint.shape("tiny").parameterCount() * 4 / 1048576.0,
+                f.path("weights_mb").asDouble(),
+                0.06,
+                f.toString());
+        // a child JVM with Spark and libtorch: far more than this model, far less than the machine
+        double peak = f.path("peak_rss_mb").asDouble();
+        assertTrue(peak > 100 && peak < 16_000, f.toString());
+        assertTrue(f.path("model_build_s").asDouble() > 0, f.toString());
+        assertTrue(f.path("rerun_s").asDouble() > 0, f.toString());
+        assertEquals(1.5, f.path("goal_peak_rss_vs_weights").asDouble(), f.toString());
+        assertTrue(text.contains("footprint: radio extract peak RSS " + f.path("peak_rss_mb")), text);
+    }
+
     @Test
     void unknownSectionIsRefused() {
         StringWriter err = new StringWriter();
@@ -153,7 +193,7 @@ class BenchCommandTest {
                 err.toString()
                         .contains(
                                 "Invalid value for option '--only' (native,gpu): Unknown section 'gpu'. Use a comma list of "
-                                        + "forward, forward_bf16, preprocess, pipeline, native."),
+                                        + "forward, forward_bf16, preprocess, pipeline, native, footprint."),
                 err.toString());
     }
 }

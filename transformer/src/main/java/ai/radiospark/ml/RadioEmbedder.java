@@ -679,6 +679,11 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
      * Loads the weights once per (SparkContext, model) for this instance, and broadcasts them (in
      * local mode, shares them in this JVM: {@link WeightsHandle}).
      */
+    /** The id of the weights' broadcast of the last transform; -1 in local mode or before one (for tests). */
+    synchronized long weightsBroadcastId() {
+        return driverModel == null ? -1 : driverModel.weights().broadcastId();
+    }
+
     private synchronized DriverModel driverModel(SparkContext sc) {
         String m = getModel();
         DriverModel s = driverModel;

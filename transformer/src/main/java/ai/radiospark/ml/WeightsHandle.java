@@ -12,11 +12,14 @@ import java.io.ObjectOutputStream;
 import java.io.ObjectStreamClass;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
+import java.lang.ref.WeakReference;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerJobEnd;
 
 /**
  * How tasks reach the weights the driver loaded: a {@link Broadcast} on a cluster, a reference
@@ -45,7 +48,49 @@ abstract class WeightsHandle implements Serializable {
             LOCAL.put(key, weights);
             return new Local(key);
         }
-        return new Broadcasted(JavaSparkContext.fromSparkContext(sc).broadcast(new JavaSerialized(weights)));
+        Broadcast<JavaSerialized> b = JavaSparkContext.fromSparkContext(sc).broadcast(new JavaSerialized(weights));
+        sc.addSparkListener(new DropFromExecutorsAfterJobs(sc, b));
+        return new Broadcasted(b);
+    }
+
+    /** The id of the broadcast behind this handle; -1 in local mode, which broadcasts nothing (for tests). */
+    long broadcastId() {
+        return -1;
+    }
+
+    /**
+     * On a cluster, an executor keeps a broadcast until the driver drops it: its pieces (the serialized
+     * weights, 2.6 GB for C-RADIOv4-H in float32) and the value read from them, both on the heap, beside
+     * the model built from them in native memory. Once the model is built, the executor's
+     * {@code ExecutorModelCache} serves every later task without the weights. So after each job the driver
+     * drops the executors' copies ({@link Broadcast#unpersist(boolean)}, not blocking; the driver keeps its
+     * own): an executor that still has to build the model (a new executor, a retried build) fetches the
+     * weights again, from the driver. {@code RadioModel} keeps no reference to the weights, so the
+     * executor's heap can reclaim them.
+     */
+    private static final class DropFromExecutorsAfterJobs extends SparkListener {
+        private final SparkContext sc;
+        /**
+         * Weak, so that the listener does not keep a broadcast whose stage is gone from Spark's
+         * {@code ContextCleaner} (which would keep the driver's copy for the application's life); the
+         * listener removes itself once it is cleared.
+         */
+        private final WeakReference<Broadcast<?>> broadcast;
+
+        DropFromExecutorsAfterJobs(SparkContext sc, Broadcast<?> broadcast) {
+            this.sc = sc;
+            this.broadcast = new WeakReference<>(broadcast);
+        }
+
+        @Override
+        public void onJobEnd(SparkListenerJobEnd jobEnd) {
+            Broadcast<?> b = broadcast.get();
+            if (b == null) {
+                sc.removeSparkListener(this);
+            } else if (b.isValid()) {
+                b.unpersist(false);
+            }
+        }
     }
 
     private static final class Broadcasted extends WeightsHandle {
@@ -59,6 +104,11 @@ abstract class WeightsHandle implements Serializable {
         @Override
         RadioWeights get() {
             return broadcast.value().weights;
+        }
+
+        @Override
+        long broadcastId() {
+            return broadcast.id();
         }
     }
 

@@ -258,8 +258,7 @@ public final class Checkpoint {
         if (f == null) {
             throw new RadioException("Checkpoint " + source + " has no tensor '" + name + "'.");
         }
-        TensorInfo info = f.info(name);
-        return new Tensor(name, info.type(), info.shape(), f.data(name));
+        return Tensor.ofFile(f, name);
     }
 
     /**

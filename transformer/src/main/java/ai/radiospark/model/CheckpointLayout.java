@@ -129,7 +129,9 @@ enum CheckpointLayout {
             }
             // Every weight the forward pass uses comes through here, whichever the checkpoint's layout,
             // file or bytes: a NaN or Inf would otherwise turn every embedding into NaN without an error.
-            long bad = TensorConversions.nonFinite(t.type(), t.data());
+            // Read through a map of its own, released after: the check reads every weight, which would otherwise
+            // stay resident beside the model's copy.
+            long bad = t.read(b -> TensorConversions.nonFinite(t.type(), b));
             if (bad > 0) {
                 throw new RadioException("Cannot load model " + ckpt.source() + ": tensor '" + name + "' in "
                         + ckpt.fileOf(name) + " has " + bad + (bad == 1 ? " non-finite value" : " non-finite values")

@@ -67,6 +67,32 @@ final class NativeBuffers {
         }
     }
 
+    /**
+     * Unmaps a memory map made by {@code FileChannel.map} (not a slice or duplicate of one); null is ignored.
+     * Its pages leave this process's resident memory (they stay in the page cache). It must not be used
+     * afterwards, nor any tensor made over it.
+     */
+    static void unmap(ByteBuffer mapped) {
+        if (mapped == null) {
+            return;
+        }
+        UNMAPPED.addAndGet(mapped.capacity());
+        if (INVOKE_CLEANER != null) {
+            try {
+                INVOKE_CLEANER.invoke(UNSAFE, mapped);
+            } catch (ReflectiveOperationException e) {
+                // Left to the garbage collector.
+            }
+        }
+    }
+
+    private static final AtomicLong UNMAPPED = new AtomicLong();
+
+    /** Bytes of memory maps released by {@link #unmap} so far (diagnostics and tests). */
+    static long unmappedBytes() {
+        return UNMAPPED.get();
+    }
+
     private static ByteBuffer counted(ByteBuffer b) {
         PEAK.accumulateAndGet(LIVE.addAndGet(b.capacity()), Math::max);
         return b;

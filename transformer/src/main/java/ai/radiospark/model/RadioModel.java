@@ -71,7 +71,9 @@ public final class RadioModel implements AutoCloseable {
             DevicePlan.Settings.fromSystemProperties().cpuLinear() == DevicePlan.Linear.ONEDNN;
 
     private final RadioConfig config;
-    private final RadioWeights weights;
+    /** Where the weights came from, for messages: the model keeps no reference to the weights once built. */
+    private final String source;
+
     private final DevicePlan plan;
     private final Device device;
     private final NDManager manager;
@@ -80,7 +82,7 @@ public final class RadioModel implements AutoCloseable {
     private volatile boolean closed;
 
     private RadioModel(RadioWeights weights, Device device, DevicePlan plan) {
-        this.weights = weights;
+        this.source = weights.source();
         this.config = weights.config();
         this.plan = plan;
         this.device = device;
@@ -181,10 +183,6 @@ public final class RadioModel implements AutoCloseable {
         return config;
     }
 
-    public RadioWeights weights() {
-        return weights;
-    }
-
     /** The type the model computes in: its plan's compute type. */
     public ModelDType dtype() {
         return plan.compute();
@@ -249,7 +247,7 @@ public final class RadioModel implements AutoCloseable {
         int p = c.patchSize();
         int ch = c.numChannels();
         if (closed) {
-            throw new IllegalStateException("RadioModel from " + weights.source() + " is closed");
+            throw new IllegalStateException("RadioModel from " + source + " is closed");
         }
         if (batch <= 0) {
             throw new RadioException(

@@ -193,10 +193,10 @@ public final class RadioWeights implements Serializable {
         long[] shape = q.shape().clone();
         shape[0] *= 3;
         ByteBuffer b = ByteBuffer.allocate(q.data().remaining() * 3).order(ByteOrder.LITTLE_ENDIAN);
-        b.put(q.data().duplicate())
-                .put(k.data().duplicate())
-                .put(v.data().duplicate())
-                .flip();
+        for (Tensor part : new Tensor[] {q, k, v}) {
+            part.read(b::put);
+        }
+        b.flip();
         return new Tensor(name, q.type(), shape, b);
     }
 
@@ -259,12 +259,22 @@ public final class RadioWeights implements Serializable {
             for (long s : t.shape()) {
                 out.writeLong(s);
             }
-            ByteBuffer data = t.data().duplicate();
-            out.writeInt(data.remaining());
-            while (data.hasRemaining()) {
-                int n = Math.min(buf.length, data.remaining());
-                data.get(buf, 0, n);
-                out.write(buf, 0, n);
+            out.writeInt(t.data().remaining());
+            IOException failed = t.read(
+                    data -> { // a checkpoint file's pages do not stay resident
+                        try {
+                            while (data.hasRemaining()) {
+                                int n = Math.min(buf.length, data.remaining());
+                                data.get(buf, 0, n);
+                                out.write(buf, 0, n);
+                            }
+                            return null;
+                        } catch (IOException ioe) {
+                            return ioe;
+                        }
+                    });
+            if (failed != null) {
+                throw failed;
             }
         }
     }

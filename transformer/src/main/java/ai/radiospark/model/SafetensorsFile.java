@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
@@ -37,14 +38,20 @@ public final class SafetensorsFile {
     private final String source;
     private final Map<String, TensorInfo> tensors;
     private final Map<String, String> metadata;
-    private final Path path;
+    /**
+     * The file, open for as long as this object lives (the garbage collector closes it): every map is made
+     * from it, so a checkpoint replaced on disk (a re-download moved into place) after it was opened
+     * does not change the weights read.
+     */
+    private final FileChannel channel;
+
     private final ByteBuffer bytes;
     private final long dataStart;
 
     private SafetensorsFile(
-            String source, Path path, ByteBuffer bytes, long size, ByteBuffer headerLen, ByteBuffer header) {
+            String source, FileChannel channel, ByteBuffer bytes, long size, ByteBuffer headerLen, ByteBuffer header) {
         this.source = source;
-        this.path = path;
+        this.channel = channel;
         this.bytes = bytes;
         long n = headerLen.order(ByteOrder.LITTLE_ENDIAN).getLong(0);
         this.dataStart = 8 + n;
@@ -57,7 +64,10 @@ public final class SafetensorsFile {
 
     /** Opens and validates a file; its tensors are read lazily through memory maps. */
     public static SafetensorsFile open(Path path) {
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+        FileChannel ch = null;
+        boolean ok = false;
+        try {
+            ch = FileChannel.open(path, StandardOpenOption.READ);
             long size = ch.size();
             ByteBuffer len = ByteBuffer.allocate(8);
             long n = readHeaderLength(ch, len, size, path.toString());
@@ -68,7 +78,9 @@ public final class SafetensorsFile {
                 }
             }
             header.flip();
-            return new SafetensorsFile(path.toString(), path, null, size, len, header);
+            SafetensorsFile f = new SafetensorsFile(path.toString(), ch, null, size, len, header);
+            ok = true;
+            return f;
         } catch (NoSuchFileException e) {
             throw new RadioException(
                     "Checkpoint file " + path + " does not exist. "
@@ -76,6 +88,14 @@ public final class SafetensorsFile {
                     e);
         } catch (IOException e) {
             throw new RadioException("Cannot read checkpoint file " + path + ": " + e.getMessage(), e);
+        } finally {
+            if (!ok && ch != null) {
+                try {
+                    ch.close();
+                } catch (IOException e) {
+                    // failing already
+                }
+            }
         }
     }
 
@@ -209,25 +229,48 @@ public final class SafetensorsFile {
     /** The raw little-endian bytes of a tensor: a memory map of the file, or a slice of its bytes. */
     public ByteBuffer data(String name) {
         TensorInfo info = info(name);
+        int length = length(info);
+        if (bytes != null) {
+            return bytes.slice((int) (dataStart + info.begin()), length).order(ByteOrder.LITTLE_ENDIAN);
+        }
+        return map(info, length).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** Whether the tensors are read from a file through memory maps (not from bytes held in memory). */
+    boolean mapsFile() {
+        return bytes == null;
+    }
+
+    /**
+     * A new memory map of a tensor of a file ({@link #mapsFile}), which {@link NativeBuffers#unmap} can
+     * release: a map of its own, not a slice or duplicate.
+     */
+    MappedByteBuffer map(String name) {
+        TensorInfo info = info(name);
+        return map(info, length(info));
+    }
+
+    private int length(TensorInfo info) {
         long length = info.byteLength();
         if (length > Integer.MAX_VALUE) {
-            throw new RadioException("Tensor '" + name + "' in " + source + " has " + length
+            throw new RadioException("Tensor '" + info.name() + "' in " + source + " has " + length
                     + " bytes; radio-spark reads tensors of at most 2 GiB each.");
         }
-        if (bytes != null) {
-            return bytes.slice((int) (dataStart + info.begin()), (int) length).order(ByteOrder.LITTLE_ENDIAN);
-        }
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            return ch.map(FileChannel.MapMode.READ_ONLY, dataStart + info.begin(), length)
-                    .order(ByteOrder.LITTLE_ENDIAN);
+        return (int) length;
+    }
+
+    private MappedByteBuffer map(TensorInfo info, int length) {
+        try {
+            return channel.map(FileChannel.MapMode.READ_ONLY, dataStart + info.begin(), length);
         } catch (IOException e) {
-            throw new RadioException("Cannot read tensor '" + name + "' from " + source + ": " + e.getMessage(), e);
+            throw new RadioException(
+                    "Cannot read tensor '" + info.name() + "' from " + source + ": " + e.getMessage(), e);
         }
     }
 
     /** A tensor's values as float32, converted from F32, F16, BF16, F64 or an integer type. */
     public float[] floats(String name) {
-        return TensorConversions.toFloats(info(name), data(name));
+        return Tensor.ofFile(this, name).floats();
     }
 
     /** A tensor's values as long, for integer tensors such as {@code summary_idxs}. */

@@ -23,6 +23,8 @@ final class ScriptWeights {
     private final NDManager tmp;
     /** The direct copy behind the weight being made, freed once the module has copied it. */
     private ByteBuffer host;
+    /** The checkpoint file's map behind the weight being made, unmapped once the module has copied it. */
+    private ByteBuffer mapped;
 
     private ScriptWeights(RadioWeights weights, NDManager tmp) {
         this.weights = weights;
@@ -70,8 +72,9 @@ final class ScriptWeights {
         try {
             return module.callLong("add_weight", make.apply(w), cdt, onednn);
         } finally {
-            tmp.close(); // the tensor over the host copy dies first
+            tmp.close(); // the tensor over the host copy (or the map) dies first
             NativeBuffers.free(w.host);
+            NativeBuffers.unmap(w.mapped);
         }
     }
 
@@ -99,17 +102,20 @@ final class ScriptWeights {
     }
 
     /**
-     * A weight as a tensor. float32 weights go to libtorch as stored, straight from the checkpoint's
-     * memory map (add_weight copies them): no float[] of the whole model on the heap, which took 0.4 s
-     * and a heap the model's size per build for the base shape. Heap bytes (a broadcast checkpoint)
-     * and other types (converted to float32 first) pass through one direct buffer, freed once the
-     * module has copied the weight.
+     * A weight as a tensor. float32 weights go to libtorch as stored, straight from a memory map of
+     * the checkpoint made for this weight alone and unmapped once add_weight has copied it, so that the
+     * pages read leave the process's resident memory with it: no float[] of the whole model on the heap,
+     * which took 0.4 s and a heap the model's size per build for the base shape, and no second copy of
+     * the model resident in the map. Heap bytes (a broadcast checkpoint) and other types (converted
+     * to float32 first) pass through one direct buffer, freed once the module has copied the weight.
      */
     private NDArray param(String name) {
         Tensor t = weights.tensor(name);
         Shape shape = new Shape(t.shape());
         if (t.type() == TensorType.F32 && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
-            ByteBuffer data = t.data().slice(); // position 0: libtorch reads from the buffer's address
+            mapped = t.openMap();
+            // position 0: libtorch reads from the buffer's address
+            ByteBuffer data = mapped != null ? mapped.duplicate() : t.data().slice();
             if (!data.isDirect()) {
                 data = NativeBuffers.copyOf(data);
                 host = data;

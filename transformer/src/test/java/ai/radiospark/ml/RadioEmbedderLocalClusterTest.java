@@ -8,10 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.radiospark.model.Golden;
 import ai.radiospark.runtime.ExecutorModelCache;
 import java.io.File;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.apache.spark.SparkEnv;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -20,7 +22,11 @@ import org.apache.spark.sql.api.java.UDF0;
 import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.storage.BlockId;
+import org.apache.spark.storage.BlockManagerId;
+import org.apache.spark.storage.BlockManagerMaster;
 import org.junit.jupiter.api.Test;
+import scala.jdk.javaapi.CollectionConverters;
 
 /**
  * Executors in separate JVMs (Spark's local-cluster master, 2 workers of 1 core and 1 GB): the
@@ -42,6 +48,49 @@ class RadioEmbedderLocalClusterTest {
 
     static RadioEmbedder embedder() {
         return SparkTestSupport.embedder().setBatchSize(4).setFeaturesMode("pooled:2x2");
+    }
+
+    /**
+     * After a job the driver drops the weights' broadcast from the executors (their models are built; {@code
+     * WeightsHandle}): within 10 s no executor's block manager holds the broadcast or a piece of it.
+     */
+    static void assertNoExecutorHolds(long broadcastId, SparkSession spark) throws InterruptedException {
+        assertTrue(broadcastId >= 0, "a cluster broadcasts the weights");
+        BlockManagerMaster master = SparkEnv.get().blockManager().master();
+        String prefix = "broadcast_" + broadcastId;
+        List<String> held = List.of();
+        long deadline = System.currentTimeMillis() + 10_000;
+        do {
+            if (!held.isEmpty()) {
+                Thread.sleep(100);
+            }
+            List<String> now = new ArrayList<>();
+            // asks every block manager (the value is stored without telling the master); the filter travels
+            scala.Function1<BlockId, Object> ours = (scala.Function1<BlockId, Object> & java.io.Serializable)
+                    id -> id.name().equals(prefix) || id.name().startsWith(prefix + "_");
+            for (BlockId b : CollectionConverters.asJava(master.getMatchingBlockIds(ours, true))) {
+                for (BlockManagerId where : CollectionConverters.asJava(master.getLocations(b))) {
+                    if (!where.isDriver()) {
+                        now.add(b.name() + "@" + where.executorId());
+                    }
+                }
+            }
+            held = now;
+        } while (!held.isEmpty() && System.currentTimeMillis() < deadline);
+        assertEquals(List.of(), held, "weights broadcast blocks still on executors after the job");
+    }
+
+    /** This JVM's peak resident memory, {@code VmHWM} of /proc/self/status. */
+    static String peakRss() {
+        try {
+            return java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status")).stream()
+                    .filter(l -> l.startsWith("VmHWM:"))
+                    .findFirst()
+                    .orElse("?")
+                    .replaceAll("\\s+", " ");
+        } catch (java.io.IOException ex) {
+            return "?";
+        }
     }
 
     @Test
@@ -106,7 +155,16 @@ class RadioEmbedderLocalClusterTest {
                 }
                 System.out.println("local-cluster job " + job + ": model builds by executor pid " + buildsByPid
                         + ", metrics " + e.getLastMetrics());
+                assertNoExecutorHolds(e.weightsBroadcastId(), cluster);
             }
+            UserDefinedFunction peakRss = functions
+                    .udf((UDF0<String>) RadioEmbedderLocalClusterTest::peakRss, DataTypes.StringType)
+                    .asNondeterministic();
+            Map<Long, String> peaks = new TreeMap<>();
+            for (Row r : input(cluster).select(pid.apply(), peakRss.apply()).collectAsList()) {
+                peaks.put(r.getLong(0), r.getString(1));
+            }
+            System.out.println("local-cluster executors' peak RSS by pid: " + peaks);
             assertEquals(2, buildsByPid.size(), "both executors should have run tasks: " + buildsByPid);
             buildsByPid.forEach(
                     (p, b) -> assertEquals(1L, b, "executor pid " + p + " built the model " + b + " times"));
