@@ -27,7 +27,8 @@ import picocli.CommandLine.Spec;
 /**
  * {@code radio bench}: forward pass (float32 and bfloat16) against a PyTorch eager peer, the
  * engine's matmul peak, preprocessing against Pillow, the extract pipeline, and peak RSS, in one
- * run; with {@code --only native}, how full forward passes are with native sizes ({@link NativeBench}).
+ * run; with {@code --only native}, how full forward passes are with native sizes ({@link NativeBench}); with
+ * {@code --only dedup}, the precision, recall and cost of {@code radio dedup} ({@link DedupBench}).
  * Figures are printed, never asserted; with {@code --json} the last line is one JSON object.
  */
 @Command(
@@ -104,11 +105,11 @@ public final class BenchCommand implements Callable<Integer> {
 
     /** The sections {@code --only} takes, in the order they run. */
     static final List<String> SECTIONS =
-            List.of("forward", "forward_bf16", "preprocess", "pipeline", "native", "footprint");
+            List.of("forward", "forward_bf16", "preprocess", "pipeline", "native", "footprint", "dedup");
 
     /**
-     * The sections run without {@code --only}: native (a few minutes more) and footprint (3 GB of disk and a few
-     * minutes) run only when asked.
+     * The sections run without {@code --only}: native (a few minutes more), footprint (3 GB of disk and a few
+     * minutes) and dedup (minutes more) run only when asked.
      */
     static final List<String> DEFAULT_SECTIONS = List.of("forward", "forward_bf16", "preprocess", "pipeline");
 
@@ -117,7 +118,7 @@ public final class BenchCommand implements Callable<Integer> {
             split = ",",
             paramLabel = "SECTION",
             description = "Run only these sections, a comma list of: forward, forward_bf16 (runs with forward), "
-                    + "preprocess, pipeline, native, footprint (default: all but native and footprint).")
+                    + "preprocess, pipeline, native, footprint, dedup (default: all but native, footprint and dedup).")
     List<String> only;
 
     @Option(
@@ -156,6 +157,24 @@ public final class BenchCommand implements Callable<Integer> {
             defaultValue = "2",
             description = "The footprint section's --batch-size (default ${DEFAULT-VALUE}).")
     int footprintBatchSize;
+            names = "--dedup-vectors",
+            defaultValue = "50000",
+            description = "Synthetic summaries of the dedup section, a tenth of them planted near-duplicates "
+                    + "(default ${DEFAULT-VALUE}).")
+    int dedupVectors;
+
+    @Option(
+            names = "--dedup-dim",
+            defaultValue = "2560",
+            description = "Floats per summary of the dedup section (default ${DEFAULT-VALUE}, C-RADIOv4-H's).")
+    int dedupDim;
+
+    @Option(
+            names = "--dedup-clusters-per-image",
+            defaultValue = "2",
+            paramLabel = "N",
+            description = "radio dedup --clusters-per-image of the dedup section (default ${DEFAULT-VALUE}).")
+    int dedupClustersPerImage;
 
     @Override
     public Integer call() throws Exception {
@@ -198,6 +217,13 @@ public final class BenchCommand implements Callable<Integer> {
                 footprintImages > 0, "--footprint-images", footprintImages, "Use a positive number of images.");
         OptionException.require(
                 footprintBatchSize > 0, "--footprint-batch-size", footprintBatchSize, "Use a positive number, e.g. 2.");
+        OptionException.require(dedupVectors >= 20, "--dedup-vectors", dedupVectors, "Use at least 20, e.g. 50000.");
+        OptionException.require(dedupDim >= 2, "--dedup-dim", dedupDim, "Use at least 2, e.g. 2560.");
+        OptionException.require(
+                dedupClustersPerImage >= 1,
+                "--dedup-clusters-per-image",
+                dedupClustersPerImage,
+                "Use 1 or more, e.g. 2.");
         boolean forward = sections.contains("forward") || sections.contains("forward_bf16");
         boolean bf16 = only == null ? !noBf16 : sections.contains("forward_bf16");
         OptionAlias.warnIfUsed(spec);
@@ -234,6 +260,13 @@ public final class BenchCommand implements Callable<Integer> {
         }
         if (sections.contains("footprint")) {
             new FootprintBench(out, footprintShape, footprintImages, footprintBatchSize).run(report);
+        if (sections.contains("dedup")) {
+            new DedupBench(
+                            JobSpark.session("radio bench", "local[*]"),
+                            out,
+                            new DedupBench.Corpus(dedupVectors, dedupDim, 42),
+                            dedupClustersPerImage)
+                    .run(report);
         }
         report.put("rss_peak_mb", BenchFigures.rssPeakMb());
         summary(report, out);
@@ -400,6 +433,24 @@ public final class BenchCommand implements Callable<Integer> {
                     f.path("model_build_s"),
                     f.path("rerun_s"),
                     f.path("goal_rerun_s"));
+        if (r.has("dedup")) {
+            JsonNode d = r.get("dedup");
+            out.printf(
+                    "dedup: precision %s, recall %s (goal %s) at eps %s (cosine >= %s) over %s vectors of %s floats, "
+                            + "%s s; %s pairs compared of %s (%s), %s planted pairs split by the %s clusters%n",
+                    d.path("precision"),
+                    d.path("recall"),
+                    d.path("goal"),
+                    d.path("eps"),
+                    d.path("threshold"),
+                    d.path("vectors"),
+                    d.path("dim"),
+                    d.path("seconds"),
+                    d.path("pairs_compared"),
+                    d.path("pairs_all"),
+                    d.path("pairs_fraction"),
+                    d.path("planted_split_by_clusters"),
+                    d.path("clusters"));
         }
         out.printf("rss peak: %s MB%n", r.path("rss_peak_mb"));
     }

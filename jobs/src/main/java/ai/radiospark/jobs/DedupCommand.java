@@ -53,6 +53,14 @@ public final class DedupCommand implements Callable<Integer> {
     int clusters;
 
     @Option(
+            names = "--clusters-per-image",
+            defaultValue = "2",
+            paramLabel = "N",
+            description = "Each image is compared within its N nearest clusters, so that near-duplicates on either "
+                    + "side of a cluster boundary still meet; 1: its own cluster only (default ${DEFAULT-VALUE}).")
+    int clustersPerImage;
+
+    @Option(
             names = "--block-size",
             defaultValue = "1024",
             description = "Rows per block of the pairwise cosines: a cluster larger than this is compared block "
@@ -76,6 +84,11 @@ public final class DedupCommand implements Callable<Integer> {
         OptionException.require(
                 eps >= 0 && eps < 1, "--eps", eps, "Use a number from 0 to below 1, e.g. 0.05 (cosine >= 0.95).");
         OptionException.require(clusters >= 0, "--clusters", clusters, "Use 0 (chosen from the rows) or a count.");
+        OptionException.require(
+                clustersPerImage >= 1,
+                "--clusters-per-image",
+                clustersPerImage,
+                "Use 1 (its own cluster only) or more, e.g. 2.");
         OptionException.require(blockSize >= 2, "--block-size", blockSize, "Use at least 2 rows per block, e.g. 1024.");
         Path in = LocalPaths.localPath(table);
         Path to = LocalPaths.localPath(output);
@@ -86,7 +99,7 @@ public final class DedupCommand implements Callable<Integer> {
                 "It is the --table itself. Write the result to another table.");
         LocalPaths.checkTable("--table", table);
         LocalPaths.checkWritable("--output", output);
-        return new DedupJob.Options(table, output, eps, clusters, blockSize, seed);
+        return new DedupJob.Options(table, output, eps, clusters, clustersPerImage, blockSize, seed);
     }
 
     @Override
@@ -103,6 +116,13 @@ public final class DedupCommand implements Callable<Integer> {
                 s.clusters(),
                 s.clusters() == 1 ? "cluster" : "clusters",
                 (System.nanoTime() - start) / 1e9);
+        out.printf(
+                Locale.ROOT,
+                "  compared %,d of all %,d pairs (%s), in blocks of at most %,d rows%n",
+                s.pairsCompared(),
+                s.pairsAll(),
+                percent(s.pairsCompared(), s.pairsAll()),
+                s.largestBlock());
         if (s.noSummary() + s.unusable() > 0) {
             out.printf(
                     Locale.ROOT,
@@ -126,5 +146,17 @@ public final class DedupCommand implements Callable<Integer> {
                 s.tableVersion());
         out.flush();
         return 0;
+    }
+
+    /** {@code part} of {@code whole} as a percentage with 2 significant digits at least, e.g. 1.3% or 0.042%. */
+    static String percent(long part, long whole) {
+        if (whole == 0) {
+            return "100%";
+        }
+        double p = 100.0 * part / whole;
+        return new java.math.BigDecimal(p)
+                        .round(new java.math.MathContext(2))
+                        .stripTrailingZeros()
+                        .toPlainString() + "%";
     }
 }

@@ -38,7 +38,6 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.api.java.UDF1;
-import org.apache.spark.sql.api.java.UDF2;
 import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.expressions.Window;
 import org.apache.spark.sql.types.ArrayType;
@@ -70,7 +69,8 @@ final class DedupJob {
     static final List<String> COLUMNS = List.of("path", "cluster", "duplicate_of", "cosine", "keep");
 
     /** The job's options; see {@link DedupCommand}. {@code clusters} 0: chosen from the row count. */
-    record Options(String table, String output, double eps, int clusters, int blockSize, long seed) {}
+    record Options(
+            String table, String output, double eps, int clusters, int clustersPerImage, int blockSize, long seed) {}
 
     /** What a run did; {@code removed[i]} is the count at eps {@code (i + 1) / 100}. */
     record Summary(
@@ -81,7 +81,15 @@ final class DedupJob {
             int clusters,
             long duplicates,
             long[] removed,
-            long tableVersion) {}
+            long tableVersion,
+            long pairsCompared,
+            int largestBlock) {
+
+        /** All pairs of the vectors: what a brute-force pass would compare. */
+        long pairsAll() {
+            return vectors * (vectors - 1) / 2;
+        }
+    }
 
     private final SparkSession spark;
     private final Options o;
@@ -198,15 +206,18 @@ final class DedupJob {
     }
 
     /**
-     * Adds {@code cluster}, and {@code rank} (1, 2, ... within the cluster by distance to its
-     * centroid, then path) and {@code block} ({@code (rank - 1) / blockSize}).
+     * One row per image and cluster it is compared in: {@code home} (its nearest centroid's cluster),
+     * {@code cluster} (the home and the next nearest, {@code clustersPerImage} in all), {@code rank}
+     * (1, 2, ... within the cluster by the distance to the home centroid, then path: one order for
+     * every cluster, so that "earlier" never contradicts itself) and {@code block}
+     * ({@code (rank - 1) / blockSize}).
      */
     private Dataset<Row> cluster(Dataset<Row> vectors, int k) {
         Dataset<Row> withCluster;
-        Column distance;
         if (k == 1) {
-            withCluster = vectors.withColumn("cluster", lit(0));
-            distance = lit(0.0);
+            withCluster = vectors.withColumn("home", lit(0))
+                    .withColumn("distance", lit(0.0))
+                    .withColumn("cluster", lit(0));
         } else {
             KMeansModel model = new KMeans()
                     .setK(k)
@@ -214,30 +225,63 @@ final class DedupJob {
                     .setFeaturesCol("v")
                     .setPredictionCol("cluster")
                     .fit(vectors);
-            withCluster = model.transform(vectors);
             Broadcast<Vector[]> centers =
                     JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(model.clusterCenters());
-            UserDefinedFunction toCenter = org.apache.spark.sql.functions.udf(
-                    (UDF2<Vector, Integer, Double>) (v, c) -> Math.sqrt(Vectors.sqdist(v, centers.value()[c])),
-                    DataTypes.DoubleType);
-            distance = toCenter.apply(col("v"), col("cluster"));
+            int m = Math.min(k, o.clustersPerImage());
+            UserDefinedFunction nearest = org.apache.spark.sql.functions.udf(
+                    (UDF1<Vector, Row[]>) v -> nearest(v, centers.value(), m), NEAREST);
+            withCluster = vectors.withColumn("near", nearest.apply(col("v")))
+                    .withColumn("home", col("near").getItem(0).getField("cluster"))
+                    .withColumn("distance", col("near").getItem(0).getField("distance"))
+                    .withColumn("cluster", explode(col("near").getField("cluster")))
+                    .drop("near");
         }
         return withCluster
-                .withColumn("distance", distance)
                 .withColumn(
                         "rank", row_number().over(Window.partitionBy("cluster").orderBy(col("distance"), col("path"))))
                 .withColumn("block", col("rank").minus(1).divide(o.blockSize()).cast("int"));
     }
 
+    /** The type of {@link #nearest}: the clusters nearest first, with the distances to their centroids. */
+    static final ArrayType NEAREST = DataTypes.createArrayType(
+            new StructType().add("cluster", DataTypes.IntegerType, false).add("distance", DataTypes.DoubleType, false));
+
+    /** The {@code m} centroids nearest {@code v}, nearest first (ties: the lower cluster), with their distances. */
+    static Row[] nearest(Vector v, Vector[] centers, int m) {
+        int[] best = new int[m];
+        double[] dist = new double[m];
+        Arrays.fill(dist, Double.POSITIVE_INFINITY);
+        for (int c = 0; c < centers.length; c++) {
+            double d = Vectors.sqdist(v, centers[c]);
+            if (d < dist[m - 1]) {
+                int i = m - 1;
+                for (; i > 0 && d < dist[i - 1]; i--) {
+                    dist[i] = dist[i - 1];
+                    best[i] = best[i - 1];
+                }
+                dist[i] = d;
+                best[i] = c;
+            }
+        }
+        Row[] out = new Row[m];
+        for (int i = 0; i < m; i++) {
+            out[i] = RowFactory.create(best[i], Math.sqrt(dist[i]));
+        }
+        return out;
+    }
+
     /**
-     * Each row's most similar earlier row of its cluster: every pair of blocks (i, j ≤ i) of a
-     * cluster meets in one task, which multiplies them and keeps, for each row of block i, the best
-     * row of block j ranked before it; the best over the blocks j is the row's.
+     * Each row's most similar earlier row of the clusters it is in: every pair of blocks (i, j ≤ i)
+     * of a cluster meets in one task, which multiplies them and keeps, for each row of block i, the
+     * best row of block j ranked before it; the best over the blocks j and the clusters is the
+     * row's. Also per row: how many earlier rows it was compared with ({@code compared}), and the
+     * most rows a task held for it ({@code held}).
      */
     private Dataset<Row> mostSimilarEarlier(Dataset<Row> clustered) {
         Dataset<Row> blocks = clustered
                 .groupBy("cluster", "block")
-                .agg(collect_list(struct(col("rank"), col("path"), col("v"))).as("rows"));
+                .agg(collect_list(struct(col("rank"), col("path"), col("v"), col("home")))
+                        .as("rows"));
         Dataset<Row> last = clustered.groupBy("cluster").agg(max("block").as("last"));
         // Block i meets the blocks j = 0..i; block j meets the blocks i = j..last: one row per pair on each side.
         Dataset<Row> left = blocks.withColumn("j", explode(sequence(lit(0), col("block"))))
@@ -256,21 +300,27 @@ final class DedupJob {
         Dataset<Row> pairs =
                 left.join(right, new String[] {"cluster", "i", "j"}).select("cluster", "a", "b");
         StructType schema = new StructType(new StructField[] {
-            DataTypes.createStructField("cluster", DataTypes.IntegerType, false),
-            DataTypes.createStructField("rank", DataTypes.IntegerType, false),
+            DataTypes.createStructField("home", DataTypes.IntegerType, false),
             DataTypes.createStructField("path", DataTypes.StringType, false),
             DataTypes.createStructField("duplicate_of", DataTypes.StringType, true),
-            DataTypes.createStructField("cosine", DataTypes.DoubleType, true)
+            DataTypes.createStructField("cosine", DataTypes.DoubleType, true),
+            DataTypes.createStructField("compared", DataTypes.LongType, false),
+            DataTypes.createStructField("held", DataTypes.IntegerType, false)
         });
         JavaRDD<Row> found = pairs.javaRDD().flatMap(new BlockPair());
         return spark.createDataFrame(found, schema)
-                .groupBy("cluster", "rank", "path")
-                .agg(max(struct(col("cosine"), col("duplicate_of"))).as("best"))
+                .groupBy("path", "home")
+                .agg(
+                        max(struct(col("cosine"), col("duplicate_of"))).as("best"),
+                        sum("compared").as("compared"),
+                        max("held").as("held"))
                 .select(
                         col("path"),
-                        col("cluster"),
+                        col("home").as("cluster"),
                         col("best.duplicate_of").as("duplicate_of"),
-                        col("best.cosine").as("cosine"));
+                        col("best.cosine").as("cosine"),
+                        col("compared"),
+                        col("held"));
     }
 
     /** One pair of blocks: for each row of the first, its most similar row of the second ranked before it. */
@@ -279,7 +329,6 @@ final class DedupJob {
 
         @Override
         public Iterator<Row> call(Row pair) {
-            int cluster = pair.getInt(0);
             List<Row> a = pair.getList(1);
             List<Row> b = pair.getList(2);
             int d = ((Vector) a.get(0).get(2)).size();
@@ -288,16 +337,19 @@ final class DedupJob {
             // gram[i + j * na] = a_i . b_j: column-major (d x na)^T (d x nb).
             double[] gram = new double[a.size() * b.size()];
             BLAS.getInstance().dgemm("T", "N", a.size(), b.size(), d, 1.0, x, d, y, d, 0.0, gram, a.size());
+            int held = Math.max(a.size(), b.size());
             List<Row> out = new ArrayList<>(a.size());
             for (int i = 0; i < a.size(); i++) {
                 int rank = a.get(i).getInt(0);
                 double best = Double.NEGATIVE_INFINITY;
                 String bestPath = null;
+                long compared = 0;
                 for (int j = 0; j < b.size(); j++) {
                     Row other = b.get(j);
                     if (other.getInt(0) >= rank) {
                         continue;
                     }
+                    compared++;
                     double c = gram[i + j * a.size()];
                     if (c > best || (c == best && other.getString(1).compareTo(bestPath) < 0)) {
                         best = c;
@@ -305,7 +357,12 @@ final class DedupJob {
                     }
                 }
                 out.add(RowFactory.create(
-                        cluster, rank, a.get(i).getString(1), bestPath, bestPath == null ? null : Math.min(1.0, best)));
+                        a.get(i).getInt(3),
+                        a.get(i).getString(1),
+                        bestPath,
+                        bestPath == null ? null : Math.min(1.0, best),
+                        compared,
+                        held));
             }
             return out.iterator();
         }
@@ -328,8 +385,10 @@ final class DedupJob {
                     sum(when(col("cosine").geq(threshold((i + 1) / 100.0)), 1L).otherwise(0L));
         }
         sweep[SWEEP_STEPS] = sum(when(col("cosine").geq(threshold(o.eps())), 1L).otherwise(0L));
-        Row counts =
-                best.agg(sweep[0], Arrays.copyOfRange(sweep, 1, sweep.length)).head();
+        Column[] more = Arrays.copyOf(Arrays.copyOfRange(sweep, 1, sweep.length), SWEEP_STEPS + 2);
+        more[SWEEP_STEPS] = sum("compared");
+        more[SWEEP_STEPS + 1] = max("held");
+        Row counts = best.agg(sweep[0], more).head();
         long[] removed = new long[SWEEP_STEPS];
         for (int i = 0; i < SWEEP_STEPS; i++) {
             removed[i] = counts.getLong(i);
@@ -341,10 +400,20 @@ final class DedupJob {
         props.put("radio.dedup.source", o.table());
         props.put("radio.dedup.eps", String.valueOf(o.eps()));
         props.put("radio.dedup.clusters", String.valueOf(k));
+        props.put("radio.dedup.clusters_per_image", String.valueOf(Math.min(k, o.clustersPerImage())));
         props.put("radio.dedup.block_size", String.valueOf(o.blockSize()));
         out.replaceWith(result, List.of(), props);
         return new Summary(
-                rows, n, noSummary, rows - noSummary - n, k, counts.getLong(SWEEP_STEPS), removed, out.version());
+                rows,
+                n,
+                noSummary,
+                rows - noSummary - n,
+                k,
+                counts.getLong(SWEEP_STEPS),
+                removed,
+                out.version(),
+                counts.getLong(SWEEP_STEPS + 1),
+                counts.getInt(SWEEP_STEPS + 2));
     }
 
     /** The cosine at and above which a row is a duplicate at {@code eps}. */

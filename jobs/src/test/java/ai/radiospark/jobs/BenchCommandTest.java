@@ -85,8 +85,12 @@ class BenchCommandTest {
         assertEquals("not available", r.at("/forward/peer").asText());
         // The GEMM peak's ViT-shaped product follows the batch: 2 images x 196 tokens.
         assertTrue(r.at("/forward/matmul/392x768x3072_onednn_f32_gflops").asDouble() > 0, r.toString());
-        // native runs only when asked
-        assertTrue(r.path("native").isMissingNode(), r.toString());
+        // native, footprint and dedup run only when asked
+        assertTrue(
+                r.path("native").isMissingNode()
+                        && r.path("footprint").isMissingNode()
+                        && r.path("dedup").isMissingNode(),
+                r.toString());
     }
 
     /**
@@ -179,6 +183,31 @@ class BenchCommandTest {
         assertTrue(f.path("rerun_s").asDouble() > 0, f.toString());
         assertEquals(1.5, f.path("goal_peak_rss_vs_weights").asDouble(), f.toString());
         assertTrue(text.contains("footprint: radio extract peak RSS " + f.path("peak_rss_mb")), text);
+     * {@code --only dedup}: the dedup job on a small synthetic corpus (2,000 vectors of 64 floats, 200 planted pairs)
+     * finds the planted pairs and only them, comparing fewer pairs than all; the other sections do not run.
+     */
+    @Test
+    void onlyDedupRunsTheDedupSection() throws Exception {
+        StringWriter out = new StringWriter();
+        CommandLine cli = new CommandLine(new BenchCommand());
+        cli.setOut(new PrintWriter(out));
+        int exit = cli.execute("--only", "dedup", "--dedup-vectors", "2000", "--dedup-dim", "64", "--json");
+        String text = out.toString().strip();
+        assertEquals(0, exit, text);
+        String[] lines = text.split("\n");
+        JsonNode d = new ObjectMapper().readTree(lines[lines.length - 1]).get("dedup");
+        assertEquals(2000, d.path("vectors").asInt(), d.toString());
+        assertEquals(200, d.path("planted").asInt(), d.toString());
+        assertEquals(0.96, d.path("threshold").asDouble(), 1e-12, d.toString());
+        assertEquals(200, d.path("true_found").asInt(), d.toString());
+        assertEquals(200, d.path("found").asInt(), d.toString());
+        assertEquals(1.0, d.path("precision").asDouble(), d.toString());
+        assertEquals(1.0, d.path("recall").asDouble(), d.toString());
+        assertEquals(2000L * 1999 / 2, d.path("pairs_all").asLong(), d.toString());
+        long compared = d.path("pairs_compared").asLong();
+        assertTrue(compared > 0 && compared < d.path("pairs_all").asLong(), d.toString());
+        assertTrue(d.path("seconds").asDouble() > 0, d.toString());
+        assertTrue(text.contains("dedup: precision 1.0, recall 1.0 (goal 0.99) at eps 0.04 (cosine >= 0.96)"), text);
     }
 
     @Test
@@ -193,7 +222,7 @@ class BenchCommandTest {
                 err.toString()
                         .contains(
                                 "Invalid value for option '--only' (native,gpu): Unknown section 'gpu'. Use a comma list of "
-                                        + "forward, forward_bf16, preprocess, pipeline, native, footprint."),
+                                        + "forward, forward_bf16, preprocess, pipeline, native, footprint, dedup."),
                 err.toString());
     }
 }

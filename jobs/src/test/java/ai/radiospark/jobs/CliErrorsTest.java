@@ -272,6 +272,17 @@ class CliErrorsTest {
                         "1.5"),
                 new Case(
                         2,
+                        "Invalid value for option '--clusters-per-image' (0): Use 1 (its own cluster only) or more, "
+                                + "e.g. 2.",
+                        "dedup",
+                        "--table",
+                        table,
+                        "--output",
+                        tmp.resolve("dedup").toString(),
+                        "--clusters-per-image",
+                        "0"),
+                new Case(
+                        2,
                         "Invalid value for option '--block-size' (1): Use at least 2 rows per block, e.g. 1024.",
                         "dedup",
                         "--table",
