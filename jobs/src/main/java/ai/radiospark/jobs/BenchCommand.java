@@ -103,9 +103,10 @@ public final class BenchCommand implements Callable<Integer> {
     boolean json;
 
     /** The sections {@code --only} takes, in the order they run. */
-    static final List<String> SECTIONS = List.of("forward", "forward_bf16", "preprocess", "pipeline", "native");
+    static final List<String> SECTIONS =
+            List.of("forward", "forward_bf16", "preprocess", "pipeline", "native", "index");
 
-    /** The sections run without {@code --only}: native runs only when asked (a few minutes more). */
+    /** The sections run without {@code --only}: native and index run only when asked (a few minutes more each). */
     static final List<String> DEFAULT_SECTIONS = List.of("forward", "forward_bf16", "preprocess", "pipeline");
 
     @Option(
@@ -113,7 +114,7 @@ public final class BenchCommand implements Callable<Integer> {
             split = ",",
             paramLabel = "SECTION",
             description = "Run only these sections, a comma list of: forward, forward_bf16 (runs with forward), "
-                    + "preprocess, pipeline, native (default: all but native).")
+                    + "preprocess, pipeline, native, index (default: all but native and index).")
     List<String> only;
 
     @Option(
@@ -133,6 +134,30 @@ public final class BenchCommand implements Callable<Integer> {
             defaultValue = "512",
             description = "The native section's cap on the longer side, and its fixed size (default ${DEFAULT-VALUE}).")
     int nativeSize;
+
+    @Option(
+            names = "--index-vectors",
+            defaultValue = "100000",
+            description = "Synthetic vectors of the index section (default ${DEFAULT-VALUE}).")
+    int indexVectors;
+
+    @Option(
+            names = "--index-dimension",
+            defaultValue = "2560",
+            description = "Their length (default ${DEFAULT-VALUE}, C-RADIOv4-H's summary).")
+    int indexDimension;
+
+    @Option(
+            names = "--index-queries",
+            defaultValue = "200",
+            description = "Queries of the index section (default ${DEFAULT-VALUE}).")
+    int indexQueries;
+
+    @Option(
+            names = "--index-rerank",
+            defaultValue = "" + VectorIndex.DEFAULT_RERANK,
+            description = "Candidates rescored exactly per query (default ${DEFAULT-VALUE}, as radio similar).")
+    int indexRerank;
 
     @Override
     public Integer call() throws Exception {
@@ -170,6 +195,15 @@ public final class BenchCommand implements Callable<Integer> {
                 "--native-size",
                 nativeSize,
                 "Use a positive multiple of the patch size 16, e.g. 512.");
+        OptionException.require(indexVectors >= 20, "--index-vectors", indexVectors, "Use at least 20 vectors.");
+        OptionException.require(indexDimension >= 8, "--index-dimension", indexDimension, "Use at least 8 floats.");
+        OptionException.require(
+                indexQueries > 0 && indexQueries <= indexVectors,
+                "--index-queries",
+                indexQueries,
+                "Use a positive number of queries, at most --index-vectors.");
+        OptionException.require(
+                indexRerank >= 10, "--index-rerank", indexRerank, "Use at least 10 (the k of recall@10).");
         boolean forward = sections.contains("forward") || sections.contains("forward_bf16");
         boolean bf16 = only == null ? !noBf16 : sections.contains("forward_bf16");
         OptionAlias.warnIfUsed(spec);
@@ -203,6 +237,10 @@ public final class BenchCommand implements Callable<Integer> {
             } else {
                 report.putObject("native").put("status", "skipped");
             }
+        }
+        if (sections.contains("index")) {
+            int clusters = Math.max(1, Math.min(400, indexVectors / 250));
+            new IndexBench(out, indexVectors, indexDimension, indexQueries, clusters, indexRerank).run(report);
         }
         report.put("rss_peak_mb", BenchFigures.rssPeakMb());
         summary(report, out);
@@ -356,6 +394,22 @@ public final class BenchCommand implements Callable<Integer> {
                     n.path("cap"),
                     b.path("images_per_forward"),
                     b.path("goal_images_per_forward"));
+        }
+        if (r.path("index").has("recall_at_10")) {
+            JsonNode x = r.get("index");
+            out.printf(
+                    "index: recall@10 %s (goal %s), median query %s ms (goal %s), build %s s, %s bytes per vector "
+                            + "on disk (raw %s; in memory %s), over %s vectors of %s floats%n",
+                    x.path("recall_at_10"),
+                    x.path("goal_recall_at_10"),
+                    x.path("query_ms_p50"),
+                    x.path("goal_query_ms_p50"),
+                    x.path("build_s"),
+                    x.path("bytes_per_vector"),
+                    x.path("raw_bytes_per_vector"),
+                    x.path("pq_bytes_per_vector"),
+                    x.path("vectors"),
+                    x.path("dimension"));
         }
         out.printf("rss peak: %s MB%n", r.path("rss_peak_mb"));
     }
