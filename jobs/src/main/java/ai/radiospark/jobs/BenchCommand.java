@@ -398,13 +398,15 @@ public final class BenchCommand implements Callable<Integer> {
         if (r.path("index").has("recall_at_10")) {
             JsonNode x = r.get("index");
             out.printf(
-                    "index: recall@10 %s (goal %s), median query %s ms (goal %s), build %s s, %s bytes per vector "
-                            + "on disk (raw %s; in memory %s), over %s vectors of %s floats%n",
+                    "index: recall@10 %s (goal %s), median query %s ms (goal %s; CPU %s ms), build %s s (CPU %s s), "
+                            + "%s bytes per vector on disk (raw %s; in memory %s), over %s vectors of %s floats%n",
                     x.path("recall_at_10"),
                     x.path("goal_recall_at_10"),
                     x.path("query_ms_p50"),
                     x.path("goal_query_ms_p50"),
+                    x.path("query_cpu_ms_p50"),
                     x.path("build_s"),
+                    x.path("build_cpu_s"),
                     x.path("bytes_per_vector"),
                     x.path("raw_bytes_per_vector"),
                     x.path("pq_bytes_per_vector"),

@@ -154,9 +154,11 @@ final class IndexBench {
             Path graph = dir.resolve("graph.jvector");
             Path pq = dir.resolve("pq.jvector");
             long b0 = System.nanoTime();
+            long c0 = processCpuNanos();
             VectorIndex.Built built = VectorIndex.build(data, dim, graph, pq);
             boolean quantised = built.quantised();
             double buildS = (System.nanoTime() - b0) / 1e9;
+            double buildCpuS = (processCpuNanos() - c0) / 1e9;
             long bytes = Files.size(graph) + (quantised ? Files.size(pq) : 0);
             out.printf(
                     "index: built in %.1f s (%s: codebooks %.1f s, codes %.1f s, graph %.1f s, write %.1f s)%n",
@@ -175,19 +177,24 @@ final class IndexBench {
             double exactMs = (System.nanoTime() - e0) / 1e6 / queries * Math.min(2, availableCores());
             List<int[]> approx = new ArrayList<>();
             double[] ms = new double[queries];
+            double[] cpuMs = new double[queries];
+            java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
             try (VectorIndex ix = VectorIndex.open(graph, quantised ? pq : null)) {
                 for (int i = 0; i < Math.min(20, queries); i++) {
                     ix.search(qs.get(i), 10, rerank); // warm-up: JIT and page cache
                 }
                 for (int i = 0; i < queries; i++) {
                     long s0 = System.nanoTime();
+                    long u0 = threads.getCurrentThreadCpuTime();
                     List<VectorIndex.Hit> hits = ix.search(qs.get(i), 10, rerank);
                     ms[i] = (System.nanoTime() - s0) / 1e6;
+                    cpuMs[i] = (threads.getCurrentThreadCpuTime() - u0) / 1e6;
                     approx.add(hits.stream().mapToInt(VectorIndex.Hit::ordinal).toArray());
                 }
             }
             double recall = recall(exact, approx);
             Arrays.sort(ms);
+            Arrays.sort(cpuMs);
             r.put("vectors", vectors)
                     .put("dimension", dim)
                     .put("clusters", clusters)
@@ -198,8 +205,15 @@ final class IndexBench {
                     .put("recall_at_10", BenchFigures.round(recall, 4))
                     .put("query_ms_p50", BenchFigures.round(ms[queries / 2], 3))
                     .put("query_ms_p90", BenchFigures.round(ms[(int) (queries * 0.9)], 3))
+                    // CPU time of the searching thread: what the latency is on an idle core, under other load.
+                    .put("query_cpu_ms_p50", BenchFigures.round(cpuMs[queries / 2], 3))
                     .put("exact_scan_ms_per_query", BenchFigures.round(exactMs, 1))
                     .put("build_s", BenchFigures.round(buildS, 1))
+                    .put("build_cpu_s", BenchFigures.round(buildCpuS, 1))
+                    .put("build_codebooks_s", BenchFigures.round(built.trainS(), 1))
+                    .put("build_codes_s", BenchFigures.round(built.encodeS(), 1))
+                    .put("build_graph_s", BenchFigures.round(built.graphS(), 1))
+                    .put("build_write_s", BenchFigures.round(built.writeS(), 1))
                     .put("generate_s", BenchFigures.round(genS, 1))
                     .put("bytes_per_vector", BenchFigures.round((double) bytes / vectors, 1))
                     .put("raw_bytes_per_vector", 4L * dim)
@@ -210,6 +224,14 @@ final class IndexBench {
                 w.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
             }
         }
+    }
+
+    /** This process's CPU time (every thread), or 0 where the JVM does not tell it. */
+    static long processCpuNanos() {
+        return java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                        instanceof com.sun.management.OperatingSystemMXBean os
+                ? os.getProcessCpuTime()
+                : 0;
     }
 
     private static int availableCores() {

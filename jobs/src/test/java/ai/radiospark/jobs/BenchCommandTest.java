@@ -66,8 +66,9 @@ class BenchCommandTest {
         assertEquals("not available", r.at("/forward/peer").asText());
         // The GEMM peak's ViT-shaped product follows the batch: 2 images x 196 tokens.
         assertTrue(r.at("/forward/matmul/392x768x3072_onednn_f32_gflops").asDouble() > 0, r.toString());
-        // native runs only when asked
+        // native and index run only when asked
         assertTrue(r.path("native").isMissingNode(), r.toString());
+        assertTrue(r.path("index").isMissingNode(), r.toString());
     }
 
     /**
@@ -122,6 +123,41 @@ class BenchCommandTest {
         assertTrue(r.path("preprocess").isMissingNode(), r.toString());
     }
 
+    /**
+     * {@code --only index}: just the index section, smaller than its default 100,000 vectors: the
+     * issue's keys, and recall@10 at its goal (the figures at 100,000 are in the README).
+     */
+    @Test
+    void onlyIndexRunsTheIndexSection() throws Exception {
+        StringWriter out = new StringWriter();
+        CommandLine cli = new CommandLine(new BenchCommand());
+        cli.setOut(new PrintWriter(out));
+        int exit = cli.execute(
+                "--only",
+                "index",
+                "--index-vectors",
+                "1500",
+                "--index-dimension",
+                "64",
+                "--index-queries",
+                "20",
+                "--json");
+        String text = out.toString().strip();
+        assertEquals(0, exit, text);
+        String[] lines = text.split("\n");
+        JsonNode r = new ObjectMapper().readTree(lines[lines.length - 1]);
+        JsonNode x = r.get("index");
+        assertEquals(1500, x.path("vectors").asInt(), r.toString());
+        assertEquals(64, x.path("dimension").asInt(), r.toString());
+        assertEquals(256, x.path("raw_bytes_per_vector").asInt(), r.toString());
+        assertTrue(x.path("product_quantised").asBoolean(), r.toString());
+        assertEquals(8, x.path("pq_bytes_per_vector").asInt(), r.toString());
+        assertTrue(x.path("recall_at_10").asDouble() >= 0.95, r.toString());
+        assertTrue(x.path("query_ms_p50").asDouble() > 0 && x.path("build_s").asDouble() > 0, r.toString());
+        assertTrue(x.path("bytes_per_vector").asDouble() > 256, r.toString()); // the exact vectors are kept
+        assertTrue(r.path("forward").isMissingNode() && r.path("native").isMissingNode(), r.toString());
+    }
+
     @Test
     void unknownSectionIsRefused() {
         StringWriter err = new StringWriter();
@@ -134,7 +170,7 @@ class BenchCommandTest {
                 err.toString()
                         .contains(
                                 "Invalid value for option '--only' (native,gpu): Unknown section 'gpu'. Use a comma list of "
-                                        + "forward, forward_bf16, preprocess, pipeline, native."),
+                                        + "forward, forward_bf16, preprocess, pipeline, native, index."),
                 err.toString());
     }
 }
