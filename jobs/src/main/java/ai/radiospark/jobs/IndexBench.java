@@ -179,9 +179,29 @@ final class IndexBench {
             double[] ms = new double[queries];
             double[] cpuMs = new double[queries];
             java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+            ObjectNode sweep = r.putObject("by_rerank");
             try (VectorIndex ix = VectorIndex.open(graph, quantised ? pq : null)) {
                 for (int i = 0; i < Math.min(20, queries); i++) {
                     ix.search(qs.get(i), 10, rerank); // warm-up: JIT and page cache
+                }
+                // Other rerank depths first (recall and median latency each), then the figures' own.
+                for (int depth : new int[] {100, 200, 500, 1000}) {
+                    if (depth == rerank || depth > vectors) {
+                        continue;
+                    }
+                    List<int[]> found = new ArrayList<>();
+                    double[] t = new double[queries];
+                    for (int i = 0; i < queries; i++) {
+                        long s0 = System.nanoTime();
+                        found.add(ix.search(qs.get(i), 10, depth).stream()
+                                .mapToInt(VectorIndex.Hit::ordinal)
+                                .toArray());
+                        t[i] = (System.nanoTime() - s0) / 1e6;
+                    }
+                    Arrays.sort(t);
+                    sweep.putObject(Integer.toString(depth))
+                            .put("recall_at_10", BenchFigures.round(recall(exact, found), 4))
+                            .put("query_ms_p50", BenchFigures.round(t[queries / 2], 3));
                 }
                 for (int i = 0; i < queries; i++) {
                     long s0 = System.nanoTime();

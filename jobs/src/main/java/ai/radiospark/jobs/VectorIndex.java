@@ -55,7 +55,7 @@ final class VectorIndex implements Closeable {
     static final int PQ_TRAINING_VECTORS = 20_000;
 
     /** Candidates rescored with the exact vectors by default. */
-    static final int DEFAULT_RERANK = 200;
+    static final int DEFAULT_RERANK = 500;
 
     private static final VectorTypeSupport VTS =
             VectorizationProvider.getInstance().getVectorTypeSupport();
