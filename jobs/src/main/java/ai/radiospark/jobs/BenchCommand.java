@@ -105,11 +105,11 @@ public final class BenchCommand implements Callable<Integer> {
 
     /** The sections {@code --only} takes, in the order they run. */
     static final List<String> SECTIONS =
-            List.of("forward", "forward_bf16", "preprocess", "pipeline", "native", "footprint", "dedup");
+            List.of("forward", "forward_bf16", "preprocess", "pipeline", "native", "footprint", "dedup", "index");
 
     /**
      * The sections run without {@code --only}: native (a few minutes more), footprint (3 GB of disk and a few
-     * minutes) and dedup (minutes more) run only when asked.
+     * minutes), dedup and index (minutes more each) run only when asked.
      */
     static final List<String> DEFAULT_SECTIONS = List.of("forward", "forward_bf16", "preprocess", "pipeline");
 
@@ -118,7 +118,8 @@ public final class BenchCommand implements Callable<Integer> {
             split = ",",
             paramLabel = "SECTION",
             description = "Run only these sections, a comma list of: forward, forward_bf16 (runs with forward), "
-                    + "preprocess, pipeline, native, footprint, dedup (default: all but native, footprint and dedup).")
+                    + "preprocess, pipeline, native, footprint, dedup, index (default: all but native, footprint, dedup "
+                    + "and index).")
     List<String> only;
 
     @Option(
@@ -157,6 +158,8 @@ public final class BenchCommand implements Callable<Integer> {
             defaultValue = "2",
             description = "The footprint section's --batch-size (default ${DEFAULT-VALUE}).")
     int footprintBatchSize;
+
+    @Option(
             names = "--dedup-vectors",
             defaultValue = "50000",
             description = "Synthetic summaries of the dedup section, a tenth of them planted near-duplicates "
@@ -175,6 +178,30 @@ public final class BenchCommand implements Callable<Integer> {
             paramLabel = "N",
             description = "radio dedup --clusters-per-image of the dedup section (default ${DEFAULT-VALUE}).")
     int dedupClustersPerImage;
+
+    @Option(
+            names = "--index-vectors",
+            defaultValue = "100000",
+            description = "Synthetic vectors of the index section (default ${DEFAULT-VALUE}).")
+    int indexVectors;
+
+    @Option(
+            names = "--index-dimension",
+            defaultValue = "2560",
+            description = "Their length (default ${DEFAULT-VALUE}, C-RADIOv4-H's summary).")
+    int indexDimension;
+
+    @Option(
+            names = "--index-queries",
+            defaultValue = "200",
+            description = "Queries of the index section (default ${DEFAULT-VALUE}).")
+    int indexQueries;
+
+    @Option(
+            names = "--index-rerank",
+            defaultValue = "" + VectorIndex.DEFAULT_RERANK,
+            description = "Candidates rescored exactly per query (default ${DEFAULT-VALUE}, as radio similar).")
+    int indexRerank;
 
     @Override
     public Integer call() throws Exception {
@@ -224,6 +251,15 @@ public final class BenchCommand implements Callable<Integer> {
                 "--dedup-clusters-per-image",
                 dedupClustersPerImage,
                 "Use 1 or more, e.g. 2.");
+        OptionException.require(indexVectors >= 20, "--index-vectors", indexVectors, "Use at least 20 vectors.");
+        OptionException.require(indexDimension >= 8, "--index-dimension", indexDimension, "Use at least 8 floats.");
+        OptionException.require(
+                indexQueries > 0 && indexQueries <= indexVectors,
+                "--index-queries",
+                indexQueries,
+                "Use a positive number of queries, at most --index-vectors.");
+        OptionException.require(
+                indexRerank >= 10, "--index-rerank", indexRerank, "Use at least 10 (the k of recall@10).");
         boolean forward = sections.contains("forward") || sections.contains("forward_bf16");
         boolean bf16 = only == null ? !noBf16 : sections.contains("forward_bf16");
         OptionAlias.warnIfUsed(spec);
@@ -260,6 +296,7 @@ public final class BenchCommand implements Callable<Integer> {
         }
         if (sections.contains("footprint")) {
             new FootprintBench(out, footprintShape, footprintImages, footprintBatchSize).run(report);
+        }
         if (sections.contains("dedup")) {
             new DedupBench(
                             JobSpark.session("radio bench", "local[*]"),
@@ -267,6 +304,10 @@ public final class BenchCommand implements Callable<Integer> {
                             new DedupBench.Corpus(dedupVectors, dedupDim, 42),
                             dedupClustersPerImage)
                     .run(report);
+        }
+        if (sections.contains("index")) {
+            int clusters = Math.max(1, Math.min(400, indexVectors / 250));
+            new IndexBench(out, indexVectors, indexDimension, indexQueries, clusters, indexRerank).run(report);
         }
         report.put("rss_peak_mb", BenchFigures.rssPeakMb());
         summary(report, out);
@@ -433,6 +474,7 @@ public final class BenchCommand implements Callable<Integer> {
                     f.path("model_build_s"),
                     f.path("rerun_s"),
                     f.path("goal_rerun_s"));
+        }
         if (r.has("dedup")) {
             JsonNode d = r.get("dedup");
             out.printf(
@@ -451,6 +493,24 @@ public final class BenchCommand implements Callable<Integer> {
                     d.path("pairs_fraction"),
                     d.path("planted_split_by_clusters"),
                     d.path("clusters"));
+        }
+        if (r.path("index").has("recall_at_10")) {
+            JsonNode x = r.get("index");
+            out.printf(
+                    "index: recall@10 %s (goal %s), median query %s ms (goal %s; CPU %s ms), build %s s (CPU %s s), "
+                            + "%s bytes per vector on disk (raw %s; in memory %s), over %s vectors of %s floats%n",
+                    x.path("recall_at_10"),
+                    x.path("goal_recall_at_10"),
+                    x.path("query_ms_p50"),
+                    x.path("goal_query_ms_p50"),
+                    x.path("query_cpu_ms_p50"),
+                    x.path("build_s"),
+                    x.path("build_cpu_s"),
+                    x.path("bytes_per_vector"),
+                    x.path("raw_bytes_per_vector"),
+                    x.path("pq_bytes_per_vector"),
+                    x.path("vectors"),
+                    x.path("dimension"));
         }
         out.printf("rss peak: %s MB%n", r.path("rss_peak_mb"));
     }

@@ -86,6 +86,11 @@ final class EmbeddingTable {
         return isPath ? spark.read().format("delta").load(name) : spark.table(name);
     }
 
+    /** The table as it was at {@code version} (Delta time travel). */
+    Dataset<Row> readAt(long version) {
+        return spark.sql("SELECT * FROM " + sqlName() + " VERSION AS OF " + version);
+    }
+
     private DeltaTable delta() {
         return isPath ? DeltaTable.forPath(spark, name) : DeltaTable.forName(spark, name);
     }

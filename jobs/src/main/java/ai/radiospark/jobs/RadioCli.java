@@ -45,6 +45,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
             ExtractCommand.class,
             ShowCommand.class,
             SimilarCommand.class,
+            IndexCommand.class,
             DedupCommand.class,
             InitCommand.class,
             ForwardCommand.class,

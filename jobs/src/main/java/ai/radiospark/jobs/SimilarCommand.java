@@ -1,6 +1,5 @@
 package ai.radiospark.jobs;
 
-import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.not;
@@ -14,7 +13,9 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.spark.sql.Column;
@@ -62,11 +63,31 @@ public final class SimilarCommand implements Callable<Integer> {
     @Option(names = "--master", description = "Spark master; default local[*] outside spark-submit.")
     String master;
 
+    @Option(
+            names = "--index",
+            paramLabel = "DIR",
+            description = "The index folder radio index built (default: the table's folder + " + IndexCommand.SUFFIX
+                    + "); used when it covers the table's current version and model.")
+    Path index;
+
+    @Option(names = "--no-index", description = "Scan every row exactly, even when a current index exists.")
+    boolean noIndex;
+
+    @Option(
+            names = "--rerank",
+            defaultValue = "" + VectorIndex.DEFAULT_RERANK,
+            description = "With the index: candidates rescored with the exact vectors (default ${DEFAULT-VALUE}).")
+    int rerank;
+
     PrintStream out = System.out;
 
     @Override
     public Integer call() {
         OptionException.require(k > 0, "--k", k, "Use a positive number of neighbours, e.g. 10.");
+        OptionException.require(rerank > 0, "--rerank", rerank, "Use a positive number of candidates, e.g. 200.");
+        if (index != null && !noIndex) {
+            IndexManifest.read(index, "--index"); // a folder that is not ours: refused before Spark starts
+        }
         if (query.image != null) {
             checkQueryImage(query.image);
         }
@@ -80,31 +101,35 @@ public final class SimilarCommand implements Callable<Integer> {
         float[] q = query.image != null ? embed(spark, t, query.image) : lookUp(t, query.path);
         // Only rows made as the table's properties say (a --reembed may be under way) are comparable.
         Map<String, String> target = TableSettings.targetSettings(t.properties());
-        String targetRow = TableSettings.rowSettings(target);
-        Dataset<Row> all = t.read().where(col("summary").isNotNull());
-        Column settings = java.util.Arrays.asList(all.columns()).contains("settings")
-                ? coalesce(col("settings"), lit(targetRow))
-                : lit(targetRow);
-        Column comparable = target.get("checkpoint_sha256") == null
-                ? lit(true)
-                : coalesce(
-                        col("checkpoint_sha256")
-                                .equalTo(lit(target.get("checkpoint_sha256")))
-                                .and(settings.equalTo(lit(targetRow))),
-                        lit(false));
-        Dataset<Row> candidates = all.where(comparable);
-        long skipped = all.where(not(comparable)).count();
-        if (query.path != null) {
-            candidates = candidates.where(col("path").notEqual(lit(query.path)));
+        String name = query.image != null ? query.image.toString() : query.path;
+        IndexChoice choice = noIndex ? null : chooseIndex(t, target);
+        List<String[]> top;
+        long skipped;
+        if (choice != null && choice.manifest() != null) {
+            out.println("search: index (table version " + choice.manifest().tableVersion() + ")");
+            top = searchIndex(choice, q);
+            skipped = choice.manifest().skippedOtherSettings();
+        } else {
+            out.println("search: exact scan (" + (noIndex ? "--no-index" : choice.why()) + ")");
+            Dataset<Row> all = t.read().where(col("summary").isNotNull());
+            Column comparable = TableSettings.comparable(all, target);
+            Dataset<Row> candidates = all.where(comparable);
+            skipped = all.where(not(comparable)).count();
+            if (query.path != null) {
+                candidates = candidates.where(col("path").notEqual(lit(query.path)));
+            }
+            UserDefinedFunction cosine = org.apache.spark.sql.functions.udf(
+                    (UDF1<Seq<Float>, Double>) s -> Cosine.similarity(q, toFloats(s)), DataTypes.DoubleType);
+            top = new ArrayList<>();
+            for (Row r : candidates
+                    .select(col("path"), cosine.apply(col("summary")).as("similarity"))
+                    .orderBy(col("similarity").desc(), col("path"))
+                    .limit(k)
+                    .collectAsList()) {
+                top.add(new String[] {r.getString(0), String.format(Locale.ROOT, "%.6f", r.getDouble(1))});
+            }
         }
-        UserDefinedFunction cosine = org.apache.spark.sql.functions.udf(
-                (UDF1<Seq<Float>, Double>) s -> Cosine.similarity(q, toFloats(s)), DataTypes.DoubleType);
-        List<Row> top = candidates
-                .select(col("path"), cosine.apply(col("summary")).as("similarity"))
-                .orderBy(col("similarity").desc(), col("path"))
-                .limit(k)
-                .collectAsList();
-        out.printf("Nearest %d of %s to %s:%n", top.size(), table, query.image != null ? query.image : query.path);
+        out.printf("Nearest %d of %s to %s:%n", top.size(), table, name);
         if (skipped > 0) {
             out.printf(
                     "(%,d rows made with another model or settings than the table's skipped: a --reembed is not "
@@ -112,11 +137,106 @@ public final class SimilarCommand implements Callable<Integer> {
                     skipped);
         }
         int rank = 1;
-        for (Row r : top) {
-            out.printf("%3d  %.6f  %s%n", rank++, r.getDouble(1), r.getString(0));
+        for (String[] r : top) {
+            out.printf("%3d  %s  %s%n", rank++, r[1], r[0]);
         }
         out.flush();
         return 0;
+    }
+
+    /** The index {@code radio similar} would use, or (manifest null) why it uses the exact scan. */
+    record IndexChoice(Path dir, IndexManifest manifest, String why) {}
+
+    /**
+     * The table's index when it is current (same table version, checkpoint and settings), else
+     * why not. An index folder that is not radio-spark's is refused (exit code 1).
+     */
+    IndexChoice chooseIndex(EmbeddingTable t, Map<String, String> target) {
+        String location = t.location();
+        Path dir;
+        if (index != null) {
+            dir = index;
+        } else {
+            if (LocalPaths.localPath(location) == null) {
+                return new IndexChoice(null, null, "the table is not local: give --index DIR to use an index");
+            }
+            dir = IndexCommand.defaultDir(location);
+        }
+        IndexManifest m = IndexManifest.read(dir, "--index");
+        if (m == null) {
+            return new IndexChoice(dir, null, "no index at " + dir + "; radio index builds one");
+        }
+        String sha = target.get("checkpoint_sha256");
+        String rowSettings = target.isEmpty() ? null : TableSettings.rowSettings(target);
+        if (!m.table().equals(location)) {
+            return new IndexChoice(dir, null, "the index at " + dir + " is of another table, " + m.table());
+        }
+        if (!java.util.Objects.equals(m.checkpointSha256(), sha)
+                || !java.util.Objects.equals(m.settings(), rowSettings)) {
+            return new IndexChoice(
+                    dir,
+                    null,
+                    "the index at " + dir + " is of checkpoint " + IndexCommand.shortSha(m.checkpointSha256()) + " ("
+                            + m.settings() + "), the table's embeddings of " + IndexCommand.shortSha(sha) + " ("
+                            + rowSettings + "): it is not used; radio index rebuilds it");
+        }
+        long version = t.version();
+        if (m.tableVersion() != version) {
+            return new IndexChoice(
+                    dir,
+                    null,
+                    "index is stale: covers version " + m.tableVersion() + ", table is at " + version
+                            + "; radio index brings it up to date");
+        }
+        return new IndexChoice(dir, m, null);
+    }
+
+    /** The k nearest by the index: ANN candidates reranked with the exact vectors (cosines exact). */
+    private List<String[]> searchIndex(IndexChoice choice, float[] q) {
+        IndexManifest m = choice.manifest();
+        if (q.length != m.dimension()) {
+            throw new RadioException(
+                    "The query has " + q.length + " floats but the index at " + choice.dir() + " holds " + m.dimension()
+                            + ": query with the table's model, or rebuild the index with radio index.");
+        }
+        List<String> paths = m.readPaths(choice.dir());
+        float[] unit = IndexCommand.unit(toObjects(q));
+        if (unit == null) {
+            throw new RadioException("The query's summary is all zeros or not finite: it has no direction to compare. "
+                    + "Query another image.");
+        }
+        List<VectorIndex.Hit> hits;
+        try (VectorIndex ix = VectorIndex.open(
+                choice.dir().resolve(m.graph()),
+                m.pq() == null ? null : choice.dir().resolve(m.pq()))) {
+            // One more, for the query image itself when it is in the table (--path).
+            hits = ix.search(unit, k + (query.path != null ? 1 : 0), Math.max(rerank, k + 1));
+        } catch (java.io.IOException e) {
+            throw new RadioException("Cannot read the index at " + choice.dir() + ": " + e.getMessage()
+                    + ". Delete the folder and run radio index again.");
+        }
+        List<Object[]> rows = new ArrayList<>();
+        for (VectorIndex.Hit h : hits) {
+            String p = paths.get(h.ordinal());
+            if (!p.equals(query.path)) {
+                rows.add(new Object[] {p, h.cosine()});
+            }
+        }
+        rows.sort(java.util.Comparator.<Object[]>comparingDouble(r -> -(Double) r[1])
+                .thenComparing(r -> (String) r[0]));
+        List<String[]> top = new ArrayList<>();
+        for (Object[] r : rows.subList(0, Math.min(k, rows.size()))) {
+            top.add(new String[] {(String) r[0], String.format(Locale.ROOT, "%.6f", (Double) r[1])});
+        }
+        return top;
+    }
+
+    private static List<Object> toObjects(float[] v) {
+        List<Object> l = new ArrayList<>(v.length);
+        for (float x : v) {
+            l.add(x);
+        }
+        return l;
     }
 
     static float[] toFloats(Seq<Float> s) {

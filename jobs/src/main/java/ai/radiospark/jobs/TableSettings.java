@@ -13,6 +13,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
 
 /**
  * A run's settings against its table's: how this run makes its embeddings (the table properties,
@@ -155,6 +157,25 @@ final class TableSettings {
                 table.hasColumn("settings") ? coalesce(col(prefix + "settings"), lit(nullMeans)) : lit(nullMeans);
         return coalesce(
                 col(prefix + "checkpoint_sha256").equalTo(lit(sha)).and(settings.equalTo(lit(runRow))), lit(false));
+    }
+
+    /**
+     * Whether a row of {@code rows} was made as the table's properties ({@code target}) say, and so
+     * compares with its other rows: its checkpoint and row settings are the target's (a row without
+     * settings has the target's). A table that records no checkpoint: every row.
+     */
+    static Column comparable(Dataset<Row> rows, Map<String, String> target) {
+        String targetRow = rowSettings(target);
+        Column settings = java.util.Arrays.asList(rows.columns()).contains("settings")
+                ? coalesce(col("settings"), lit(targetRow))
+                : lit(targetRow);
+        return target.get("checkpoint_sha256") == null
+                ? lit(true)
+                : coalesce(
+                        col("checkpoint_sha256")
+                                .equalTo(lit(target.get("checkpoint_sha256")))
+                                .and(settings.equalTo(lit(targetRow))),
+                        lit(false));
     }
 
     /** The settings that differ, each as "--option run value (the table: value)", named by their options. */

@@ -403,11 +403,12 @@ class ExtractJobTest {
         }
         String[] lines = out.toString().split("\n");
         System.out.println(out);
-        // Query by file: both copies of china.jpg first, with similarity 1.
-        assertTrue(lines[1].matches("\\s+1\\s+1\\.0000\\d\\d\\s+.*(china\\.jpg|china-duplicate\\.jpg)"), lines[1]);
-        assertTrue(lines[2].matches("\\s+2\\s+1\\.0000\\d\\d\\s+.*(china\\.jpg|china-duplicate\\.jpg)"), lines[2]);
+        // Query by file (no index: the exact scan): both copies of china.jpg first, with similarity 1.
+        assertTrue(lines[0].startsWith("search: exact scan (no index at "), lines[0]);
+        assertTrue(lines[2].matches("\\s+1\\s+1\\.0000\\d\\d\\s+.*(china\\.jpg|china-duplicate\\.jpg)"), lines[2]);
+        assertTrue(lines[3].matches("\\s+2\\s+1\\.0000\\d\\d\\s+.*(china\\.jpg|china-duplicate\\.jpg)"), lines[3]);
         // Query by path: the image itself is left out, its duplicate comes first.
-        assertTrue(lines[5].matches("\\s+1\\s+1\\.0000\\d\\d\\s+.*china-duplicate\\.jpg"), lines[5]);
+        assertTrue(lines[7].matches("\\s+1\\s+1\\.0000\\d\\d\\s+.*china-duplicate\\.jpg"), lines[7]);
     }
 
     /** A driver killed between two commits: the rerun ends with every image present exactly once. */
