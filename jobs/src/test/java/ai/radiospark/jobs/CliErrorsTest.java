@@ -164,7 +164,7 @@ class CliErrorsTest {
                         extract("--device", "tpu")),
                 new Case(
                         2,
-                        "Invalid value for option '--dtype' (float64): Use float32, bfloat16 or float16.",
+                        "Invalid value for option '--dtype' (float64): Use auto, float32, bfloat16 or float16.",
                         extract("--dtype", "float64")),
                 new Case(
                         2,
