@@ -296,7 +296,8 @@ class DedupJobTest {
     @Test
     void theReadmeCommandsRunAsWritten() throws Exception {
         String readme = java.nio.file.Files.readString(ReadmeSnippetsTest.ROOT.resolve("README.md"));
-        String section = readme.substring(readme.indexOf("### Deduplication"), readme.indexOf("### Spark ML"));
+        int from = readme.indexOf("### Deduplication");
+        String section = readme.substring(from, readme.indexOf("\n### ", from + 1)); // up to the next section
         String output = tmp.resolve("readme-dedup").toString();
         List<String> commands = section.lines()
                 .filter(l -> l.startsWith("scripts/radio "))
