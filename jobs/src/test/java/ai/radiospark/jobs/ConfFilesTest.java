@@ -138,16 +138,26 @@ class ConfFilesTest {
     }
 
     static String runSubmit(Path bin, String gpu, String... env) throws Exception {
-        ProcessBuilder pb =
-                new ProcessBuilder("bash", Path.of("..", "scripts", "submit.sh").toString());
+        List<String> set = new java.util.ArrayList<>(List.of("GPU", gpu, "JAR", "/x.jar"));
+        set.addAll(List.of(env));
+        return submitWithFakeSparkSubmit(
+                Path.of("..", "scripts", "submit.sh"),
+                bin,
+                List.of("BATCH_SIZE", "DTYPE", "MASTER"),
+                set.toArray(String[]::new));
+    }
+
+    /**
+     * Runs {@code script} (scripts/submit.sh or a copy) with {@code bin}, holding a fake spark-submit, first on the
+     * PATH, INPUT /in and OUTPUT /out, the {@code unset} variables removed and {@code env}'s name-value pairs set;
+     * returns its output, asserting it exits 0.
+     */
+    static String submitWithFakeSparkSubmit(Path script, Path bin, List<String> unset, String... env) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder("bash", script.toString());
         pb.environment().put("PATH", bin + ":" + System.getenv("PATH"));
-        pb.environment().put("GPU", gpu);
         pb.environment().put("INPUT", "/in");
         pb.environment().put("OUTPUT", "/out");
-        pb.environment().put("JAR", "/x.jar");
-        pb.environment().remove("BATCH_SIZE");
-        pb.environment().remove("DTYPE");
-        pb.environment().remove("MASTER");
+        unset.forEach(pb.environment()::remove);
         for (int i = 0; i < env.length; i += 2) {
             pb.environment().put(env[i], env[i + 1]);
         }

@@ -107,22 +107,8 @@ class ReadmeKubernetesTest {
     }
 
     static String submit(Path bin, Path scripts, String... env) throws Exception {
-        ProcessBuilder pb =
-                new ProcessBuilder("bash", scripts.resolve("submit.sh").toString());
-        pb.environment().put("PATH", bin + ":" + System.getenv("PATH"));
-        pb.environment().put("INPUT", "/in");
-        pb.environment().put("OUTPUT", "/out");
-        for (String v : List.of("JAR", "MASTER", "GPU", "IMAGE", "DISCOVERY_SCRIPT")) {
-            pb.environment().remove(v);
-        }
-        for (int i = 0; i < env.length; i += 2) {
-            pb.environment().put(env[i], env[i + 1]);
-        }
-        pb.redirectErrorStream(true);
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        assertEquals(0, p.waitFor(), out);
-        return out;
+        return ConfFilesTest.submitWithFakeSparkSubmit(
+                scripts.resolve("submit.sh"), bin, List.of("JAR", "MASTER", "GPU", "IMAGE", "DISCOVERY_SCRIPT"), env);
     }
 
     @Test
