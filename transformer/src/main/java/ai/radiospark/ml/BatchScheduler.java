@@ -7,7 +7,6 @@ import ai.radiospark.model.RadioModel;
 import ai.radiospark.model.RadioOutput;
 import ai.radiospark.runtime.BatchPixels;
 import ai.radiospark.runtime.DecodeAhead;
-import ai.radiospark.runtime.ExecutorModelCache;
 import ai.radiospark.runtime.FeaturesMode;
 import ai.radiospark.runtime.ForwardThreads;
 import ai.radiospark.runtime.PixelSource;
@@ -334,7 +333,8 @@ final class BatchScheduler implements Iterator<Row> {
 
     private RadioModel model() {
         if (model == null) {
-            model = ExecutorModelCache.get(cfg.checkpointSha256(), device, cfg.dtype(), task.weights::get)
+            model = task.weights
+                    .model(cfg.checkpointSha256(), device, cfg.dtype())
                     .model();
         }
         return model;

@@ -7,7 +7,6 @@ import ai.radiospark.model.ModelDType;
 import ai.radiospark.model.RadioConfig;
 import ai.radiospark.model.RadioWeights;
 import ai.radiospark.runtime.EmbeddingSettings;
-import ai.radiospark.runtime.ExecutorModelCache;
 import ai.radiospark.runtime.ForwardThreads;
 import ai.radiospark.runtime.ModelSource;
 import ai.radiospark.runtime.PixelSource;
@@ -79,7 +78,7 @@ record DriverModel(String model, SparkContext sc, WeightsHandle weights, RadioEm
                                     device.toString(),
                                     plan.lanes(forwardConcurrency, EmbedPartition.executorCores(), threads),
                                     threads,
-                                    () -> ExecutorModelCache.get(info.checkpointSha256(), device, dtype, weights::get));
+                                    () -> weights.model(info.checkpointSha256(), device, dtype));
                         }
                     } catch (RuntimeException e) {
                         LOG.debug("No local-mode prebuild ({}); the tasks report it.", e.toString());

@@ -185,7 +185,7 @@ public final class RowEmbedder implements Serializable {
         if (m == null) {
             Device d = DeviceSelector.forTask(device);
             DevicePlan.of(d, dtype); // float16 on the CPU: refused before the model is built
-            m = ExecutorModelCache.get(checkpointSha256, d, dtype, weights::get).model();
+            m = weights.model(checkpointSha256, d, dtype).model();
             model = m;
         }
         return m;

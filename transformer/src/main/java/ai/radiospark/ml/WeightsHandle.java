@@ -1,11 +1,16 @@
 package ai.radiospark.ml;
 
+import ai.djl.Device;
 import ai.radiospark.RadioException;
+import ai.radiospark.model.ModelDType;
 import ai.radiospark.model.RadioWeights;
+import ai.radiospark.runtime.ExecutorModelCache;
 import com.esotericsoftware.kryo.Kryo;
 import com.esotericsoftware.kryo.KryoSerializable;
 import com.esotericsoftware.kryo.io.Input;
 import com.esotericsoftware.kryo.io.Output;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
@@ -16,10 +21,13 @@ import java.lang.ref.WeakReference;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.spark.SparkContext;
+import org.apache.spark.SparkEnv;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerJobEnd;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * How tasks reach the weights the driver loaded: a {@link Broadcast} on a cluster, a reference
@@ -31,15 +39,36 @@ import org.apache.spark.scheduler.SparkListenerJobEnd;
  * C-RADIOv4-H in float32) that no other JVM ever fetches. The handle then holds a key into this
  * JVM's registry instead. The registry keeps each model's weights for the application's life, as
  * a broadcast would; checkpoints are memory-mapped, so that is little heap.
+ *
+ * <p>On a cluster an executor needs the weights only to build its model ({@link #model}), and keeps
+ * none of them after: its copy of the broadcast goes as soon as the model is built (see {@link
+ * Broadcasted}), and after each job the driver drops whatever executors still hold.
  */
 abstract class WeightsHandle implements Serializable {
     private static final long serialVersionUID = 1L;
+    private static final Logger LOG = LoggerFactory.getLogger(WeightsHandle.class);
 
     /** Local mode: weights by key, in the JVM that is both driver and executor. */
     private static final Map<String, RadioWeights> LOCAL = new ConcurrentHashMap<>();
 
     /** The weights, on an executor (fetched or looked up once per JVM by the model cache). */
     abstract RadioWeights get();
+
+    /**
+     * This JVM's model for the checkpoint, device and dtype ({@link ExecutorModelCache}), built from these
+     * weights if it has none; after a build, this executor's copy of the weights is dropped ({@link
+     * #releaseHere}).
+     */
+    ExecutorModelCache.Lease model(String checkpointSha256, Device device, ModelDType dtype) {
+        ExecutorModelCache.Lease lease = ExecutorModelCache.get(checkpointSha256, device, dtype, this::get);
+        if (lease.built()) {
+            releaseHere();
+        }
+        return lease;
+    }
+
+    /** Drops this JVM's copy of the weights once its model is built; nothing in local mode. */
+    void releaseHere() {}
 
     /** A handle for {@code weights} in this SparkContext: local in local mode, else a broadcast. */
     static WeightsHandle of(SparkContext sc, RadioWeights weights) {
@@ -59,14 +88,9 @@ abstract class WeightsHandle implements Serializable {
     }
 
     /**
-     * On a cluster, an executor keeps a broadcast until the driver drops it: its pieces (the serialized
-     * weights, 2.6 GB for C-RADIOv4-H in float32) and the value read from them, both on the heap, beside
-     * the model built from them in native memory. Once the model is built, the executor's
-     * {@code ExecutorModelCache} serves every later task without the weights. So after each job the driver
-     * drops the executors' copies ({@link Broadcast#unpersist(boolean)}, not blocking; the driver keeps its
-     * own): an executor that still has to build the model (a new executor, a retried build) fetches the
-     * weights again, from the driver. {@code RadioModel} keeps no reference to the weights, so the
-     * executor's heap can reclaim them.
+     * The second line of defence ({@link Broadcasted} is the first): after each job the driver drops the
+     * executors' copies of the broadcast ({@link Broadcast#unpersist(boolean)}, not blocking; the driver keeps
+     * its own), such as those of an executor whose build failed, which keeps its copy for the retry.
      */
     private static final class DropFromExecutorsAfterJobs extends SparkListener {
         private final SparkContext sc;
@@ -93,6 +117,33 @@ abstract class WeightsHandle implements Serializable {
         }
     }
 
+    /**
+     * The weights as a broadcast. Spark keeps a broadcast on an executor until the driver drops it: its pieces
+     * (the serialized weights, 2.6 GB for C-RADIOv4-H in float32) and the value read from them (as much again),
+     * both on the heap, beside the model built from them in native memory. Once the model is built, the
+     * executor's {@link ExecutorModelCache} serves every later task without the weights. So:
+     *
+     * <ul>
+     *   <li>As soon as an executor has built its model ({@link #releaseHere}), it removes its own blocks of the
+     *       broadcast, value and pieces ({@code BlockManager.removeBroadcast}, telling the driver's block
+     *       manager master, so that no other executor fetches pieces from it), as the driver's unpersist would
+     *       on this executor alone. It does so on a thread of its own: removing a block waits for the tasks
+     *       that read it, and a task that took the value from this executor's block manager holds its read
+     *       lock until it ends (Spark's {@code TorrentBroadcast.releaseBlockManagerLock}).
+     *   <li>No reference to the weights outlives the build. Spark's {@code TorrentBroadcast} memoizes the
+     *       value it read in a {@code SoftReference}, which the JVM clears only when short of heap, in the
+     *       Broadcast object of the task (each task deserializes its own, with its closure, so it lives as long
+     *       as the task, through the whole partition). So {@link #get} reads through a copy of the Broadcast
+     *       object made for the call (without the memoized value, a transient field), which is gone when the
+     *       call returns. Spark's cache of read values per executor ({@code BroadcastManager.cachedValues})
+     *       holds them weakly; {@code RadioModel} and the cache keep none.
+     *   <li>A later build on the same executor (a retried or a failed one, another device, another dtype)
+     *       reads the broadcast again: from Spark's per-executor cache if the weights are still in the heap,
+     *       else, its blocks here being gone, from the driver's (or another executor's) pieces, as a new
+     *       executor would. RadioEmbedderLocalClusterTest builds a second model (another dtype) after the
+     *       drop.
+     * </ul>
+     */
     private static final class Broadcasted extends WeightsHandle {
         private static final long serialVersionUID = 1L;
         private final Broadcast<JavaSerialized> broadcast;
@@ -103,7 +154,56 @@ abstract class WeightsHandle implements Serializable {
 
         @Override
         RadioWeights get() {
-            return broadcast.value().weights;
+            return detached(broadcast).value().weights;
+        }
+
+        @Override
+        void releaseHere() {
+            SparkEnv env = SparkEnv.get();
+            // "driver": SparkContext.DRIVER_IDENTIFIER, private to Spark
+            if (env == null || "driver".equals(env.executorId())) {
+                return; // the driver's copy is every executor's source
+            }
+            long id = broadcast.id();
+            Thread t = new Thread(
+                    () -> {
+                        try {
+                            // (its count of blocks removed is always 0 in Spark 4.1: it counts an iterator its removal
+                            // used up)
+                            env.blockManager().removeBroadcast(id, true);
+                            LOG.info(
+                                    "Model built: removed the weights' broadcast {} from executor {}",
+                                    id,
+                                    env.executorId());
+                        } catch (RuntimeException e) {
+                            // the driver drops them after the job anyway
+                            LOG.warn(
+                                    "Could not remove the weights' broadcast {} from this executor: {}",
+                                    id,
+                                    e.toString());
+                        }
+                    },
+                    "radio-release-broadcast-" + id);
+            t.setDaemon(true);
+            t.start();
+        }
+
+        /** A copy of {@code b} without the value it memoized: Java serialization skips that transient field. */
+        @SuppressWarnings("unchecked")
+        private static <T> Broadcast<T> detached(Broadcast<T> b) {
+            try {
+                ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+                try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+                    out.writeObject(b);
+                }
+                try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
+                    return (Broadcast<T>) in.readObject();
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            } catch (ClassNotFoundException e) {
+                throw new IllegalStateException(e);
+            }
         }
 
         @Override
