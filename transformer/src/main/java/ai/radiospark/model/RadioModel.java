@@ -41,6 +41,10 @@ import org.slf4j.LoggerFactory;
  * device-dependent choice (linear backend, compute type, graph optimisation) comes from the
  * model's {@link DevicePlan}.
  *
+ * <p>A pass can take several input sizes with one token count (patch rows x columns), such as
+ * 1024x768 and 768x1024: {@link #forward(List, List, Set)} patch-embeds each size on its own grid
+ * and runs the blocks once over all of them ({@code forward_grids} in {@link RadioScript}).
+ *
  * <pre>{@code
  * RadioWeights weights = Checkpoint.open(Path.of("/models/C-RADIOv4-H")).weights();
  * try (RadioModel model = RadioModel.builder().optDType(ModelDType.BFLOAT16).build(weights)) {
