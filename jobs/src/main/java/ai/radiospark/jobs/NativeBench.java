@@ -35,7 +35,8 @@ import org.apache.spark.sql.types.StructType;
  *
  * <ul>
  *   <li>{@code native}: exact native mode at the cap {@code --native-size} over photos of 10 common
- *       sizes ({@link #SOURCE_SIZES}) in random order; images per forward pass (mean, histogram), and
+ *       sizes ({@link #SOURCE_SIZES}) in random order; images per forward pass (mean, histogram), input
+ *       sizes per pass (histogram: a pass takes one token count, e.g. a size and its transpose), and
  *       images and tokens per second against {@code fixed} at cap x cap over the same files.
  *   <li>{@code native_buckets}: native-buckets mode over the same 10 sizes, each side of each photo
  *       jittered by up to ±40 px.
@@ -121,6 +122,10 @@ final class NativeBench {
         for (Map.Entry<Integer, Long> e : m.imagesPerForwardHistogram().entrySet()) {
             h.put(Integer.toString(e.getKey()), e.getValue());
         }
+        ObjectNode sizes = o.putObject("input_sizes_per_forward_histogram");
+        for (Map.Entry<Integer, Long> e : m.inputSizesPerForwardHistogram().entrySet()) {
+            sizes.put(Integer.toString(e.getKey()), e.getValue());
+        }
         o.put("seconds", BenchFigures.round(r.seconds(), 2))
                 .put("img_per_s", BenchFigures.round(r.imgPerS(), 2))
                 .put("tokens_per_s", Math.round(r.tokensPerS()));
@@ -165,14 +170,15 @@ final class NativeBench {
         }
         EmbedderMetrics m = e.getLastMetrics();
         log.printf(
-                "native: %-14s %d images, %d input sizes, %d forward passes, %.2f images per pass %s, %.2f s, "
-                        + "%.1f img/s, %.0f tokens/s%n",
+                "native: %-14s %d images, %d input sizes, %d forward passes, %.2f images per pass %s (input sizes "
+                        + "per pass %s), %.2f s, %.1f img/s, %.0f tokens/s%n",
                 mode,
                 out.size(),
                 sizes.size(),
                 m.forwardPasses(),
                 m.imagesPerForward(),
                 m.imagesPerForwardHistogram(),
+                m.inputSizesPerForwardHistogram(),
                 seconds,
                 out.size() / seconds,
                 tokens / seconds);

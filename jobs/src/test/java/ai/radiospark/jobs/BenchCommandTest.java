@@ -137,6 +137,18 @@ class BenchCommandTest {
                     r.toString());
             assertTrue(
                     n.path("img_per_s").asDouble() > 0 && n.path("tokens_per_s").asDouble() > 0, r.toString());
+            long sizedPasses = 0;
+            int mostSizes = 0;
+            for (var e : (Iterable<java.util.Map.Entry<String, JsonNode>>)
+                    n.path("input_sizes_per_forward_histogram")::fields) {
+                sizedPasses += e.getValue().asLong();
+                mostSizes = Math.max(mostSizes, Integer.parseInt(e.getKey()));
+            }
+            assertEquals(passes, sizedPasses, r.toString());
+            if (section.equals("native_buckets")) {
+                // A pass shares one token count: one shape and its transpose (the longer side is the cap).
+                assertTrue(mostSizes >= 1 && mostSizes <= 2, r.toString());
+            }
         }
         // native-buckets: at most the 7 shapes
         assertTrue(r.at("/native_buckets/input_sizes").asInt() <= 7, r.toString());

@@ -16,6 +16,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Set;
@@ -32,8 +33,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The scheduler of {@link EmbedPartition}, one per task: the output iterator. It picks the device
  * and its {@link DevicePlan}, decodes the input in batches through {@link DecodeAhead} (decoding
- * with {@link PartitionInput}), puts the images into per-input-size buckets kept across the
- * partition ({@link SizeBuckets}), keeps up to three forward passes of full buckets submitted to
+ * with {@link PartitionInput}), puts the images into per-token-count buckets kept across the
+ * partition ({@link SizeBuckets}; input sizes with equal patch rows x columns share a pass), keeps up to three forward passes of full buckets submitted to
  * the executor's forward lanes ({@link ForwardThreads}), and turns each finished pass into rows
  * with {@link ResultRows}. Output order: see {@link EmbedPartition}. The input iterator is only
  * touched by the task thread.
@@ -67,6 +68,8 @@ final class BatchScheduler implements Iterator<Row> {
 
     private long forwardImages;
     private final TreeMap<Integer, Long> imagesPerForward = new TreeMap<>();
+    /** Distinct input sizes in a pass (of one token count) to passes. */
+    private final TreeMap<Integer, Long> sizesPerForward = new TreeMap<>();
     /** Decoded images waiting, across decoded batches, for a forward pass of their input size. */
     private SizeBuckets<DecodeAhead.Item<Row, PixelSource.Pixels>> buckets;
     /** Forward passes in {@link #pending}. */
@@ -162,7 +165,8 @@ final class BatchScheduler implements Iterator<Row> {
                     batchSize,
                     EmbedPartition.HELD_BATCHES,
                     EmbedPartition.largestInput(cfg.spec()),
-                    EmbedPartition.BUCKETS_PER_IMAGE_OF_A_BATCH * batchSize);
+                    EmbedPartition.BUCKETS_PER_IMAGE_OF_A_BATCH * batchSize,
+                    Math.max(0, cfg.spec().patchSize()));
             queue = new DecodeAhead<>(
                     input, batchSize, EmbedPartition.BATCHES_AHEAD, decodeThreads(), tag, reader::decode, () -> {
                         if (ctx != null) {
@@ -181,11 +185,14 @@ final class BatchScheduler implements Iterator<Row> {
     /** A group whose forward passes were submitted: its rows being built and the passes' futures. */
     private record PendingBatch(ResultRows rows, List<PendingForward> forwards) {}
 
-    /** One forward pass of a group (positions in the group), running or queued on a lane. */
-    private record PendingForward(List<Integer> group, Future<RadioOutput> result, long[] took) {}
+    /**
+     * One forward pass of a group, running or queued on a lane: the positions in the group of its
+     * images in the pass's order, and how many input sizes the pass has.
+     */
+    private record PendingForward(List<Integer> group, Future<RadioOutput> result, long[] took, int sizes) {}
 
     /**
-     * Puts a decoded batch's images into their size buckets ({@link SizeBuckets}) and submits the
+     * Puts a decoded batch's images into their token-count buckets ({@link SizeBuckets}) and submits the
      * groups that are ready: a full bucket, a bucket sent to keep the pixels held bounded, and at
      * the end of the input every bucket left. The task's last groups are split into up to 2 x lanes
      * smaller passes when they are fewer than that: at the end of a stage the last task's final
@@ -216,7 +223,7 @@ final class BatchScheduler implements Iterator<Row> {
     }
 
     /**
-     * Checks a group's items (images of one size, and rows whose decode failed, in input order) and
+     * Checks a group's items (images of one token count, and rows whose decode failed, in input order) and
      * submits its forward pass, split into up to {@code pieces} passes.
      */
     private PendingBatch submitGroup(List<DecodeAhead.Item<Row, PixelSource.Pixels>> items, int pieces) {
@@ -258,10 +265,12 @@ final class BatchScheduler implements Iterator<Row> {
             passes++;
             forwardImages += b;
             imagesPerForward.merge(b, 1L, Long::sum);
+            sizesPerForward.merge(f.sizes(), 1L, Long::sum);
             if (metrics != null) {
                 metrics.forwardMs().add(dt / 1_000_000);
                 metrics.forwardImages().add(b);
                 metrics.imagesPerForward().add(b);
+                metrics.inputSizesPerForward().add(f.sizes());
             }
             for (int j = 0; j < b; j++) {
                 rows.embedded(f.group().get(j), out, j);
@@ -278,16 +287,32 @@ final class BatchScheduler implements Iterator<Row> {
         }
     }
 
+    /**
+     * Submits the forward pass of the images at positions {@code group} of {@code items}: images of
+     * one token count, perhaps of several input sizes ({@link SizeBuckets}). The pass takes each
+     * size's images contiguously, sizes in the order they first appear in the group, each size's
+     * images in group order; the returned positions are in the pass's order.
+     */
     private PendingForward submitForward(List<Integer> group, List<DecodeAhead.Item<Row, PixelSource.Pixels>> items) {
-        PixelSource.Pixels first = items.get(group.get(0)).value();
-        int h = first.height();
-        int w = first.width();
-        List<float[]> images = new ArrayList<>(group.size());
+        LinkedHashMap<Long, List<Integer>> bySize = new LinkedHashMap<>();
         for (int j : group) {
-            images.add(items.get(j).value().chw());
+            PixelSource.Pixels px = items.get(j).value();
+            bySize.computeIfAbsent(((long) px.height() << 32) | px.width(), k -> new ArrayList<>())
+                    .add(j);
+        }
+        List<Integer> order = new ArrayList<>(group.size());
+        List<RadioModel.SubBatch> parts = new ArrayList<>(bySize.size());
+        List<float[]> images = new ArrayList<>(group.size());
+        for (List<Integer> same : bySize.values()) {
+            PixelSource.Pixels first = items.get(same.get(0)).value();
+            parts.add(new RadioModel.SubBatch(same.size(), first.height(), first.width()));
+            for (int j : same) {
+                order.add(j);
+                images.add(items.get(j).value().chw());
+            }
         }
         RadioModel m = model();
-        BatchPixels input = BatchPixels.of(images, h, w, m.plan().uint8Pixels());
+        BatchPixels input = BatchPixels.of(images, parts, m.plan().uint8Pixels());
         long[] took = new long[1];
         Future<RadioOutput> f = ForwardThreads.submit(device.toString(), lanes, torchThreads, () -> {
             long t0 = System.nanoTime();
@@ -295,7 +320,7 @@ final class BatchScheduler implements Iterator<Row> {
             took[0] = System.nanoTime() - t0;
             return r;
         });
-        return new PendingForward(group, f, took);
+        return new PendingForward(order, f, took, parts.size());
     }
 
     /** Decoder threads: the decodeThreads param, else the task's CPUs (spark.task.cpus, as this task got them). */
@@ -352,7 +377,7 @@ final class BatchScheduler implements Iterator<Row> {
         // peak RSS: the executor JVM's so far (VmHWM), what its container's memory limit must hold.
         LOG.info(
                 "RadioEmbedder partition {} (stage {}) on {}: {} images, {} failed, {} forward passes, {} images per "
-                        + "pass (histogram images=passes {}), wall {} ms, forward {} ms, wait-for-input {} ms, decode {} ms on {} threads, model {} ms, "
+                        + "pass (histogram images=passes {}; input sizes per pass, sizes=passes {}), wall {} ms, forward {} ms, wait-for-input {} ms, decode {} ms on {} threads, model {} ms, "
                         + "JVM pid {} peak RSS {} MB",
                 ctx == null ? 0 : ctx.partitionId(),
                 ctx == null ? -1 : ctx.stageId(),
@@ -362,6 +387,7 @@ final class BatchScheduler implements Iterator<Row> {
                 passes,
                 String.format(java.util.Locale.ROOT, "%.2f", passes == 0 ? 0.0 : (double) forwardImages / passes),
                 imagesPerForward,
+                sizesPerForward,
                 (System.nanoTime() - startNanos) / 1_000_000,
                 forwardNanos / 1_000_000,
                 queue == null ? 0 : queue.waitNanos() / 1_000_000,

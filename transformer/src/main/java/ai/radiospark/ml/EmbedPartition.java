@@ -20,10 +20,11 @@ import org.apache.spark.util.SerializableConfiguration;
  * and error appended out.
  *
  * <p>Output order. Every input row comes out exactly once, with its input columns unchanged. The
- * decoded images wait in per-input-size buckets kept across the partition ({@link SizeBuckets}),
- * and a forward pass takes one bucket, so rows come out bucket by bucket: rows of one input size
- * keep their input order among themselves, and a row whose image could not be decoded comes out
- * with the bucket of the row before it. When every image of the partition has one input size
+ * decoded images wait in per-token-count buckets kept across the partition ({@link SizeBuckets}:
+ * input sizes with equal patch rows x columns, such as 1024x768 and 768x1024, share a bucket and a
+ * forward pass), and a forward pass takes one bucket, so rows come out bucket by bucket: rows of one
+ * token count, hence of one input size, keep their input order among themselves, and a row whose
+ * image could not be decoded comes out with the bucket of the row before it. When every image of the partition has one input size
  * (fixed mode, the default), the rows come out in input order. In the other modes they can come
  * out of input order: join on a key column (radio extract merges on path).
  *

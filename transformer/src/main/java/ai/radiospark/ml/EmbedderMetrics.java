@@ -14,7 +14,8 @@ import org.apache.spark.util.LongAccumulator;
  * spent decoding (summed over decoder threads) and in forward passes, the number of forward passes (one per full
  * size bucket, see {@link ai.radiospark.runtime.SizeBuckets}; a bucket sent early to bound the pixels held, or left
  * at the end of a partition, is one more; a task's last passes are split over the forward lanes), the images that
- * went through them, and their histogram: images in a pass to the number of such passes.
+ * went through them, and their histogram: images in a pass to the number of such passes; and the histogram of distinct
+ * input sizes in a pass (a pass takes images of one token count, of one or more input sizes) to passes.
  */
 public record EmbedderMetrics(
         long imagesProcessed,
@@ -23,16 +24,18 @@ public record EmbedderMetrics(
         long forwardMs,
         long forwardPasses,
         long forwardImages,
-        SortedMap<Integer, Long> imagesPerForwardHistogram) {
+        SortedMap<Integer, Long> imagesPerForwardHistogram,
+        SortedMap<Integer, Long> inputSizesPerForwardHistogram) {
     static final EmbedderMetrics EMPTY = new EmbedderMetrics(0, 0, 0, 0, 0);
 
     public EmbedderMetrics {
         imagesPerForwardHistogram = Collections.unmodifiableSortedMap(new TreeMap<>(imagesPerForwardHistogram));
+        inputSizesPerForwardHistogram = Collections.unmodifiableSortedMap(new TreeMap<>(inputSizesPerForwardHistogram));
     }
 
-    /** Without forward images and histogram (none counted). */
+    /** Without forward images and histograms (none counted). */
     public EmbedderMetrics(long imagesProcessed, long imagesFailed, long decodeMs, long forwardMs, long forwardPasses) {
-        this(imagesProcessed, imagesFailed, decodeMs, forwardMs, forwardPasses, 0, new TreeMap<>());
+        this(imagesProcessed, imagesFailed, decodeMs, forwardMs, forwardPasses, 0, new TreeMap<>(), new TreeMap<>());
     }
 
     /** Images per forward pass, the mean; 0 without passes. */
@@ -47,7 +50,8 @@ public record EmbedderMetrics(
             LongAccumulator decodeMs,
             LongAccumulator forwardMs,
             LongAccumulator forwardImages,
-            Histogram imagesPerForward)
+            Histogram imagesPerForward,
+            Histogram inputSizesPerForward)
             implements Serializable {
         EmbedderMetrics snapshot() {
             return new EmbedderMetrics(
@@ -57,23 +61,27 @@ public record EmbedderMetrics(
                     forwardMs.value(),
                     forwardMs.count(),
                     forwardImages.value(),
-                    imagesPerForward.value());
+                    imagesPerForward.value(),
+                    inputSizesPerForward.value());
         }
     }
 
     static Accumulators register(SparkContext sc, String prefix) {
         Histogram h = new Histogram();
         sc.register(h, prefix + ".imagesPerForward");
+        Histogram sizes = new Histogram();
+        sc.register(sizes, prefix + ".inputSizesPerForward");
         return new Accumulators(
                 sc.longAccumulator(prefix + ".imagesProcessed"),
                 sc.longAccumulator(prefix + ".imagesFailed"),
                 sc.longAccumulator(prefix + ".decodeMs"),
                 sc.longAccumulator(prefix + ".forwardMs"),
                 sc.longAccumulator(prefix + ".forwardImages"),
-                h);
+                h,
+                sizes);
     }
 
-    /** Counts of integer values (images in a forward pass to passes), merged over tasks. */
+    /** Counts of integer values (images, or input sizes, in a forward pass to passes), merged over tasks. */
     static final class Histogram extends AccumulatorV2<Integer, SortedMap<Integer, Long>> {
         private static final long serialVersionUID = 1L;
         private TreeMap<Integer, Long> counts = new TreeMap<>();

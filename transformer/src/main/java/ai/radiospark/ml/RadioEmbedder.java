@@ -91,14 +91,16 @@ import scala.runtime.AbstractFunction1;
  * executor's forward lanes, long-lived threads shared by its tasks ({@code forwardConcurrency} per
  * device; default on CPU executor cores / {@code torchThreads}, on a GPU 2), each pass on
  * {@code torchThreads} PyTorch threads (default spark.task.cpus); a task's last batch is split
- * over the lanes. A forward pass takes images of one input size: in native, native-buckets and
- * shortest-edge modes images wait in per-size buckets kept across the partition until a bucket holds
- * {@code batchSize} images, the pixels held staying under 4 batches of the largest input
- * ({@link ai.radiospark.runtime.SizeBuckets}); rows of one size keep their input order.
+ * over the lanes. A forward pass takes images of one token count (patch rows x columns), of one or
+ * more input sizes (768x1024 and 1024x768 share a pass, each patch-embedded on its own grid): in
+ * native, native-buckets and shortest-edge modes images wait in per-token-count buckets kept across
+ * the partition until a bucket holds {@code batchSize} images, the pixels held staying under 4
+ * batches of the largest input ({@link ai.radiospark.runtime.SizeBuckets}); rows of one token count
+ * keep their input order, so rows of one size do too.
  *
  * <p><b>Metrics</b>: long accumulators named {@code RadioEmbedder(uid).imagesProcessed},
  * {@code .imagesFailed}, {@code .decodeMs}, {@code .forwardMs}, {@code .forwardImages} and the
- * histogram {@code .imagesPerForward} (visible in the Spark UI), read with
+ * histograms {@code .imagesPerForward} and {@code .inputSizesPerForward} (visible in the Spark UI), read with
  * {@link #getLastMetrics()} after an action; each partition also logs one line at INFO.
  */
 public class RadioEmbedder extends Transformer implements DefaultParamsWritable {

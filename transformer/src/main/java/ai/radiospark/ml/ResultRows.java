@@ -127,8 +127,8 @@ final class ResultRows {
      * as halves when {@code float16}; null when a value is NaN or infinite (see {@link #nonFinite}).
      */
     static Row featuresRow(RadioOutput out, int j, FeaturesMode mode, boolean float16) {
-        int rows = out.rows();
-        int cols = out.cols();
+        int rows = out.rows(j);
+        int cols = out.cols(j);
         float[] values = out.features(j);
         if (mode.kind() == FeaturesMode.Kind.POOLED) {
             values = FeaturesMode.pool(values, rows, cols, out.dim(), mode.rows(), mode.cols());

@@ -41,6 +41,10 @@ import org.slf4j.LoggerFactory;
  * device-dependent choice (linear backend, compute type, graph optimisation) comes from the
  * model's {@link DevicePlan}.
  *
+ * <p>A pass can take several input sizes with one token count (patch rows x columns), such as
+ * 1024x768 and 768x1024: {@link #forward(List, List, Set)} patch-embeds each size on its own grid
+ * and runs the blocks once over all of them ({@code forward_grids} in {@link RadioScript}).
+ *
  * <pre>{@code
  * RadioWeights weights = Checkpoint.open(Path.of("/models/C-RADIOv4-H")).weights();
  * try (RadioModel model = RadioModel.builder().optDType(ModelDType.BFLOAT16).build(weights)) {
@@ -213,14 +217,7 @@ public final class RadioModel implements AutoCloseable {
      * @param outputs what to return
      */
     public RadioOutput forward(float[] pixels, int batch, int height, int width, Set<Output> outputs) {
-        check(pixels.length, batch, height, width);
-        ByteBuffer input = NativeBuffers.of(pixels);
-        try {
-            return run("forward", input, DataType.FLOAT32, batch, height, width, outputs);
-        } finally {
-            // The tensor made over this buffer died with the pass's scope.
-            NativeBuffers.free(input);
-        }
+        return forward(List.of(pixels), List.of(new SubBatch(batch, height, width)), outputs);
     }
 
     /**
@@ -233,12 +230,73 @@ public final class RadioModel implements AutoCloseable {
      * @param pixels (B, C, H, W) values 0..255 (unsigned), row-major, before rescaling
      */
     public RadioOutput forwardUint8(byte[] pixels, int batch, int height, int width, Set<Output> outputs) {
-        check(pixels.length, batch, height, width);
-        ByteBuffer input = NativeBuffers.copyOf(ByteBuffer.wrap(pixels));
+        return forwardUint8(List.of(pixels), List.of(new SubBatch(batch, height, width)), outputs);
+    }
+
+    /**
+     * Images of one input size in a forward pass over several: {@code batch} images of
+     * {@code height} x {@code width}, multiples of the patch size.
+     */
+    public record SubBatch(int batch, int height, int width) {}
+
+    /**
+     * Runs one forward pass over sub-batches of different input sizes with the same number of patches
+     * (rows x cols), for example 768x1024 and 1024x768: each sub-batch is patch-embedded with its own
+     * grid's position embedding, then the transformer blocks run once over all of them. Each image's
+     * outputs are those of a pass of its own size, within the float tolerances of batching
+     * ({@code MixedGridForwardTest}). The output's images are the sub-batches' images in order, each
+     * with its own grid ({@link RadioOutput#rows(int)}).
+     *
+     * @param pixels each sub-batch's (b, C, h, w) values in [0, 1], row-major
+     * @param parts each sub-batch's b, h and w, in the order of {@code pixels}
+     */
+    public RadioOutput forward(List<float[]> pixels, List<SubBatch> parts, Set<Output> outputs) {
+        List<ByteBuffer> inputs = new ArrayList<>(pixels.size());
         try {
-            return run("forward_uint8", input, DataType.UINT8, batch, height, width, outputs);
+            check(pixels.stream().mapToLong(a -> a.length).toArray(), parts);
+            for (float[] a : pixels) {
+                inputs.add(NativeBuffers.of(a));
+            }
+            return run(false, inputs, DataType.FLOAT32, parts, outputs);
         } finally {
-            NativeBuffers.free(input);
+            // The tensors made over these buffers died with the pass's scope.
+            inputs.forEach(NativeBuffers::free);
+        }
+    }
+
+    /** {@link #forward(List, List, Set)} on 8-bit pixels, as {@link #forwardUint8(byte[], int, int, int, Set)}. */
+    public RadioOutput forwardUint8(List<byte[]> pixels, List<SubBatch> parts, Set<Output> outputs) {
+        List<ByteBuffer> inputs = new ArrayList<>(pixels.size());
+        try {
+            check(pixels.stream().mapToLong(a -> a.length).toArray(), parts);
+            for (byte[] a : pixels) {
+                inputs.add(NativeBuffers.copyOf(ByteBuffer.wrap(a)));
+            }
+            return run(true, inputs, DataType.UINT8, parts, outputs);
+        } finally {
+            inputs.forEach(NativeBuffers::free);
+        }
+    }
+
+    private void check(long[] lengths, List<SubBatch> parts) {
+        if (lengths.length != parts.size() || parts.isEmpty()) {
+            throw new IllegalArgumentException(lengths.length + " pixel arrays for " + parts.size()
+                    + " sub-batches: pass one array per sub-batch");
+        }
+        int p = config.patchSize();
+        long tokens = -1;
+        for (int i = 0; i < parts.size(); i++) {
+            SubBatch s = parts.get(i);
+            check(lengths[i], s.batch(), s.height(), s.width());
+            long t = (long) (s.height() / p) * (s.width() / p);
+            if (tokens >= 0 && t != tokens) {
+                throw new RadioException(
+                        "Cannot run input sizes " + parts.get(0).height() + "x"
+                                + parts.get(0).width() + " and " + s.height() + "x" + s.width()
+                                + " in one forward pass: their patch counts differ (" + tokens + " and " + t
+                                + "). Run each size in its own pass, or sizes with equal rows x cols patches together.");
+            }
+            tokens = t;
         }
     }
 
@@ -268,25 +326,43 @@ public final class RadioModel implements AutoCloseable {
         }
     }
 
+    /**
+     * One pass: a single sub-batch through the module's {@code forward} (or {@code forward_uint8}),
+     * several through {@code forward_grids} (or {@code forward_grids_uint8}).
+     */
     private RadioOutput run(
-            String method, ByteBuffer input, DataType type, int batch, int height, int width, Set<Output> outputs) {
+            boolean uint8, List<ByteBuffer> inputs, DataType type, List<SubBatch> parts, Set<Output> outputs) {
         RadioConfig c = config;
         int p = c.patchSize();
-        int rows = height / p;
-        int cols = width / p;
         int d = c.hiddenSize();
         int prefix = c.prefixTokens();
         boolean wantHidden = outputs.contains(Output.HIDDEN_STATES);
         List<float[]> hidden = wantHidden ? new ArrayList<>() : Collections.emptyList();
-
-        PositionCache.Entry pos = positions.acquire(rows, cols);
+        List<RadioOutput.Grid> grids = new ArrayList<>(parts.size());
+        int batch = 0;
+        for (SubBatch s : parts) {
+            grids.add(new RadioOutput.Grid(s.batch(), s.height() / p, s.width() / p));
+            batch += s.batch();
+        }
+        List<PositionCache.Entry> pos = new ArrayList<>(parts.size());
         try (NDManager scope = manager.newSubManager()) {
+            List<NDArray> px = new ArrayList<>(parts.size());
+            List<NDArray> posTensors = new ArrayList<>(parts.size());
+            for (int i = 0; i < parts.size(); i++) {
+                SubBatch s = parts.get(i);
+                PositionCache.Entry e = positions.acquire(s.height() / p, s.width() / p);
+                pos.add(e);
+                posTensors.add(e.tensor());
+                px.add(scope.create(inputs.get(i), new Shape(s.batch(), c.numChannels(), s.height(), s.width()), type));
+            }
+            boolean one = parts.size() == 1;
+            String method = (one ? "forward" : "forward_grids") + (uint8 ? "_uint8" : "");
             TorchEngine.setGraphOptimize(plan.graphOptimize()); // per thread in libtorch
             NDArray[] states = module.callTensors(
                     scope,
                     method,
-                    scope.create(input, new Shape(batch, c.numChannels(), height, width), type),
-                    pos.tensor(),
+                    one ? px.get(0) : px,
+                    one ? posTensors.get(0) : posTensors,
                     p,
                     c.numAttentionHeads(),
                     c.layerNormEps(),
@@ -302,17 +378,17 @@ public final class RadioModel implements AutoCloseable {
             }
             float[] summary = null;
             if (outputs.contains(Output.SUMMARY)) {
-                NDList parts = new NDList();
+                NDList summaryParts = new NDList();
                 for (int idx : c.summaryIdxs()) {
-                    parts.add(t.get(":, " + idx + ", :"));
+                    summaryParts.add(t.get(":, " + idx + ", :"));
                 }
-                summary = floats(NDArrays.concat(parts, 1));
+                summary = floats(NDArrays.concat(summaryParts, 1));
             }
             float[] features = outputs.contains(Output.FEATURES) ? floats(t.get(":, " + prefix + ":, :")) : null;
             float[] last = outputs.contains(Output.LAST_HIDDEN_STATE) ? floats(t) : null;
-            return new RadioOutput(batch, rows, cols, d, summary, features, last, hidden);
+            return new RadioOutput(batch, d, summary, features, last, hidden, grids);
         } finally {
-            positions.release(pos);
+            pos.forEach(positions::release);
         }
     }
 

@@ -24,6 +24,11 @@ import java.util.stream.Collectors;
  * {@code v * (1 / 255)} rounded to float32 (scalar type 7 is float64). A float32 product
  * {@code v * float(1 / 255)} differs from it in 126 of the 256 values (by one ulp), and changes the
  * outputs' bits ({@code Uint8PixelsTest}).
+ *
+ * <p>{@code forward_grids} (and {@code forward_grids_uint8}) runs images of several patch grids with
+ * one token count in one pass: each grid's pixels are embedded with its own position embedding
+ * ({@code embed}), the embeddings concatenated along the batch, then the blocks run once on the
+ * (B, T, D) result, which does not depend on the grid ({@code MixedGridForwardTest}).
  */
 final class RadioScript {
     /** The module's class name in the {@code __torch__} namespace. */
@@ -99,6 +104,18 @@ final class RadioScript {
           return torch.cat([cls, x], 1)
         def forward(self, px: Tensor, pos: Tensor, p: int, heads: int, eps: float, swiglu: bool, cdt: int, layers: int, all: bool) -> List[Tensor]:
           t = self.embed(px, pos, p)
+          return self.blocks(t, heads, eps, swiglu, cdt, layers, all)
+        def forward_grids(self, pxs: List[Tensor], poss: List[Tensor], p: int, heads: int, eps: float, swiglu: bool, cdt: int, layers: int, all: bool) -> List[Tensor]:
+          ts = annotate(List[Tensor], [])
+          for i in range(len(pxs)):
+            ts.append(self.embed(pxs[i], poss[i], p))
+          return self.blocks(torch.cat(ts, 0), heads, eps, swiglu, cdt, layers, all)
+        def forward_grids_uint8(self, pxs: List[Tensor], poss: List[Tensor], p: int, heads: int, eps: float, swiglu: bool, cdt: int, layers: int, all: bool) -> List[Tensor]:
+          xs = annotate(List[Tensor], [])
+          for px in pxs:
+            xs.append(torch.mul(px.to(7), 1.0 / 255.0).to(6))
+          return self.forward_grids(xs, poss, p, heads, eps, swiglu, cdt, layers, all)
+        def blocks(self, t: Tensor, heads: int, eps: float, swiglu: bool, cdt: int, layers: int, all: bool) -> List[Tensor]:
           out = annotate(List[Tensor], [])
           if all:
             out.append(t)

@@ -144,6 +144,70 @@ class SizeBucketsEmbedderTest {
         assertTrue(m.forwardPasses() < perBatch, m.forwardPasses() + " passes vs " + perBatch);
     }
 
+    /**
+     * Native mode at 64, batch 8: three 48x64 (width x height) images and three 64x48 ones, 4x3 and 3x4 patches,
+     * share one forward pass of 12 tokens, each patch-embedded on its own grid; a 64x64 image (16 tokens) has its
+     * own. Each row's features keep its own grid (full and pooled) and equal batch 1's within the golden tolerance
+     * (1e-4), the info columns are each image's, and the rows come out group by group, in input order within one.
+     */
+    @Test
+    void transposedSizesShareAForwardPassWithBatchOnesEmbeddings() {
+        List<Row> data = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            data.add(RowFactory.create((long) i, SparkTestSupport.png(i % 2 == 0 ? 48 : 64, i % 2 == 0 ? 64 : 48, i)));
+        }
+        data.add(RowFactory.create(6L, SparkTestSupport.png(64, 64, 6)));
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Dataset<Row> in = spark.createDataFrame(jsc.parallelize(data, 1), SparkTestSupport.ID_CONTENT);
+        for (String features : List.of("full", "pooled:2x2")) {
+            RadioEmbedder mixed = SparkTestSupport.embedder()
+                    .setResizeMode("native")
+                    .setImageSize(64)
+                    .setBatchSize(8)
+                    .setFeaturesMode(features)
+                    .setImageInfoCol("info");
+            RadioEmbedder single = SparkTestSupport.embedder()
+                    .setResizeMode("native")
+                    .setImageSize(64)
+                    .setBatchSize(1)
+                    .setFeaturesMode(features);
+            List<Row> out = mixed.transform(in).collectAsList();
+            EmbedderMetrics m = mixed.getLastMetrics();
+            Map<Long, Row> one = new java.util.HashMap<>();
+            single.transform(in).collectAsList().forEach(r -> one.put(r.getLong(0), r));
+            assertEquals(
+                    List.of(0L, 1L, 2L, 3L, 4L, 5L, 6L),
+                    out.stream().map(r -> r.getLong(0)).toList(),
+                    features);
+            // The 12-token group is one pass of 6, or 2 of 3 when the partition's last groups are split over 2
+            // forward lanes; either way every pass of it has both sizes.
+            long mixedPasses = m.forwardPasses() - 1;
+            assertTrue(mixedPasses == 1 || mixedPasses == 2, m.toString());
+            assertEquals(
+                    Map.of(1, 1L, (int) (6 / mixedPasses), mixedPasses), m.imagesPerForwardHistogram(), m.toString());
+            assertEquals(Map.of(1, 1L, 2, mixedPasses), m.inputSizesPerForwardHistogram(), m.toString());
+            for (Row r : out) {
+                long id = r.getLong(0);
+                assertNull(r.getAs("error"), "row " + id);
+                Row info = r.getAs("info");
+                int h = id == 6 ? 64 : id % 2 == 0 ? 64 : 48;
+                int w = id == 6 ? 64 : id % 2 == 0 ? 48 : 64;
+                assertEquals(List.of(h, w), List.of(info.getInt(2), info.getInt(3)), "row " + id + " input size");
+                Row f = r.getAs("features");
+                Row fb = one.get(id).getAs("features");
+                List<Integer> grid = features.equals("full") ? List.of(h / 16, w / 16) : List.of(2, 2);
+                assertEquals(grid, List.of(f.getInt(0), f.getInt(1)), "row " + id + " grid");
+                assertEquals(List.of(fb.getInt(0), fb.getInt(1)), List.of(f.getInt(0), f.getInt(1)));
+                float[] s = SparkTestSupport.floats(r, "summary");
+                float[] expS = SparkTestSupport.floats(one.get(id), "summary");
+                float[] feats = toFloats(f.getList(3));
+                float[] expF = toFloats(fb.getList(3));
+                assertTrue(maxAbs(expS, s) <= 1e-4, "row " + id + " summary max abs " + maxAbs(expS, s));
+                assertTrue(maxAbs(expF, feats) <= 1e-4, "row " + id + " features max abs " + maxAbs(expF, feats));
+            }
+        }
+    }
+
     static final int N = 2000;
 
     /**

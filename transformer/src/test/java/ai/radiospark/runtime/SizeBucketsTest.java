@@ -8,8 +8,13 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
-/** The size buckets: full buckets sent, the pixel bound, passengers, the order with one size. */
+/**
+ * The size buckets: full buckets sent, the pixel bound, passengers, the order with one size; with a patch size,
+ * sizes of one token count (transposed sizes) share a bucket.
+ */
 class SizeBucketsTest {
     @Test
     void aFullBucketIsSentAndTheRestAtTheEnd() {
@@ -18,14 +23,13 @@ class SizeBucketsTest {
         assertEquals(List.of(), b.add(1, 8, 10));
         assertEquals(List.of(), b.add(2, 10, 10));
         List<SizeBuckets.Group<Integer>> sent = b.add(3, 10, 10);
-        assertEquals(List.of(new SizeBuckets.Group<>(10, 10, List.of(0, 2, 3), 3)), sent);
+        assertEquals(List.of(new SizeBuckets.Group<>(List.of(0, 2, 3), 3)), sent);
         assertEquals(1, b.heldImages());
         assertEquals(80, b.heldPixels());
         assertEquals(List.of(), b.add(4, 8, 10));
         assertEquals(List.of(), b.add(5, 6, 6));
         assertEquals(
-                List.of(new SizeBuckets.Group<>(8, 10, List.of(1, 4), 2), new SizeBuckets.Group<>(6, 6, List.of(5), 1)),
-                b.drain());
+                List.of(new SizeBuckets.Group<>(List.of(1, 4), 2), new SizeBuckets.Group<>(List.of(5), 1)), b.drain());
         assertEquals(0, b.heldImages());
         assertEquals(0, b.heldPixels());
         assertEquals(List.of(), b.drain());
@@ -51,13 +55,13 @@ class SizeBucketsTest {
         assertEquals(List.of(), b.add("d1", 10, 9));
         // b is full (4 images) and sent: 750 + 80 - 320 = 510, under the bound
         List<SizeBuckets.Group<String>> sent = b.add("b4", 10, 8);
-        assertEquals(List.of(new SizeBuckets.Group<>(10, 8, List.of("b1", "b2", "b3", "b4"), 4)), sent);
+        assertEquals(List.of(new SizeBuckets.Group<>(List.of("b1", "b2", "b3", "b4"), 4)), sent);
         assertEquals(510, b.heldPixels());
         b.add("g1", 9, 11);
         b.add("g2", 9, 11);
         // 708 + 99 = 807 > 800: a and g hold 3 images each; a is the older
         sent = b.add("g3", 9, 11);
-        assertEquals(List.of(new SizeBuckets.Group<>(10, 10, List.of("a1", "a2", "a3"), 3)), sent);
+        assertEquals(List.of(new SizeBuckets.Group<>(List.of("a1", "a2", "a3"), 3)), sent);
         assertEquals(507, b.heldPixels());
         assertTrue(b.heldPixels() <= b.maxHeldPixels());
     }
@@ -79,7 +83,7 @@ class SizeBucketsTest {
         b.add(2, 2, 2);
         b.add(3, 3, 3);
         List<SizeBuckets.Group<Integer>> sent = b.add(4, 4, 4);
-        assertEquals(List.of(new SizeBuckets.Group<>(1, 1, List.of(0, 1), 2)), sent);
+        assertEquals(List.of(new SizeBuckets.Group<>(List.of(0, 1), 2)), sent);
         assertEquals(3, b.buckets());
     }
 
@@ -103,12 +107,60 @@ class SizeBucketsTest {
         assertEquals(expected, out);
     }
 
+    /** With patch 16, 64x48 and 48x64 (4x3 and 3x4 patches) share a bucket; 64x64 (16 patches) has its own. */
+    @Test
+    void transposedSizesShareABucket() {
+        SizeBuckets<String> b = new SizeBuckets<>(3, 4, 64 * 64, 16, 16);
+        assertEquals(List.of(), b.add("l1", 64, 48));
+        assertEquals(List.of(), b.add("s1", 64, 64));
+        assertEquals(List.of(), b.add("p1", 48, 64));
+        assertEquals(2, b.buckets());
+        assertEquals(2 * 64 * 48 + 64 * 64, b.heldPixels());
+        assertEquals(List.of(new SizeBuckets.Group<>(List.of("l1", "p1", "l2"), 3)), b.add("l2", 64, 48));
+        assertEquals(64 * 64, b.heldPixels());
+        assertEquals(1, b.heldImages());
+        // 96x32 also has 12 patches (6x2): any sizes of one token count share
+        b.add("w1", 96, 32);
+        b.addPassenger("failed");
+        assertEquals(
+                List.of(new SizeBuckets.Group<>(List.of("s1"), 1), new SizeBuckets.Group<>(List.of("w1", "failed"), 1)),
+                b.drain());
+        // Without a patch size, or off the patch grid, a bucket holds one size.
+        SizeBuckets<String> exact = new SizeBuckets<>(3, 4, 64 * 64, 16);
+        exact.add("l1", 64, 48);
+        exact.add("p1", 48, 64);
+        assertEquals(2, exact.buckets());
+        SizeBuckets<String> offGrid = new SizeBuckets<>(3, 4, 64 * 64, 16, 16);
+        offGrid.add("a", 60, 48);
+        offGrid.add("b", 48, 60);
+        offGrid.add("c", 64, 45);
+        assertEquals(3, offGrid.buckets());
+    }
+
+    /** A bucket of several sizes counts each image's own pixels: the fullest is sent at the bound. */
+    @Test
+    void thePixelBoundCountsEachSizeInAMixedBucket() {
+        // batch 4, 1 batch of 64x64 at most: 16,384 pixels
+        SizeBuckets<String> b = new SizeBuckets<>(4, 1, 64 * 64, 16, 16);
+        b.add("l1", 64, 48); // 3,072
+        b.add("p1", 48, 64); // 6,144
+        b.add("w1", 96, 32); // 9,216, the same bucket: 12 patches
+        b.add("s1", 64, 64); // 13,312
+        assertEquals(13_312, b.heldPixels());
+        List<SizeBuckets.Group<String>> sent = b.add("t1", 32, 112); // 14 patches: 16,896 > 16,384
+        assertEquals(List.of(new SizeBuckets.Group<>(List.of("l1", "p1", "w1"), 3)), sent);
+        assertEquals(64 * 64 + 32 * 112, b.heldPixels());
+        assertTrue(b.heldPixels() <= b.maxHeldPixels());
+    }
+
     /**
      * 2,000 images of 50 sizes in random order, batch 16: the pixels held never exceed the bound, every image
-     * comes out once, images of one size in input order, and passes hold at least half a batch on average.
+     * comes out once, each group of one size (patch 0) or one token count (patch 16), images of one size in input
+     * order, and passes hold at least half a batch on average.
      */
-    @Test
-    void twoThousandImagesOfFiftySizesStayBounded() {
+    @ParameterizedTest
+    @ValueSource(ints = {0, 16})
+    void twoThousandImagesOfFiftySizesStayBounded(int patch) {
         int[][] sizes = new int[50][];
         for (int k = 0; k < 50; k++) {
             sizes[k] = new int[] {16 * (1 + k % 10), 16 * (1 + (k * 3) % 14)};
@@ -118,7 +170,7 @@ class SizeBucketsTest {
             order.add(i % 50);
         }
         Collections.shuffle(order, new Random(3));
-        SizeBuckets<Integer> b = new SizeBuckets<>(16, 4, 224 * 224, 64);
+        SizeBuckets<Integer> b = new SizeBuckets<>(16, 4, 224 * 224, 64, patch);
         long maxHeld = 0;
         int passes = 0;
         int[] lastOfSize = new int[50];
@@ -135,9 +187,14 @@ class SizeBucketsTest {
         for (SizeBuckets.Group<Integer> g : all) {
             passes++;
             assertTrue(g.images() >= 1 && g.images() <= 16);
+            int[] first = sizes[order.get(g.items().get(0))];
             for (int i : g.items()) {
                 int k = order.get(i);
-                assertTrue(sizes[k][0] == g.height() && sizes[k][1] == g.width());
+                if (patch == 0) {
+                    assertTrue(sizes[k][0] == first[0] && sizes[k][1] == first[1], "one size per group");
+                } else {
+                    assertEquals(first[0] * first[1], sizes[k][0] * sizes[k][1], "one token count per group");
+                }
                 assertTrue(!seen[i], "image " + i + " twice");
                 seen[i] = true;
                 assertTrue(i > lastOfSize[k], "size " + k + " out of order");
@@ -148,8 +205,8 @@ class SizeBucketsTest {
             assertTrue(s);
         }
         System.out.printf(
-                "2000 images of 50 sizes: %d passes (%.2f images per pass), held at most %d pixels of %d%n",
-                passes, 2000.0 / passes, maxHeld, b.maxHeldPixels());
+                "2000 images of 50 sizes, patch %d: %d passes (%.2f images per pass), held at most %d pixels of %d%n",
+                patch, passes, 2000.0 / passes, maxHeld, b.maxHeldPixels());
         assertTrue(2000.0 / passes >= 8, passes + " passes");
     }
 }
