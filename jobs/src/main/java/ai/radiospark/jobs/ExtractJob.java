@@ -5,6 +5,7 @@ import static org.apache.spark.sql.functions.not;
 
 import ai.radiospark.RadioException;
 import ai.radiospark.ml.RadioEmbedder;
+import ai.radiospark.model.Checkpoint;
 import ai.radiospark.runtime.EmbeddingSettings;
 import ai.radiospark.runtime.ModelSource;
 import java.io.PrintStream;
@@ -108,6 +109,9 @@ final class ExtractJob {
     /** The embedding settings with dtype auto resolved, by loadCheckpointAndList. */
     private volatile EmbeddingSettings resolved;
 
+    /** The model's checkpoint, opened by loadCheckpointAndList: its weights are read from it, if needed. */
+    private volatile Checkpoint checkpoint;
+
     private long start;
     private long lapStart = System.nanoTime();
 
@@ -143,16 +147,19 @@ final class ExtractJob {
      * it) are independent and each mostly one thread's work: they run side by side.
      */
     private String loadCheckpointAndList() {
-        FutureTask<String> checkpoint = new FutureTask<>(() -> {
+        FutureTask<String> loading = new FutureTask<>(() -> {
             ExtractFaults.fault("model-load");
-            // The checkpoint's identity only: its weights are read when a chunk is embedded, so
-            // a rerun over an unchanged table never reads them (the SHA-256 comes from its cache).
-            String sha = ModelSource.checkpoint(embedder.getModel()).sha256();
+            // The checkpoint's identity only: its weights are read (from this opened checkpoint) when a
+            // chunk is embedded, so a rerun over an unchanged table never reads them (the SHA-256 comes
+            // from its cache).
+            Checkpoint opened = ModelSource.checkpoint(embedder.getModel());
+            this.checkpoint = opened;
+            String sha = opened.sha256();
             // in local mode auto counts the GPUs PyTorch sees, loading the engine: beside the listing too
             resolved = RadioEmbedder.resolveDtype(spark, o.embedding());
             return sha;
         });
-        Thread loader = new Thread(checkpoint, "radio-extract-checkpoint");
+        Thread loader = new Thread(loading, "radio-extract-checkpoint");
         loader.setDaemon(true);
         loader.start();
         try {
@@ -161,15 +168,15 @@ final class ExtractJob {
                 folder = listing.listFolder(); // a folder or glob is listed on the driver, without a Spark job
             }
         } catch (RuntimeException e) {
-            checkpointSha(checkpoint); // a bad checkpoint is reported first, as when run one after the other
+            checkpointSha(loading); // a bad checkpoint is reported first, as when run one after the other
             throw e;
         }
-        return checkpointSha(checkpoint);
+        return checkpointSha(loading);
     }
 
-    private static String checkpointSha(FutureTask<String> checkpoint) {
+    private static String checkpointSha(FutureTask<String> loading) {
         try {
-            return checkpoint.get();
+            return loading.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new RadioException("Interrupted while loading the checkpoint.", e);
@@ -270,7 +277,7 @@ final class ExtractJob {
         if (!candidates.paths().isEmpty()) {
             // The weights are read (and checked, and broadcast) only now that there is something to
             // embed, and before anything is written.
-            embedder.modelInfo(spark);
+            embedder.modelInfo(spark, checkpoint);
             lap("weights loaded");
         }
         // Rows of other settings are deleted only by a run that embedded every candidate, and only those

@@ -359,6 +359,25 @@ class ExtractJobTest {
         assertTrue(complete.get(0).endsWith(", 3 failed, ETA 0 s"), complete.get(0));
     }
 
+    /**
+     * A run with images to embed opens the checkpoint on the driver once: its SHA-256 (before anything
+     * is recorded) and its weights (when there is something to embed) come from the same opened
+     * checkpoint.
+     */
+    @Test
+    void aRunOpensTheCheckpointOnce() throws Exception {
+        Path images = imageFolder();
+        String table = tmp.resolve("table").toString();
+        long opened = Checkpoint.opened();
+        long resolved = RadioWeights.weightsResolved();
+        var r = extract(
+                "--input", images.toString(), "--output", table, "--model", MODEL, "--max-failed-fraction", "0.5");
+        assertEquals(0, r.getKey(), r.getValue());
+        assertEquals(12, count(r.getValue(), "embedded"));
+        assertEquals(1, RadioWeights.weightsResolved() - resolved, "the weights were read once");
+        assertEquals(1, Checkpoint.opened() - opened, "the checkpoint was opened once");
+    }
+
     @Test
     void overwriteReplacesTheTableAndDryRunWritesNothing() throws Exception {
         Path images = imageFolder();

@@ -2,6 +2,7 @@ package ai.radiospark.ml;
 
 import ai.radiospark.InvalidValueException;
 import ai.radiospark.RadioException;
+import ai.radiospark.model.Checkpoint;
 import ai.radiospark.model.DevicePlan;
 import ai.radiospark.model.ModelDType;
 import ai.radiospark.model.RadioConfig;
@@ -32,10 +33,14 @@ record DriverModel(String model, SparkContext sc, WeightsHandle weights, RadioEm
         return model.equals(m) && this.sc == sc && !sc.isStopped();
     }
 
-    /** Loads the weights of {@code m} and broadcasts them (in local mode, shares them in this JVM). */
-    static DriverModel load(String m, SparkContext sc) {
+    /**
+     * Loads the weights of {@code m} and broadcasts them (in local mode, shares them in this JVM).
+     *
+     * @param opened the checkpoint of {@code m} if the caller opened it already, else null (opened here)
+     */
+    static DriverModel load(String m, SparkContext sc, Checkpoint opened) {
         long t0 = System.nanoTime();
-        RadioWeights weights = ModelSource.load(m);
+        RadioWeights weights = opened != null ? opened.weights() : ModelSource.load(m);
         long t1 = System.nanoTime();
         String sha = weights.checkpointSha256();
         long t2 = System.nanoTime();

@@ -2,6 +2,7 @@ package ai.radiospark.ml;
 
 import ai.radiospark.InvalidValueException;
 import ai.radiospark.RadioException;
+import ai.radiospark.model.Checkpoint;
 import ai.radiospark.model.DevicePlan;
 import ai.radiospark.model.ModelDType;
 import ai.radiospark.model.RadioConfig;
@@ -672,7 +673,16 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     }
 
     public ModelInfo modelInfo(SparkSession spark) {
-        return driverModel(spark.sparkContext()).info();
+        return driverModel(spark.sparkContext(), null).info();
+    }
+
+    /**
+     * {@link #modelInfo(SparkSession)}, the weights read from {@code checkpoint}: the checkpoint
+     * {@code model} names, which a front end opened already (for its SHA-256, before reading any
+     * weight), so that the driver opens it once.
+     */
+    public ModelInfo modelInfo(SparkSession spark, Checkpoint checkpoint) {
+        return driverModel(spark.sparkContext(), checkpoint).info();
     }
 
     /**
@@ -684,13 +694,18 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
         return driverModel == null ? -1 : driverModel.weights().broadcastId();
     }
 
-    private synchronized DriverModel driverModel(SparkContext sc) {
+    private DriverModel driverModel(SparkContext sc) {
+        return driverModel(sc, null);
+    }
+
+    /** @param opened the checkpoint of the model, if a caller opened it already; else null */
+    private synchronized DriverModel driverModel(SparkContext sc, Checkpoint opened) {
         String m = getModel();
         DriverModel s = driverModel;
         if (s != null && s.isFor(m, sc)) {
             return s;
         }
-        s = DriverModel.load(m, sc);
+        s = DriverModel.load(m, sc, opened);
         driverModel = s;
         try {
             s.prebuildInLocalMode(getDevice(), getDtype(), getTorchThreads(), getForwardConcurrency());
