@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.radiospark.RadioException;
+import ai.radiospark.ml.DeviceSelector;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -179,6 +180,49 @@ class ExtractTableContractTest {
         Result explicit = run("--input", images.toString(), "--output", table.toString(), "--dtype", "auto");
         assertEquals(0, explicit.code(), explicit.err());
         assertTrue(explicit.out().contains("unchanged  3 "), explicit.out());
+    }
+
+    /**
+     * dtype auto in local mode is decided by counting the GPUs PyTorch sees, which loads its engine: a
+     * rerun with nothing to embed and a dry run, into a table whose dtype auto can stand for, never
+     * count them and record nothing; a run with an image to embed counts them and records float32 (on
+     * this CPU machine), as a run into a new table does.
+     */
+    @Test
+    void dtypeAutoIsDecidedOnlyWhenSomethingIsEmbedded() throws Exception {
+        Path images = folder("images", 1, 2);
+        Path table = tmp.resolve("table");
+        long asked = DeviceSelector.gpuCountRequests();
+        Result first = run("--input", images.toString(), "--output", table.toString());
+        assertEquals(0, first.code(), first.err());
+        assertTrue(DeviceSelector.gpuCountRequests() > asked, "a run into a new table decides dtype auto");
+        Map<String, String> props = EmbeddingTable.of(spark, table.toString()).properties();
+        assertEquals("float32", props.get("radio.dtype"));
+        long version = version(table);
+
+        asked = DeviceSelector.gpuCountRequests();
+        Result rerun = run("--input", images.toString(), "--output", table.toString());
+        assertEquals(0, rerun.code(), rerun.err());
+        assertTrue(rerun.out().contains("unchanged  2 "), rerun.out());
+        ExtractJobTest.generatePng(images.resolve("img-3.png"), 3);
+        Result dry = run("--input", images.toString(), "--output", table.toString(), "--dry-run");
+        assertEquals(0, dry.code(), dry.err());
+        assertTrue(dry.out().contains("; 1 would be embedded into "), dry.out());
+        assertEquals(asked, DeviceSelector.gpuCountRequests(), "the rerun or the dry run counted the GPUs");
+        assertEquals(props, EmbeddingTable.of(spark, table.toString()).properties());
+        assertEquals(version, version(table));
+
+        Result third = run("--input", images.toString(), "--output", table.toString());
+        assertEquals(0, third.code(), third.err());
+        assertTrue(third.out().contains("embedded   1 "), third.out());
+        assertTrue(DeviceSelector.gpuCountRequests() > asked, "a run with an image to embed decides dtype auto");
+        assertEquals(props, EmbeddingTable.of(spark, table.toString()).properties());
+        Map<String, Row> rows = rows(table);
+        assertEquals(3, rows.size());
+        for (Row r : rows.values()) {
+            assertEquals(ROW_224, r.getAs("settings"));
+            assertEquals("float32", r.getAs("dtype"));
+        }
     }
 
     /** Item 1: leftovers of an aborted first write are removed; anything else that is not a table is refused. */

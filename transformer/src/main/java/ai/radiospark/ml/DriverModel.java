@@ -119,6 +119,26 @@ record DriverModel(String model, SparkContext sc, WeightsHandle weights, RadioEm
         return resolved;
     }
 
+    /**
+     * Whether {@link #resolveDtype} would count the GPUs PyTorch sees, loading its engine, to decide:
+     * dtype auto with device auto in local mode without a Spark GPU amount.
+     */
+    static boolean resolvingDtypeCountsGpus(SparkContext sc, String device, String dtype) {
+        if (dtype != null && !dtype.trim().equalsIgnoreCase(DevicePlan.AUTO)) {
+            return false;
+        }
+        boolean[] counted = {false};
+        DeviceSelector.tasksOnGpu(
+                device,
+                sc.isLocal(),
+                DeviceSelector.sparkGpuAmount(k -> sc.conf().get(k, null)),
+                () -> {
+                    counted[0] = true;
+                    return 0;
+                });
+        return counted[0];
+    }
+
     static final long DEFAULT_MAX_PIXELS = 100_000_000L;
 
     /**

@@ -630,6 +630,15 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     }
 
     /**
+     * Whether {@link #resolveDtype} would count the GPUs PyTorch sees (loading its engine) to resolve
+     * {@code settings}' dtype: auto, with device auto, in local mode without a Spark GPU amount. Front
+     * ends that may have nothing to embed (a dry run, a rerun) can then wait before resolving it.
+     */
+    public static boolean resolvingDtypeCountsGpus(SparkSession spark, EmbeddingSettings settings) {
+        return DriverModel.resolvingDtypeCountsGpus(spark.sparkContext(), settings.device(), settings.dtype());
+    }
+
+    /**
      * A one-image-at-a-time embedder with this stage's model, imageSize, resizeMode, device, dtype,
      * featuresMode, featuresType and torchThreads (inputCol, batchSize, decodeThreads and failOnError do not
      * apply), for callers that get one row at a time, such as SQL functions. Checks the settings
