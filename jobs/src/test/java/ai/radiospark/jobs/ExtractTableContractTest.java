@@ -225,6 +225,47 @@ class ExtractTableContractTest {
         }
     }
 
+    /**
+     * A bfloat16 table rerun with dtype auto on this CPU machine: with nothing to embed, auto stands for
+     * the table's dtype and the run changes nothing; with an image to embed, auto is decided (float32)
+     * and the run is refused as a changed --dtype, naming --reembed, which then re-embeds every image in
+     * float32.
+     */
+    @Test
+    void aBfloat16TableRerunWithAutoOnTheCpuDecidesWhenItEmbeds() throws Exception {
+        Path images = folder("images", 1, 2);
+        Path table = tmp.resolve("table");
+        Result first = run("--input", images.toString(), "--output", table.toString(), "--dtype", "bfloat16");
+        assertEquals(0, first.code(), first.err());
+        Map<String, String> props = EmbeddingTable.of(spark, table.toString()).properties();
+        assertEquals("bfloat16", props.get("radio.dtype"));
+        long version = version(table);
+        Result rerun = run("--input", images.toString(), "--output", table.toString());
+        assertEquals(0, rerun.code(), rerun.err());
+        assertTrue(rerun.out().contains("unchanged  2 "), rerun.out());
+        assertEquals(version, version(table));
+
+        ExtractJobTest.generatePng(images.resolve("img-3.png"), 3);
+        Result refused = run("--input", images.toString(), "--output", table.toString());
+        assertEquals(1, refused.code(), refused.out());
+        assertTrue(
+                refused.err().contains("other settings than this run's: --dtype float32 (the table: bfloat16)."),
+                refused.err());
+        assertEquals(version, version(table));
+        assertEquals(props, EmbeddingTable.of(spark, table.toString()).properties());
+
+        Result reembed = run("--input", images.toString(), "--output", table.toString(), "--reembed");
+        assertEquals(0, reembed.code(), reembed.err());
+        assertTrue(reembed.out().contains("embedded   3 "), reembed.out());
+        assertEquals(
+                "float32",
+                EmbeddingTable.of(spark, table.toString()).properties().get("radio.dtype"));
+        for (Row r : rows(table).values()) {
+            assertEquals(ROW_224, r.getAs("settings"));
+            assertEquals("float32", r.getAs("dtype"));
+        }
+    }
+
     /** Item 1: leftovers of an aborted first write are removed; anything else that is not a table is refused. */
     @Test
     void anOutputThatIsNotADeltaTable() throws Exception {
