@@ -186,8 +186,13 @@ class DedupJobTest {
     }
 
     static String[] dedup(String output, String... extra) {
+        return dedupOf(table, output, extra);
+    }
+
+    /** {@code radio dedup} of {@code source} into {@code output}, with {@code extra} options. */
+    static String[] dedupOf(String source, String output, String... extra) {
         List<String> a =
-                new ArrayList<>(List.of("dedup", "--master", "local[2]", "--table", table, "--output", output));
+                new ArrayList<>(List.of("dedup", "--master", "local[2]", "--table", source, "--output", output));
         a.addAll(List.of(extra));
         return run(a.toArray(new String[0]));
     }
@@ -464,18 +469,7 @@ class DedupJobTest {
                                 null)),
                 four);
         String output = tmp.resolve("four-dedup").toString();
-        String[] r = run(
-                "dedup",
-                "--master",
-                "local[2]",
-                "--table",
-                four,
-                "--output",
-                output,
-                "--clusters",
-                "2",
-                "--eps",
-                "0.02");
+        String[] r = dedupOf(four, output, "--clusters", "2", "--eps", "0.02");
         assertEquals("0", r[0], r[2]);
         assertTrue(r[1].contains("  compared 6 of all 6 pairs (100%), in blocks of at most 4 rows\n"), r[1]);
         assertEquals(1, sweep(r[1], 1));

@@ -90,6 +90,13 @@ class ExtractJobTest {
         return Map.entry(code, text);
     }
 
+    /** The options of a run of the tiny model over {@code images} into {@code table}, bad images allowed. */
+    static String[] allInto(Path images, String table) {
+        return new String[] {
+            "--input", images.toString(), "--output", table, "--model", MODEL, "--max-failed-fraction", "0.5"
+        };
+    }
+
     /** The table version the summary printed. */
     static long tableVersion(String output) {
         for (String line : output.split("\n")) {
@@ -324,31 +331,27 @@ class ExtractJobTest {
     }
 
     /**
-     * The last progress line (every image done) is printed once, just before the summary: the ticker,
-     * every second here, is still running for 2.5 s after the last commit and prints no line of its own
-     * once every image is done.
+     * A run with images to embed: the last progress line (every image done) is printed once, just
+     * before the summary (the ticker, every second here, is still running for 2.5 s after the last
+     * commit and prints no line of its own once every image is done); and the driver opens the
+     * checkpoint once, its SHA-256 (before anything is recorded) and its weights coming from the same
+     * opened checkpoint.
      */
     @Test
-    void theLastProgressLineIsPrintedOnce() throws Exception {
+    void theLastProgressLineIsPrintedOnceAndTheCheckpointOpenedOnce() throws Exception {
         Path images = imageFolder();
         String table = tmp.resolve("table").toString();
+        long opened = Checkpoint.opened();
+        long resolved = RadioWeights.weightsResolved();
         System.setProperty("radio.extract.pauseAfterCommitMs", "2500");
         Map.Entry<Integer, String> r;
         try {
-            r = extractEvery(
-                    1,
-                    "--input",
-                    images.toString(),
-                    "--output",
-                    table,
-                    "--model",
-                    MODEL,
-                    "--max-failed-fraction",
-                    "0.5");
+            r = extractEvery(1, allInto(images, table));
         } finally {
             System.clearProperty("radio.extract.pauseAfterCommitMs");
         }
         assertEquals(0, r.getKey(), r.getValue());
+        assertEquals(12, count(r.getValue(), "embedded"));
         List<String> lines = r.getValue().lines().toList();
         List<String> complete = lines.stream()
                 .filter(l -> l.startsWith("progress: 15/15 images (100.0%)"))
@@ -357,23 +360,6 @@ class ExtractJobTest {
         int at = lines.indexOf(complete.get(0));
         assertTrue(lines.get(at + 1).startsWith("radio extract: done in "), r.getValue());
         assertTrue(complete.get(0).endsWith(", 3 failed, ETA 0 s"), complete.get(0));
-    }
-
-    /**
-     * A run with images to embed opens the checkpoint on the driver once: its SHA-256 (before anything
-     * is recorded) and its weights (when there is something to embed) come from the same opened
-     * checkpoint.
-     */
-    @Test
-    void aRunOpensTheCheckpointOnce() throws Exception {
-        Path images = imageFolder();
-        String table = tmp.resolve("table").toString();
-        long opened = Checkpoint.opened();
-        long resolved = RadioWeights.weightsResolved();
-        var r = extract(
-                "--input", images.toString(), "--output", table, "--model", MODEL, "--max-failed-fraction", "0.5");
-        assertEquals(0, r.getKey(), r.getValue());
-        assertEquals(12, count(r.getValue(), "embedded"));
         assertEquals(1, RadioWeights.weightsResolved() - resolved, "the weights were read once");
         assertEquals(1, Checkpoint.opened() - opened, "the checkpoint was opened once");
     }

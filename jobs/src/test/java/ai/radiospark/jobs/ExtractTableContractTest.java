@@ -193,36 +193,26 @@ class ExtractTableContractTest {
         Path images = folder("images", 1, 2);
         Path table = tmp.resolve("table");
         long asked = DeviceSelector.gpuCountRequests();
-        Result first = run("--input", images.toString(), "--output", table.toString());
+        Result first = into(images, table);
         assertEquals(0, first.code(), first.err());
         assertTrue(DeviceSelector.gpuCountRequests() > asked, "a run into a new table decides dtype auto");
-        Map<String, String> props = EmbeddingTable.of(spark, table.toString()).properties();
+        Map<String, String> props = properties(table);
         assertEquals("float32", props.get("radio.dtype"));
         long version = version(table);
 
         asked = DeviceSelector.gpuCountRequests();
-        Result rerun = run("--input", images.toString(), "--output", table.toString());
-        assertEquals(0, rerun.code(), rerun.err());
-        assertTrue(rerun.out().contains("unchanged  2 "), rerun.out());
+        assertUnchanged(into(images, table), 2, table, version);
         ExtractJobTest.generatePng(images.resolve("img-3.png"), 3);
-        Result dry = run("--input", images.toString(), "--output", table.toString(), "--dry-run");
+        Result dry = into(images, table, "--dry-run");
         assertEquals(0, dry.code(), dry.err());
         assertTrue(dry.out().contains("; 1 would be embedded into "), dry.out());
         assertEquals(asked, DeviceSelector.gpuCountRequests(), "the rerun or the dry run counted the GPUs");
-        assertEquals(props, EmbeddingTable.of(spark, table.toString()).properties());
+        assertEquals(props, properties(table));
         assertEquals(version, version(table));
 
-        Result third = run("--input", images.toString(), "--output", table.toString());
-        assertEquals(0, third.code(), third.err());
-        assertTrue(third.out().contains("embedded   1 "), third.out());
+        assertEmbeddedInFloat32(into(images, table), 1, table);
         assertTrue(DeviceSelector.gpuCountRequests() > asked, "a run with an image to embed decides dtype auto");
-        assertEquals(props, EmbeddingTable.of(spark, table.toString()).properties());
-        Map<String, Row> rows = rows(table);
-        assertEquals(3, rows.size());
-        for (Row r : rows.values()) {
-            assertEquals(ROW_224, r.getAs("settings"));
-            assertEquals("float32", r.getAs("dtype"));
-        }
+        assertEquals(props, properties(table));
     }
 
     /**
@@ -235,34 +225,53 @@ class ExtractTableContractTest {
     void aBfloat16TableRerunWithAutoOnTheCpuDecidesWhenItEmbeds() throws Exception {
         Path images = folder("images", 1, 2);
         Path table = tmp.resolve("table");
-        Result first = run("--input", images.toString(), "--output", table.toString(), "--dtype", "bfloat16");
+        Result first = into(images, table, "--dtype", "bfloat16");
         assertEquals(0, first.code(), first.err());
-        Map<String, String> props = EmbeddingTable.of(spark, table.toString()).properties();
+        Map<String, String> props = properties(table);
         assertEquals("bfloat16", props.get("radio.dtype"));
         long version = version(table);
-        Result rerun = run("--input", images.toString(), "--output", table.toString());
-        assertEquals(0, rerun.code(), rerun.err());
-        assertTrue(rerun.out().contains("unchanged  2 "), rerun.out());
-        assertEquals(version, version(table));
+        assertUnchanged(into(images, table), 2, table, version);
 
         ExtractJobTest.generatePng(images.resolve("img-3.png"), 3);
-        Result refused = run("--input", images.toString(), "--output", table.toString());
+        Result refused = into(images, table);
         assertEquals(1, refused.code(), refused.out());
         assertTrue(
                 refused.err().contains("other settings than this run's: --dtype float32 (the table: bfloat16)."),
                 refused.err());
         assertEquals(version, version(table));
-        assertEquals(props, EmbeddingTable.of(spark, table.toString()).properties());
+        assertEquals(props, properties(table));
 
-        Result reembed = run("--input", images.toString(), "--output", table.toString(), "--reembed");
-        assertEquals(0, reembed.code(), reembed.err());
-        assertTrue(reembed.out().contains("embedded   3 "), reembed.out());
-        assertEquals(
-                "float32",
-                EmbeddingTable.of(spark, table.toString()).properties().get("radio.dtype"));
-        for (Row r : rows(table).values()) {
-            assertEquals(ROW_224, r.getAs("settings"));
-            assertEquals("float32", r.getAs("dtype"));
+        assertEmbeddedInFloat32(into(images, table, "--reembed"), 3, table);
+        assertEquals("float32", properties(table).get("radio.dtype"));
+    }
+
+    /** {@code radio extract --input images --output table} and {@code extra}. */
+    static Result into(Path images, Path table, String... extra) {
+        List<String> args = new ArrayList<>(List.of("--input", images.toString(), "--output", table.toString()));
+        args.addAll(List.of(extra));
+        return run(args.toArray(new String[0]));
+    }
+
+    static Map<String, String> properties(Path table) {
+        return EmbeddingTable.of(spark, table.toString()).properties();
+    }
+
+    /** The run succeeded, found {@code images} unchanged and left the table at {@code version}. */
+    static void assertUnchanged(Result r, int images, Path table, long version) {
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("unchanged  " + images + " "), r.out());
+        assertEquals(version, version(table));
+    }
+
+    /** The run succeeded and embedded {@code images}; every row of the table is float32 at 224x224. */
+    static void assertEmbeddedInFloat32(Result r, int images, Path table) {
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("embedded   " + images + " "), r.out());
+        Map<String, Row> rows = rows(table);
+        assertEquals(3, rows.size());
+        for (Row row : rows.values()) {
+            assertEquals(ROW_224, row.getAs("settings"));
+            assertEquals("float32", row.getAs("dtype"));
         }
     }
 
