@@ -428,94 +428,113 @@ public final class BenchCommand implements Callable<Integer> {
         }
     }
 
+    /** The report's summary: a line (or two) per section the run measured, then the peak RSS. */
     private static void summary(ObjectNode r, PrintWriter out) {
-        if (r.has("forward")) {
-            forwardSummary(r, out);
-        }
-        if (r.has("preprocess")) {
-            ObjectNode p = (ObjectNode) r.get("preprocess");
-            out.printf(
-                    "preprocess: %s img/s per core; peer: %s%n",
-                    p.path("img_per_s_per_core"),
-                    p.path("peer").isObject()
-                            ? p.path("peer").path("img_per_s_per_core") + " img/s per core (ratio "
-                                    + p.path("ratio_vs_peer") + ")"
-                            : "not available");
-        }
-        if (r.has("pipeline")) {
-            pipelineSummary((ObjectNode) r.get("pipeline"), out);
-        }
-        if (r.path("native").has("images_per_forward")) {
-            JsonNode n = r.get("native");
-            JsonNode b = r.path("native_buckets");
-            out.printf(
-                    "native: %s images per forward pass at batch %s (goal %s), %s img/s, %s tokens/s = %sx fixed "
-                            + "%sx%s; native-buckets: %s images per pass (goal %s)%n",
-                    n.path("images_per_forward"),
-                    n.path("batch"),
-                    n.path("goal_images_per_forward"),
-                    n.path("img_per_s"),
-                    n.path("tokens_per_s"),
-                    n.path("tokens_per_s_vs_fixed"),
-                    n.path("cap"),
-                    n.path("cap"),
-                    b.path("images_per_forward"),
-                    b.path("goal_images_per_forward"));
-        }
-        if (r.has("footprint")) {
-            JsonNode f = r.get("footprint");
-            out.printf(
-                    "footprint: radio extract peak RSS %s MB = %sx the %s MB of weights (goal %s), model build %s s, "
-                            + "rerun %s s (goal %s)%n",
-                    f.path("peak_rss_mb"),
-                    f.path("peak_rss_vs_weights"),
-                    f.path("weights_mb"),
-                    f.path("goal_peak_rss_vs_weights"),
-                    f.path("model_build_s"),
-                    f.path("rerun_s"),
-                    f.path("goal_rerun_s"));
-        }
-        if (r.has("dedup")) {
-            JsonNode d = r.get("dedup");
-            out.printf(
-                    "dedup: precision %s, recall %s (goal %s) at eps %s (cosine >= %s) over %s vectors of %s floats, "
-                            + "%s s; %s pairs compared of %s (%s), %s planted pairs split by the %s clusters%n",
-                    d.path("precision"),
-                    d.path("recall"),
-                    d.path("goal"),
-                    d.path("eps"),
-                    d.path("threshold"),
-                    d.path("vectors"),
-                    d.path("dim"),
-                    d.path("seconds"),
-                    d.path("pairs_compared"),
-                    d.path("pairs_all"),
-                    d.path("pairs_fraction"),
-                    d.path("planted_split_by_clusters"),
-                    d.path("clusters"));
-        }
-        if (r.path("index").has("recall_at_10")) {
-            JsonNode x = r.get("index");
-            out.printf(
-                    "index: recall@10 %s (goal %s), median query %s ms (goal %s; CPU %s ms), build %s s (CPU %s s), "
-                            + "%s bytes per vector on disk (raw %s; in memory %s), over %s vectors of %s floats%n",
-                    x.path("recall_at_10"),
-                    x.path("goal_recall_at_10"),
-                    x.path("query_ms_p50"),
-                    x.path("goal_query_ms_p50"),
-                    x.path("query_cpu_ms_p50"),
-                    x.path("build_s"),
-                    x.path("build_cpu_s"),
-                    x.path("bytes_per_vector"),
-                    x.path("raw_bytes_per_vector"),
-                    x.path("pq_bytes_per_vector"),
-                    x.path("vectors"),
-                    x.path("dimension"));
-        }
+        forwardSummary(r, out);
+        preprocessSummary(r.path("preprocess"), out);
+        pipelineSummary(r.path("pipeline"), out);
+        nativeSummary(r.path("native"), r.path("native_buckets"), out);
+        footprintSummary(r.path("footprint"), out);
+        dedupSummary(r.path("dedup"), out);
+        indexSummary(r.path("index"), out);
         out.printf("rss peak: %s MB%n", r.path("rss_peak_mb"));
     }
 
+    private static void preprocessSummary(JsonNode p, PrintWriter out) {
+        if (p.isMissingNode()) {
+            return;
+        }
+        out.printf(
+                "preprocess: %s img/s per core; peer: %s%n",
+                p.path("img_per_s_per_core"),
+                p.path("peer").isObject()
+                        ? p.path("peer").path("img_per_s_per_core") + " img/s per core (ratio "
+                                + p.path("ratio_vs_peer") + ")"
+                        : "not available");
+    }
+
+    private static void nativeSummary(JsonNode n, JsonNode b, PrintWriter out) {
+        if (!n.has("images_per_forward")) {
+            return;
+        }
+        out.printf(
+                "native: %s images per forward pass at batch %s (goal %s), %s img/s, %s tokens/s = %sx fixed "
+                        + "%sx%s; native-buckets: %s images per pass (goal %s)%n",
+                n.path("images_per_forward"),
+                n.path("batch"),
+                n.path("goal_images_per_forward"),
+                n.path("img_per_s"),
+                n.path("tokens_per_s"),
+                n.path("tokens_per_s_vs_fixed"),
+                n.path("cap"),
+                n.path("cap"),
+                b.path("images_per_forward"),
+                b.path("goal_images_per_forward"));
+    }
+
+    private static void footprintSummary(JsonNode f, PrintWriter out) {
+        if (f.isMissingNode()) {
+            return;
+        }
+        out.printf(
+                "footprint: radio extract peak RSS %s MB = %sx the %s MB of weights (goal %s), model build %s s, "
+                        + "rerun %s s (goal %s)%n",
+                f.path("peak_rss_mb"),
+                f.path("peak_rss_vs_weights"),
+                f.path("weights_mb"),
+                f.path("goal_peak_rss_vs_weights"),
+                f.path("model_build_s"),
+                f.path("rerun_s"),
+                f.path("goal_rerun_s"));
+    }
+
+    private static void dedupSummary(JsonNode d, PrintWriter out) {
+        if (d.isMissingNode()) {
+            return;
+        }
+        out.printf(
+                "dedup: precision %s, recall %s (goal %s) at eps %s (cosine >= %s) over %s vectors of %s floats, "
+                        + "%s s; %s pairs compared of %s (%s), %s planted pairs split by the %s clusters%n",
+                d.path("precision"),
+                d.path("recall"),
+                d.path("goal"),
+                d.path("eps"),
+                d.path("threshold"),
+                d.path("vectors"),
+                d.path("dim"),
+                d.path("seconds"),
+                d.path("pairs_compared"),
+                d.path("pairs_all"),
+                d.path("pairs_fraction"),
+                d.path("planted_split_by_clusters"),
+                d.path("clusters"));
+    }
+
+    private static void indexSummary(JsonNode x, PrintWriter out) {
+        if (!x.has("recall_at_10")) {
+            return;
+        }
+        out.printf(
+                "index: recall@10 %s (goal %s), median query %s ms (goal %s; CPU %s ms), build %s s (CPU %s s), "
+                        + "%s bytes per vector on disk (raw %s; in memory %s), over %s vectors of %s floats%n",
+                x.path("recall_at_10"),
+                x.path("goal_recall_at_10"),
+                x.path("query_ms_p50"),
+                x.path("goal_query_ms_p50"),
+                x.path("query_cpu_ms_p50"),
+                x.path("build_s"),
+                x.path("build_cpu_s"),
+                x.path("bytes_per_vector"),
+                x.path("raw_bytes_per_vector"),
+                x.path("pq_bytes_per_vector"),
+                x.path("vectors"),
+                x.path("dimension"));
+    }
+
     private static void forwardSummary(ObjectNode r, PrintWriter out) {
+        if (!r.has("forward")) {
+            return;
+        }
         ObjectNode f = (ObjectNode) r.get("forward");
         out.printf(
                 "forward float32: %s img/s (median of %d), model %s GFLOP/s, matmul peak %s GFLOP/s, "
@@ -564,7 +583,10 @@ public final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    private static void pipelineSummary(ObjectNode pl, PrintWriter out) {
+    private static void pipelineSummary(JsonNode pl, PrintWriter out) {
+        if (pl.isMissingNode()) {
+            return;
+        }
         out.printf(
                 "pipeline: %s%n",
                 pl.path("img_per_s").isNull()

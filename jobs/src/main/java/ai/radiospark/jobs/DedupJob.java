@@ -1,5 +1,6 @@
 package ai.radiospark.jobs;
 
+import static org.apache.spark.sql.functions.array;
 import static org.apache.spark.sql.functions.broadcast;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.collect_list;
@@ -207,7 +208,8 @@ final class DedupJob {
 
     /**
      * One row per image and cluster it is compared in: {@code home} (its nearest centroid's cluster),
-     * {@code cluster} (the home and the next nearest, {@code clustersPerImage} in all), {@code rank}
+     * {@code cluster} (the home and the next nearest, {@code clustersPerImage} in all), {@code clusters}
+     * (all of them, for {@link BlockPair} to compare a pair only in the lowest cluster both are in), {@code rank}
      * (1, 2, ... within the cluster by the distance to the home centroid, then path: one order for
      * every cluster, so that "earlier" never contradicts itself) and {@code block}
      * ({@code (rank - 1) / blockSize}).
@@ -217,7 +219,8 @@ final class DedupJob {
         if (k == 1) {
             withCluster = vectors.withColumn("home", lit(0))
                     .withColumn("distance", lit(0.0))
-                    .withColumn("cluster", lit(0));
+                    .withColumn("cluster", lit(0))
+                    .withColumn("clusters", array(lit(0)));
         } else {
             KMeansModel model = new KMeans()
                     .setK(k)
@@ -233,7 +236,8 @@ final class DedupJob {
             withCluster = vectors.withColumn("near", nearest.apply(col("v")))
                     .withColumn("home", col("near").getItem(0).getField("cluster"))
                     .withColumn("distance", col("near").getItem(0).getField("distance"))
-                    .withColumn("cluster", explode(col("near").getField("cluster")))
+                    .withColumn("clusters", col("near").getField("cluster"))
+                    .withColumn("cluster", explode(col("clusters")))
                     .drop("near");
         }
         return withCluster
@@ -274,13 +278,15 @@ final class DedupJob {
      * Each row's most similar earlier row of the clusters it is in: every pair of blocks (i, j ≤ i)
      * of a cluster meets in one task, which multiplies them and keeps, for each row of block i, the
      * best row of block j ranked before it; the best over the blocks j and the clusters is the
-     * row's. Also per row: how many earlier rows it was compared with ({@code compared}), and the
-     * most rows a task held for it ({@code held}).
+     * row's. Two rows that share several clusters are compared in the lowest of them only (the
+     * ranks have one order in every cluster, so the others would find the same). Also per row: how
+     * many earlier rows it was compared with ({@code compared}: each pair once), and the most rows a
+     * task held for it ({@code held}).
      */
     private Dataset<Row> mostSimilarEarlier(Dataset<Row> clustered) {
         Dataset<Row> blocks = clustered
                 .groupBy("cluster", "block")
-                .agg(collect_list(struct(col("rank"), col("path"), col("v"), col("home")))
+                .agg(collect_list(struct(col("rank"), col("path"), col("v"), col("home"), col("clusters")))
                         .as("rows"));
         Dataset<Row> last = clustered.groupBy("cluster").agg(max("block").as("last"));
         // Block i meets the blocks j = 0..i; block j meets the blocks i = j..last: one row per pair on each side.
@@ -323,12 +329,16 @@ final class DedupJob {
                         col("held"));
     }
 
-    /** One pair of blocks: for each row of the first, its most similar row of the second ranked before it. */
+    /**
+     * One pair of blocks of a cluster: for each row of the first, its most similar row of the second
+     * ranked before it, among the rows whose lowest cluster shared with it is this one.
+     */
     static final class BlockPair implements FlatMapFunction<Row, Row> {
         private static final long serialVersionUID = 1L;
 
         @Override
         public Iterator<Row> call(Row pair) {
+            int cluster = pair.getInt(0);
             List<Row> a = pair.getList(1);
             List<Row> b = pair.getList(2);
             int d = ((Vector) a.get(0).get(2)).size();
@@ -341,12 +351,13 @@ final class DedupJob {
             List<Row> out = new ArrayList<>(a.size());
             for (int i = 0; i < a.size(); i++) {
                 int rank = a.get(i).getInt(0);
+                List<Integer> mine = a.get(i).getList(4);
                 double best = Double.NEGATIVE_INFINITY;
                 String bestPath = null;
                 long compared = 0;
                 for (int j = 0; j < b.size(); j++) {
                     Row other = b.get(j);
-                    if (other.getInt(0) >= rank) {
+                    if (other.getInt(0) >= rank || lowestShared(mine, other.getList(4)) != cluster) {
                         continue;
                     }
                     compared++;
@@ -365,6 +376,17 @@ final class DedupJob {
                         held));
             }
             return out.iterator();
+        }
+
+        /** The lowest cluster in both lists (each holds the cluster being compared); -1 if none. */
+        static int lowestShared(List<Integer> a, List<Integer> b) {
+            int lowest = -1;
+            for (int c : a) {
+                if ((lowest < 0 || c < lowest) && b.contains(c)) {
+                    lowest = c;
+                }
+            }
+            return lowest;
         }
 
         private static double[] pack(List<Row> rows, int d) {

@@ -5,6 +5,9 @@ import static org.apache.spark.sql.functions.not;
 
 import ai.radiospark.RadioException;
 import ai.radiospark.ml.RadioEmbedder;
+import ai.radiospark.model.Checkpoint;
+import ai.radiospark.model.DevicePlan;
+import ai.radiospark.model.ModelDType;
 import ai.radiospark.runtime.EmbeddingSettings;
 import ai.radiospark.runtime.ModelSource;
 import java.io.PrintStream;
@@ -72,7 +75,6 @@ final class ExtractJob {
 
     ExtractJob(SparkSession spark, ExtractOptions options, PrintStream out) {
         this.spark = spark;
-        // dtype auto is decided here, on the driver, before the run records its settings anywhere
         this.o = options;
         this.out = out;
     }
@@ -105,8 +107,21 @@ final class ExtractJob {
     /** The listed images of a folder input, else null (a table input, read by Spark). */
     private List<Row> folder;
 
-    /** The embedding settings with dtype auto resolved, by loadCheckpointAndList. */
+    /** The embedding settings with dtype auto resolved (or standing for the table's: dtypeTentative), by loadCheckpointAndList. */
     private volatile EmbeddingSettings resolved;
+
+    /** The embedding settings as given: dtype maybe auto. */
+    private EmbeddingSettings requested;
+
+    /**
+     * Whether dtype auto stands, until decided, for the existing table's dtype: deciding it would
+     * count the GPUs PyTorch sees, loading its engine, which waits until the run has something to
+     * embed, or settings that differ from the table's (see {@link #decideDtype}).
+     */
+    private volatile boolean dtypeTentative;
+
+    /** The model's checkpoint, opened by loadCheckpointAndList: its weights are read from it, if needed. */
+    private volatile Checkpoint checkpoint;
 
     private long start;
     private long lapStart = System.nanoTime();
@@ -121,11 +136,11 @@ final class ExtractJob {
                 .setSummaryCol("summary")
                 .setFeaturesCol("features")
                 .setErrorCol("error");
+        requested = o.embedding();
         String sha = loadCheckpointAndList();
-        // dtype auto, decided on the driver (beside the listing) before the run records its settings anywhere
-        o = o.withEmbedding(resolved);
-        embedder.setDtype(resolved.dtype());
-        settings = new TableSettings(o.embedding(), sha);
+        // dtype auto, decided on the driver (beside the listing) before the run records its settings anywhere; into
+        // an existing table, it stands for the table's dtype until the run has something to embed (decideDtype)
+        useSettings(resolved, sha);
         lap("checkpoint loaded and input listed");
         EmbeddingTable table = EmbeddingTable.of(spark, o.output());
         if (o.mode() == WriteMode.OVERWRITE && table.exists()) {
@@ -143,16 +158,23 @@ final class ExtractJob {
      * it) are independent and each mostly one thread's work: they run side by side.
      */
     private String loadCheckpointAndList() {
-        FutureTask<String> checkpoint = new FutureTask<>(() -> {
+        FutureTask<String> loading = new FutureTask<>(() -> {
             ExtractFaults.fault("model-load");
-            // The checkpoint's identity only: its weights are read when a chunk is embedded, so
-            // a rerun over an unchanged table never reads them (the SHA-256 comes from its cache).
-            String sha = ModelSource.checkpoint(embedder.getModel()).sha256();
-            // in local mode auto counts the GPUs PyTorch sees, loading the engine: beside the listing too
-            resolved = RadioEmbedder.resolveDtype(spark, o.embedding());
+            // The checkpoint's identity only: its weights are read (from this opened checkpoint) when a
+            // chunk is embedded, so a rerun over an unchanged table never reads them (the SHA-256 comes
+            // from its cache).
+            Checkpoint opened = ModelSource.checkpoint(embedder.getModel());
+            this.checkpoint = opened;
+            String sha = opened.sha256();
+            String tableDtype = RadioEmbedder.resolvingDtypeCountsGpus(spark, requested) ? autoTableDtype() : null;
+            dtypeTentative = tableDtype != null;
+            // else in local mode auto counts the GPUs PyTorch sees, loading the engine: beside the listing too
+            resolved = dtypeTentative
+                    ? requested.with(EmbeddingSettings.Setting.DTYPE, tableDtype)
+                    : RadioEmbedder.resolveDtype(spark, requested);
             return sha;
         });
-        Thread loader = new Thread(checkpoint, "radio-extract-checkpoint");
+        Thread loader = new Thread(loading, "radio-extract-checkpoint");
         loader.setDaemon(true);
         loader.start();
         try {
@@ -161,15 +183,57 @@ final class ExtractJob {
                 folder = listing.listFolder(); // a folder or glob is listed on the driver, without a Spark job
             }
         } catch (RuntimeException e) {
-            checkpointSha(checkpoint); // a bad checkpoint is reported first, as when run one after the other
+            checkpointSha(loading); // a bad checkpoint is reported first, as when run one after the other
             throw e;
         }
-        return checkpointSha(checkpoint);
+        return checkpointSha(loading);
     }
 
-    private static String checkpointSha(FutureTask<String> checkpoint) {
+    /**
+     * The dtype of the existing table a merge or append run writes into, if auto can resolve to it
+     * (float32 or bfloat16); else null.
+     */
+    private String autoTableDtype() {
         try {
-            return checkpoint.get();
+            EmbeddingTable table = EmbeddingTable.of(spark, o.output());
+            if (o.mode() == WriteMode.OVERWRITE || !table.exists()) {
+                return null;
+            }
+            String dtype = table.properties().get("radio.dtype");
+            return ModelDType.FLOAT32.label().equals(dtype)
+                            || DevicePlan.GPU_DTYPE.label().equals(dtype)
+                    ? dtype
+                    : null;
+        } catch (RuntimeException e) {
+            return null; // the run reports it
+        }
+    }
+
+    /** This run's embedding settings: the options', the embedder's dtype and the settings recorded. */
+    private void useSettings(EmbeddingSettings embedding, String sha) {
+        o = o.withEmbedding(embedding);
+        embedder.setDtype(embedding.dtype());
+        settings = new TableSettings(embedding, sha);
+    }
+
+    /**
+     * Decides a tentative dtype auto (counting the GPUs PyTorch sees); returns whether it differs
+     * from the table's, which it stood for: then the run takes the decided one.
+     */
+    private boolean decideDtype() {
+        dtypeTentative = false;
+        EmbeddingSettings decided = RadioEmbedder.resolveDtype(spark, requested);
+        lap("dtype auto decided");
+        if (decided.dtype().equals(o.embedding().dtype())) {
+            return false;
+        }
+        useSettings(decided, settings.sha());
+        return true;
+    }
+
+    private static String checkpointSha(FutureTask<String> loading) {
+        try {
+            return loading.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new RadioException("Interrupted while loading the checkpoint.", e);
@@ -247,6 +311,13 @@ final class ExtractJob {
         EmbeddingTable table = output.table();
         boolean exists = table.exists();
         lap("table exists " + exists);
+        if (dtypeTentative
+                && (!exists
+                        || !TableSettings.differences(TableSettings.targetSettings(table.properties()), settings.run())
+                                .isEmpty())) {
+            // Other settings differ from the table's: refused, or the table takes them, with the decided dtype.
+            decideDtype();
+        }
         TableSettings.Target target = TableSettings.Target.NONE;
         if (exists) {
             target = settings.settle(table, output.mode(), o.reembed(), o.dryRun());
@@ -267,10 +338,14 @@ final class ExtractJob {
         if (o.dryRun()) {
             return dryRun(table, exists, candidates);
         }
+        if (dtypeTentative && !candidates.paths().isEmpty() && decideDtype()) {
+            // Something to embed, and auto is not the table's dtype: settled and selected again with the decided one.
+            return into(output);
+        }
         if (!candidates.paths().isEmpty()) {
             // The weights are read (and checked, and broadcast) only now that there is something to
             // embed, and before anything is written.
-            embedder.modelInfo(spark);
+            embedder.modelInfo(spark, checkpoint);
             lap("weights loaded");
         }
         // Rows of other settings are deleted only by a run that embedded every candidate, and only those

@@ -61,7 +61,8 @@ final class ExtractProgress extends SparkListener implements AutoCloseable {
 
     /**
      * Prints a progress line to {@code out} every {@code seconds}, with the current chunk's embedder
-     * metrics from {@code current}, until {@link #close}.
+     * metrics from {@code current}, until {@link #close} or every image is done: the run's summary
+     * prints that last line, once.
      */
     void printEvery(int seconds, PrintStream out, Supplier<EmbedderMetrics> current) {
         ticker = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -69,7 +70,16 @@ final class ExtractProgress extends SparkListener implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        ticker.scheduleAtFixedRate(() -> out.println(line(current.get())), seconds, seconds, TimeUnit.SECONDS);
+        ticker.scheduleAtFixedRate(
+                () -> {
+                    String line = unfinishedLine(current.get());
+                    if (line != null) {
+                        out.println(line);
+                    }
+                },
+                seconds,
+                seconds,
+                TimeUnit.SECONDS);
     }
 
     synchronized void chunkStarted() {
@@ -102,19 +112,29 @@ final class ExtractProgress extends SparkListener implements AutoCloseable {
 
     /** A progress line: the finished chunks, and of the current one what finished and running tasks reported. */
     synchronized String line(EmbedderMetrics current) {
+        long[] c = counts(current);
+        return format(c[0], total, c[1], (System.nanoTime() - start) / 1e9);
+    }
+
+    /** {@link #line}, or null when every image is done (the summary's line is the last). */
+    synchronized String unfinishedLine(EmbedderMetrics current) {
+        return counts(current)[0] >= total ? null : line(current);
+    }
+
+    /** {done, failed} so far: the finished chunks, and of the current one what finished and running tasks reported. */
+    private long[] counts(EmbedderMetrics current) {
         long done = processedBefore + reused;
         long failed = failedBefore;
         if (chunkActive) {
-            EmbedderMetrics live = current == null ? null : current;
-            done += live == null ? 0 : live.imagesProcessed();
-            failed += live == null ? 0 : live.imagesFailed();
+            done += current == null ? 0 : current.imagesProcessed();
+            failed += current == null ? 0 : current.imagesFailed();
             for (long[] task : running.values()) {
                 done += task[0];
                 failed += task[1];
             }
         }
         // A task's heartbeat counts and its final counts may overlap for a moment.
-        return format(Math.min(done, total), total, Math.min(failed, done), (System.nanoTime() - start) / 1e9);
+        return new long[] {Math.min(done, total), Math.min(failed, done)};
     }
 
     /** The progress line's format, also the last line of a run (from its summary). */

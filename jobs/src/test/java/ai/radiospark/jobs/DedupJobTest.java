@@ -186,8 +186,13 @@ class DedupJobTest {
     }
 
     static String[] dedup(String output, String... extra) {
+        return dedupOf(table, output, extra);
+    }
+
+    /** {@code radio dedup} of {@code source} into {@code output}, with {@code extra} options. */
+    static String[] dedupOf(String source, String output, String... extra) {
         List<String> a =
-                new ArrayList<>(List.of("dedup", "--master", "local[2]", "--table", table, "--output", output));
+                new ArrayList<>(List.of("dedup", "--master", "local[2]", "--table", source, "--output", output));
         a.addAll(List.of(extra));
         return run(a.toArray(new String[0]));
     }
@@ -438,8 +443,44 @@ class DedupJobTest {
                 b.toString());
         assertEquals(1.985 / 2.015, later.getDouble(3), 1e-6);
         assertFalse(later.getBoolean(4));
-        // With 2 clusters, the nearest two are both: every pair once in each.
-        assertTrue(r2[1].contains("  compared 3,782 of all 1,891 pairs (200%), in blocks of at most 62 rows\n"), r2[1]);
+        // With 2 clusters, the nearest two are both: every pair is in both, and compared once.
+        assertTrue(r2[1].contains("  compared 1,891 of all 1,891 pairs (100%), in blocks of at most 62 rows\n"), r2[1]);
+    }
+
+    /**
+     * Four images in 2 clusters, each in both (the default 2 clusters per image): a pair sharing both clusters is
+     * compared and counted once, so the 6 pairs are 6 compared, and the sweep counts each duplicate once: a at
+     * cosine 0.995 to a', b at 0.975 to b', the two groups orthogonal.
+     */
+    @Test
+    void aPairSharingBothClustersIsComparedOnce() {
+        String four = tmp.resolve("four").toString();
+        write(
+                List.of(
+                        RowFactory.create("file:/img/a.jpg", new Float[] {1f, 0f, 0f, 0f}, null),
+                        RowFactory.create(
+                                "file:/img/a2.jpg",
+                                new Float[] {0.995f, 0f, (float) Math.sqrt(1 - 0.995 * 0.995), 0f},
+                                null),
+                        RowFactory.create("file:/img/b.jpg", new Float[] {0f, 1f, 0f, 0f}, null),
+                        RowFactory.create(
+                                "file:/img/b2.jpg",
+                                new Float[] {0f, 0.975f, 0f, (float) Math.sqrt(1 - 0.975 * 0.975)},
+                                null)),
+                four);
+        String output = tmp.resolve("four-dedup").toString();
+        String[] r = dedupOf(four, output, "--clusters", "2", "--eps", "0.02");
+        assertEquals("0", r[0], r[2]);
+        assertTrue(r[1].contains("  compared 6 of all 6 pairs (100%), in blocks of at most 4 rows\n"), r[1]);
+        assertEquals(1, sweep(r[1], 1));
+        assertEquals(1, sweep(r[1], 2));
+        for (int e = 3; e <= 10; e++) {
+            assertEquals(2, sweep(r[1], e), "eps 0.0" + e);
+        }
+        assertTrue(r[1].contains("  --eps 0.02: 1 duplicates (keep = false), 3 kept;"), r[1]);
+        Map<String, Row> rows = result(output);
+        assertEquals(4, rows.size());
+        assertEquals(1, rows.values().stream().filter(x -> !x.getBoolean(4)).count(), rows.toString());
     }
 
     /** Tables that are not embedding tables, or have nothing to deduplicate: one line, exit code 1, nothing written. */

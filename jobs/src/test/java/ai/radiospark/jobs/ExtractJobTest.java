@@ -68,7 +68,13 @@ class ExtractJobTest {
 
     /** Runs {@code radio extract} in this JVM; returns exit code and standard output. */
     static Map.Entry<Integer, String> extract(String... args) {
-        List<String> all = new ArrayList<>(List.of("extract", "--master", "local[2]", "--progress-seconds", "60"));
+        return extractEvery(60, args);
+    }
+
+    /** {@link #extract} with a progress line every {@code progressSeconds}. */
+    static Map.Entry<Integer, String> extractEvery(int progressSeconds, String... args) {
+        List<String> all = new ArrayList<>(
+                List.of("extract", "--master", "local[2]", "--progress-seconds", String.valueOf(progressSeconds)));
         all.addAll(List.of(args));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         PrintStream old = System.out;
@@ -82,6 +88,13 @@ class ExtractJobTest {
         String text = out.toString();
         System.out.println(text);
         return Map.entry(code, text);
+    }
+
+    /** The options of a run of the tiny model over {@code images} into {@code table}, bad images allowed. */
+    static String[] allInto(Path images, String table) {
+        return new String[] {
+            "--input", images.toString(), "--output", table, "--model", MODEL, "--max-failed-fraction", "0.5"
+        };
     }
 
     /** The table version the summary printed. */
@@ -315,6 +328,40 @@ class ExtractJobTest {
         assertEquals(19, spark.read().format("delta").load(table).count());
         // After the re-embedding merge, the delete of other models' rows and the new properties.
         assertEquals(EmbeddingTable.of(spark, table).version(), tableVersion(reembed.getValue()));
+    }
+
+    /**
+     * A run with images to embed: the last progress line (every image done) is printed once, just
+     * before the summary (the ticker, every second here, is still running for 2.5 s after the last
+     * commit and prints no line of its own once every image is done); and the driver opens the
+     * checkpoint once, its SHA-256 (before anything is recorded) and its weights coming from the same
+     * opened checkpoint.
+     */
+    @Test
+    void theLastProgressLineIsPrintedOnceAndTheCheckpointOpenedOnce() throws Exception {
+        Path images = imageFolder();
+        String table = tmp.resolve("table").toString();
+        long opened = Checkpoint.opened();
+        long resolved = RadioWeights.weightsResolved();
+        System.setProperty("radio.extract.pauseAfterCommitMs", "2500");
+        Map.Entry<Integer, String> r;
+        try {
+            r = extractEvery(1, allInto(images, table));
+        } finally {
+            System.clearProperty("radio.extract.pauseAfterCommitMs");
+        }
+        assertEquals(0, r.getKey(), r.getValue());
+        assertEquals(12, count(r.getValue(), "embedded"));
+        List<String> lines = r.getValue().lines().toList();
+        List<String> complete = lines.stream()
+                .filter(l -> l.startsWith("progress: 15/15 images (100.0%)"))
+                .toList();
+        assertEquals(1, complete.size(), r.getValue());
+        int at = lines.indexOf(complete.get(0));
+        assertTrue(lines.get(at + 1).startsWith("radio extract: done in "), r.getValue());
+        assertTrue(complete.get(0).endsWith(", 3 failed, ETA 0 s"), complete.get(0));
+        assertEquals(1, RadioWeights.weightsResolved() - resolved, "the weights were read once");
+        assertEquals(1, Checkpoint.opened() - opened, "the checkpoint was opened once");
     }
 
     @Test

@@ -1,6 +1,7 @@
 package ai.radiospark.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.radiospark.ml.EmbedderMetrics;
@@ -77,6 +78,12 @@ class ExtractProgressTest {
         assertEquals("progress: 15/20 images (75.0%), 1 failed, ETA n s", counts(p.line(null)));
         assertEquals(12, p.processed());
         assertEquals(1, p.failed());
+        // The ticker's line until every image is done; then none, the summary prints the last line.
+        assertEquals("progress: 15/20 images (75.0%), 1 failed, ETA n s", counts(p.unfinishedLine(null)));
+        p.chunkStarted();
+        p.onExecutorMetricsUpdate(heartbeat(3, 5, 0));
+        assertNull(p.unfinishedLine(null));
+        assertEquals("progress: 20/20 images (100.0%), 1 failed, ETA n s", counts(p.line(null)));
     }
 
     @Test

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.radiospark.RadioException;
+import ai.radiospark.ml.DeviceSelector;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -179,6 +180,99 @@ class ExtractTableContractTest {
         Result explicit = run("--input", images.toString(), "--output", table.toString(), "--dtype", "auto");
         assertEquals(0, explicit.code(), explicit.err());
         assertTrue(explicit.out().contains("unchanged  3 "), explicit.out());
+    }
+
+    /**
+     * dtype auto in local mode is decided by counting the GPUs PyTorch sees, which loads its engine: a
+     * rerun with nothing to embed and a dry run, into a table whose dtype auto can stand for, never
+     * count them and record nothing; a run with an image to embed counts them and records float32 (on
+     * this CPU machine), as a run into a new table does.
+     */
+    @Test
+    void dtypeAutoIsDecidedOnlyWhenSomethingIsEmbedded() throws Exception {
+        Path images = folder("images", 1, 2);
+        Path table = tmp.resolve("table");
+        long asked = DeviceSelector.gpuCountRequests();
+        Result first = into(images, table);
+        assertEquals(0, first.code(), first.err());
+        assertTrue(DeviceSelector.gpuCountRequests() > asked, "a run into a new table decides dtype auto");
+        Map<String, String> props = properties(table);
+        assertEquals("float32", props.get("radio.dtype"));
+        long version = version(table);
+
+        asked = DeviceSelector.gpuCountRequests();
+        assertUnchanged(into(images, table), 2, table, version);
+        ExtractJobTest.generatePng(images.resolve("img-3.png"), 3);
+        Result dry = into(images, table, "--dry-run");
+        assertEquals(0, dry.code(), dry.err());
+        assertTrue(dry.out().contains("; 1 would be embedded into "), dry.out());
+        assertEquals(asked, DeviceSelector.gpuCountRequests(), "the rerun or the dry run counted the GPUs");
+        assertEquals(props, properties(table));
+        assertEquals(version, version(table));
+
+        assertEmbeddedInFloat32(into(images, table), 1, table);
+        assertTrue(DeviceSelector.gpuCountRequests() > asked, "a run with an image to embed decides dtype auto");
+        assertEquals(props, properties(table));
+    }
+
+    /**
+     * A bfloat16 table rerun with dtype auto on this CPU machine: with nothing to embed, auto stands for
+     * the table's dtype and the run changes nothing; with an image to embed, auto is decided (float32)
+     * and the run is refused as a changed --dtype, naming --reembed, which then re-embeds every image in
+     * float32.
+     */
+    @Test
+    void aBfloat16TableRerunWithAutoOnTheCpuDecidesWhenItEmbeds() throws Exception {
+        Path images = folder("images", 1, 2);
+        Path table = tmp.resolve("table");
+        Result first = into(images, table, "--dtype", "bfloat16");
+        assertEquals(0, first.code(), first.err());
+        Map<String, String> props = properties(table);
+        assertEquals("bfloat16", props.get("radio.dtype"));
+        long version = version(table);
+        assertUnchanged(into(images, table), 2, table, version);
+
+        ExtractJobTest.generatePng(images.resolve("img-3.png"), 3);
+        Result refused = into(images, table);
+        assertEquals(1, refused.code(), refused.out());
+        assertTrue(
+                refused.err().contains("other settings than this run's: --dtype float32 (the table: bfloat16)."),
+                refused.err());
+        assertEquals(version, version(table));
+        assertEquals(props, properties(table));
+
+        assertEmbeddedInFloat32(into(images, table, "--reembed"), 3, table);
+        assertEquals("float32", properties(table).get("radio.dtype"));
+    }
+
+    /** {@code radio extract --input images --output table} and {@code extra}. */
+    static Result into(Path images, Path table, String... extra) {
+        List<String> args = new ArrayList<>(List.of("--input", images.toString(), "--output", table.toString()));
+        args.addAll(List.of(extra));
+        return run(args.toArray(new String[0]));
+    }
+
+    static Map<String, String> properties(Path table) {
+        return EmbeddingTable.of(spark, table.toString()).properties();
+    }
+
+    /** The run succeeded, found {@code images} unchanged and left the table at {@code version}. */
+    static void assertUnchanged(Result r, int images, Path table, long version) {
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("unchanged  " + images + " "), r.out());
+        assertEquals(version, version(table));
+    }
+
+    /** The run succeeded and embedded {@code images}; every row of the table is float32 at 224x224. */
+    static void assertEmbeddedInFloat32(Result r, int images, Path table) {
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("embedded   " + images + " "), r.out());
+        Map<String, Row> rows = rows(table);
+        assertEquals(3, rows.size());
+        for (Row row : rows.values()) {
+            assertEquals(ROW_224, row.getAs("settings"));
+            assertEquals("float32", row.getAs("dtype"));
+        }
     }
 
     /** Item 1: leftovers of an aborted first write are removed; anything else that is not a table is refused. */

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntSupplier;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
@@ -281,6 +282,14 @@ public final class DeviceSelector {
 
     private static volatile GpuCount.Answer gpuCount;
 
+    /** Calls of {@link #pytorchGpus} in this JVM. */
+    private static final AtomicLong GPU_COUNT_REQUESTS = new AtomicLong();
+
+    /** How many times this JVM asked {@link #pytorchGpus} (the first loads the PyTorch engine; diagnostics and tests). */
+    public static long gpuCountRequests() {
+        return GPU_COUNT_REQUESTS.get();
+    }
+
     /**
      * GPUs PyTorch can use, once per JVM; never throws. 0 with the CPU-only libtorch, or when
      * libtorch cannot be loaded. DJL counts GPUs through the CUDA runtime (libcudart loaded by JNA
@@ -290,6 +299,7 @@ public final class DeviceSelector {
      * {@code radio doctor} reports this count, the one tasks use.
      */
     public static int pytorchGpus() {
+        GPU_COUNT_REQUESTS.incrementAndGet();
         GpuCount.Answer a = gpuCount;
         return (a != null ? a : gpuAnswer()).gpus();
     }

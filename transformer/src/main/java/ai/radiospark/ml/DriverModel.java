@@ -2,6 +2,7 @@ package ai.radiospark.ml;
 
 import ai.radiospark.InvalidValueException;
 import ai.radiospark.RadioException;
+import ai.radiospark.model.Checkpoint;
 import ai.radiospark.model.DevicePlan;
 import ai.radiospark.model.ModelDType;
 import ai.radiospark.model.RadioConfig;
@@ -31,10 +32,14 @@ record DriverModel(String model, SparkContext sc, WeightsHandle weights, RadioEm
         return model.equals(m) && this.sc == sc && !sc.isStopped();
     }
 
-    /** Loads the weights of {@code m} and broadcasts them (in local mode, shares them in this JVM). */
-    static DriverModel load(String m, SparkContext sc) {
+    /**
+     * Loads the weights of {@code m} and broadcasts them (in local mode, shares them in this JVM).
+     *
+     * @param opened the checkpoint of {@code m} if the caller opened it already, else null (opened here)
+     */
+    static DriverModel load(String m, SparkContext sc, Checkpoint opened) {
         long t0 = System.nanoTime();
-        RadioWeights weights = ModelSource.load(m);
+        RadioWeights weights = opened != null ? opened.weights() : ModelSource.load(m);
         long t1 = System.nanoTime();
         String sha = weights.checkpointSha256();
         long t2 = System.nanoTime();
@@ -111,6 +116,26 @@ record DriverModel(String model, SparkContext sc, WeightsHandle weights, RadioEm
                 resolved,
                 gpu ? "the tasks run on GPUs" : "the tasks run on CPUs, or the driver cannot tell that they have GPUs");
         return resolved;
+    }
+
+    /**
+     * Whether {@link #resolveDtype} would count the GPUs PyTorch sees, loading its engine, to decide:
+     * dtype auto with device auto in local mode without a Spark GPU amount.
+     */
+    static boolean resolvingDtypeCountsGpus(SparkContext sc, String device, String dtype) {
+        if (dtype != null && !dtype.trim().equalsIgnoreCase(DevicePlan.AUTO)) {
+            return false;
+        }
+        boolean[] counted = {false};
+        DeviceSelector.tasksOnGpu(
+                device,
+                sc.isLocal(),
+                DeviceSelector.sparkGpuAmount(k -> sc.conf().get(k, null)),
+                () -> {
+                    counted[0] = true;
+                    return 0;
+                });
+        return counted[0];
     }
 
     static final long DEFAULT_MAX_PIXELS = 100_000_000L;

@@ -2,6 +2,7 @@ package ai.radiospark.ml;
 
 import ai.radiospark.InvalidValueException;
 import ai.radiospark.RadioException;
+import ai.radiospark.model.Checkpoint;
 import ai.radiospark.model.DevicePlan;
 import ai.radiospark.model.ModelDType;
 import ai.radiospark.model.RadioConfig;
@@ -631,6 +632,15 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     }
 
     /**
+     * Whether {@link #resolveDtype} would count the GPUs PyTorch sees (loading its engine) to resolve
+     * {@code settings}' dtype: auto, with device auto, in local mode without a Spark GPU amount. Front
+     * ends that may have nothing to embed (a dry run, a rerun) can then wait before resolving it.
+     */
+    public static boolean resolvingDtypeCountsGpus(SparkSession spark, EmbeddingSettings settings) {
+        return DriverModel.resolvingDtypeCountsGpus(spark.sparkContext(), settings.device(), settings.dtype());
+    }
+
+    /**
      * A one-image-at-a-time embedder with this stage's model, imageSize, resizeMode, device, dtype,
      * featuresMode, featuresType and torchThreads (inputCol, batchSize, decodeThreads and failOnError do not
      * apply), for callers that get one row at a time, such as SQL functions. Checks the settings
@@ -674,7 +684,16 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
     }
 
     public ModelInfo modelInfo(SparkSession spark) {
-        return driverModel(spark.sparkContext()).info();
+        return driverModel(spark.sparkContext(), null).info();
+    }
+
+    /**
+     * {@link #modelInfo(SparkSession)}, the weights read from {@code checkpoint}: the checkpoint
+     * {@code model} names, which a front end opened already (for its SHA-256, before reading any
+     * weight), so that the driver opens it once.
+     */
+    public ModelInfo modelInfo(SparkSession spark, Checkpoint checkpoint) {
+        return driverModel(spark.sparkContext(), checkpoint).info();
     }
 
     /**
@@ -686,13 +705,18 @@ public class RadioEmbedder extends Transformer implements DefaultParamsWritable 
         return driverModel == null ? -1 : driverModel.weights().broadcastId();
     }
 
-    private synchronized DriverModel driverModel(SparkContext sc) {
+    private DriverModel driverModel(SparkContext sc) {
+        return driverModel(sc, null);
+    }
+
+    /** @param opened the checkpoint of the model, if a caller opened it already; else null */
+    private synchronized DriverModel driverModel(SparkContext sc, Checkpoint opened) {
         String m = getModel();
         DriverModel s = driverModel;
         if (s != null && s.isFor(m, sc)) {
             return s;
         }
-        s = DriverModel.load(m, sc);
+        s = DriverModel.load(m, sc, opened);
         driverModel = s;
         try {
             s.prebuildInLocalMode(getDevice(), getDtype(), getTorchThreads(), getForwardConcurrency());

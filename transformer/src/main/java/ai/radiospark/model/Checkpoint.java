@@ -58,6 +58,14 @@ public final class Checkpoint {
         return HASHED.get();
     }
 
+    /** Checkpoint directories opened in this JVM (configuration and tensor headers read). */
+    static final AtomicLong OPENED = new AtomicLong();
+
+    /** How many times this JVM opened a checkpoint directory ({@link #open}; diagnostics and tests). */
+    public static long opened() {
+        return OPENED.get();
+    }
+
     private Checkpoint(
             String source,
             RadioConfig config,
@@ -142,6 +150,7 @@ public final class Checkpoint {
                 }
             }
         };
+        OPENED.incrementAndGet();
         return new Checkpoint(dir.toString(), config, tensors, digest, dir, files);
     }
 
