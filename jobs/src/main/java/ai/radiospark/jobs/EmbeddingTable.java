@@ -38,7 +38,7 @@ final class EmbeddingTable {
         this.spark = spark;
         this.name = name;
         this.isPath = looksLikePath(name);
-        this.commits = new TableCommits(spark, name);
+        this.commits = new TableCommits(spark, name, this::logExists);
     }
 
     static EmbeddingTable of(SparkSession spark, String output) {
@@ -79,6 +79,22 @@ final class EmbeddingTable {
                     && DeltaTable.isDeltaTable(spark, name);
         } catch (IOException e) {
             throw new RadioException("Cannot inspect the table path " + name + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Whether the table's log is there, with or without a first commit: a path's {@code _delta_log}
+     * folder, a name in the catalog.
+     */
+    private boolean logExists() {
+        if (!isPath) {
+            return spark.catalog().tableExists(name);
+        }
+        try {
+            Path log = new Path(name, "_delta_log");
+            return log.getFileSystem(spark.sparkContext().hadoopConfiguration()).exists(log);
+        } catch (IOException e) {
+            return false;
         }
     }
 

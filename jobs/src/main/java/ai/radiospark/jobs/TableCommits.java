@@ -3,6 +3,7 @@ package ai.radiospark.jobs;
 import ai.radiospark.RadioException;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.BooleanSupplier;
 import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,17 +21,20 @@ final class TableCommits {
     private final SparkSession spark;
     /** The table's name, for messages. */
     private final String name;
+    /** Whether the table, or its log, exists now: a failed create then met another run's create. */
+    private final BooleanSupplier logExists;
     /** The version of this table's last commit made through this object, if Delta reported it. */
     private Long committedVersion;
 
-    TableCommits(SparkSession spark, String name) {
+    TableCommits(SparkSession spark, String name, BooleanSupplier logExists) {
         this.spark = spark;
         this.name = name;
+        this.logExists = logExists;
     }
 
     /** Runs a write of the table ({@code what} names it in messages), retried on conflicts; keeps its version. */
     void commit(String what, Runnable write) {
-        retrying(what, () -> committing(write));
+        retrying(name, what, () -> committing(write), logExists);
     }
 
     /** The version Delta reported for the last commit made through this object, or null. */
@@ -44,18 +48,21 @@ final class TableCommits {
     /**
      * Runs a write, retrying it when another writer committed first (Delta's concurrent-modification
      * exceptions, or a table created at the same time): every write here is idempotent or did not
-     * commit. After {@link #COMMIT_ATTEMPTS} attempts: a one-line RadioException.
+     * commit. A failed create is a conflict when Delta says the table is not found or its location is
+     * not empty, or when, whatever the exception, the table's log exists once it failed ({@code
+     * logExists}): another run created it meanwhile. After {@link #COMMIT_ATTEMPTS} attempts: a
+     * one-line RadioException.
      */
-    private void retrying(String what, Runnable write) {
+    static void retrying(String name, String what, Runnable write, BooleanSupplier logExists) {
         for (int attempt = 1; ; attempt++) {
             try {
                 write.run();
                 return;
             } catch (RuntimeException e) {
                 Throwable conflict = conflict(e);
-                if (conflict == null && what.equals("create") && notFound(e)) {
-                    // Another run is creating it: its _delta_log is there, its first commit not yet (Delta says
-                    // the table is not found, or its location is not empty and not a table).
+                if (conflict == null && what.equals("create") && (notFound(e) || logExists.getAsBoolean())) {
+                    // Another run is creating it: its _delta_log is there, its first commit perhaps not yet
+                    // (Delta says the table is not found, or its location is not empty and not a table).
                     conflict = e;
                 }
                 if (conflict == null) {
@@ -91,7 +98,7 @@ final class TableCommits {
             String condition = t instanceof org.apache.spark.SparkThrowable st ? st.getCondition() : null;
             String message = String.valueOf(t.getMessage());
             for (String c : List.of("DELTA_TABLE_NOT_FOUND", "DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION")) {
-                if (c.equals(condition) || message.startsWith("[" + c + "]")) {
+                if (c.equals(condition) || message.contains("[" + c + "]")) {
                     return true;
                 }
             }
