@@ -16,11 +16,12 @@ import java.util.stream.Stream;
 
 /**
  * {@code radio bench --only index}: the approximate index ({@link VectorIndex}) on synthetic
- * embeddings clustered as real ones are: {@code clusters} gaussian clusters around random unit
- * centroids, each with its own spread so that two images of a cluster have a cosine of about 0.70
- * to 0.89. Recall@10 is measured against the exact scan for held-out queries drawn the same way;
- * the query latency is the median of single-threaded searches (quantised graph search, then the
- * exact rerank). Figures go under {@code index.*}.
+ * embeddings, {@link Structured} as image embeddings are assumed to be (the default) or {@link
+ * Clustered} with isotropic noise (the worst case, {@code --index-data isotropic}); either way
+ * {@code clusters} clusters in which two images have a cosine of about 0.70 to 0.89. Recall@10 is
+ * measured against the exact scan for held-out queries drawn the same way; the query latency is
+ * the median of single-threaded searches (quantised graph search, then the exact rerank). Figures
+ * go under {@code index.*}.
  */
 final class IndexBench {
     /** The figures' key of recall, and the goals the issue sets. */

@@ -149,6 +149,20 @@ public final class AnnCompare {
                                     .toArray());
                 }
             }
+            if (rerank == 0 && built.quantised()) {
+                // The same graph searched on the exact vectors of the graph file (no codes), as Lucene searches.
+                try (VectorIndex ix = VectorIndex.open(graph, null)) {
+                    for (int depth : new int[] {100, 200, 500}) {
+                        measure(
+                                qs,
+                                exact,
+                                r.putObject("exact_search_" + depth),
+                                q -> ix.search(q, 10, depth).stream()
+                                        .mapToInt(VectorIndex.Hit::ordinal)
+                                        .toArray());
+                    }
+                }
+            }
         } finally {
             delete(dir);
         }
