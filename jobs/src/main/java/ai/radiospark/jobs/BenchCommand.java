@@ -203,6 +203,15 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Candidates rescored exactly per query (default ${DEFAULT-VALUE}, as radio similar).")
     int indexRerank;
 
+    @Option(
+            names = "--index-data",
+            defaultValue = "structured",
+            paramLabel = "KIND",
+            description = "Synthetic data of the index section: structured (clusters and sub-clusters varying in a "
+                    + "few directions, as image embeddings) or isotropic (isotropic noise around the centroids, the "
+                    + "worst case) (default ${DEFAULT-VALUE}).")
+    String indexData;
+
     @Override
     public Integer call() throws Exception {
         OptionException.check("--shape", shape, () -> RandomCheckpoint.shape(shape)); // before any work
@@ -260,6 +269,11 @@ public final class BenchCommand implements Callable<Integer> {
                 "Use a positive number of queries, at most --index-vectors.");
         OptionException.require(
                 indexRerank >= 10, "--index-rerank", indexRerank, "Use at least 10 (the k of recall@10).");
+        OptionException.require(
+                indexData.equals("structured") || indexData.equals("isotropic"),
+                "--index-data",
+                indexData,
+                "Use structured or isotropic.");
         boolean forward = sections.contains("forward") || sections.contains("forward_bf16");
         boolean bf16 = only == null ? !noBf16 : sections.contains("forward_bf16");
         OptionAlias.warnIfUsed(spec);
@@ -307,7 +321,8 @@ public final class BenchCommand implements Callable<Integer> {
         }
         if (sections.contains("index")) {
             int clusters = Math.max(1, Math.min(400, indexVectors / 250));
-            new IndexBench(out, indexVectors, indexDimension, indexQueries, clusters, indexRerank).run(report);
+            IndexBench.Data data = IndexBench.Data.valueOf(indexData.toUpperCase(java.util.Locale.ROOT));
+            new IndexBench(out, indexVectors, indexDimension, indexQueries, clusters, indexRerank, data).run(report);
         }
         report.put("rss_peak_mb", BenchFigures.rssPeakMb());
         summary(report, out);

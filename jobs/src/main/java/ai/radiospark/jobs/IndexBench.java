@@ -16,11 +16,12 @@ import java.util.stream.Stream;
 
 /**
  * {@code radio bench --only index}: the approximate index ({@link VectorIndex}) on synthetic
- * embeddings clustered as real ones are: {@code clusters} gaussian clusters around random unit
- * centroids, each with its own spread so that two images of a cluster have a cosine of about 0.70
- * to 0.89. Recall@10 is measured against the exact scan for held-out queries drawn the same way;
- * the query latency is the median of single-threaded searches (quantised graph search, then the
- * exact rerank). Figures go under {@code index.*}.
+ * embeddings, {@link Structured} as image embeddings are assumed to be (the default) or {@link
+ * Clustered} with isotropic noise (the worst case, {@code --index-data isotropic}); either way
+ * {@code clusters} clusters in which two images have a cosine of about 0.70 to 0.89. Recall@10 is
+ * measured against the exact scan for held-out queries drawn the same way; the query latency is
+ * the median of single-threaded searches (quantised graph search, then the exact rerank). Figures
+ * go under {@code index.*}.
  */
 final class IndexBench {
     /** The figures' key of recall, and the goals the issue sets. */
@@ -34,8 +35,10 @@ final class IndexBench {
     private final int queries;
     private final int clusters;
     private final int rerank;
+    private final Data kind;
 
-    IndexBench(PrintWriter out, int vectors, int dim, int queries, int clusters, int rerank) {
+    IndexBench(PrintWriter out, int vectors, int dim, int queries, int clusters, int rerank, Data data) {
+        this.kind = data;
         this.out = out;
         this.vectors = vectors;
         this.dim = dim;
@@ -44,8 +47,42 @@ final class IndexBench {
         this.rerank = rerank;
     }
 
-    /** The data set: {@code n} unit vectors from a seeded generator; see the class comment. */
-    static final class Clustered {
+    /** A seeded synthetic data set: vector {@code i} of stream {@code seed}, a unit vector. */
+    interface Generator {
+        float[] vector(long seed, int i);
+
+        /** The cluster vector {@code i} of stream {@code seed} belongs to (its seed's first draw). */
+        int cluster(long seed, int i);
+
+        default List<float[]> vectors(long seed, int n) {
+            return Arrays.asList(IntStream.range(0, n)
+                    .parallel()
+                    .mapToObj(i -> vector(seed, i))
+                    .toArray(float[][]::new));
+        }
+    }
+
+    /** The data sets of {@code --index-data}. */
+    enum Data {
+        /** Clusters, sub-clusters and members varying in a few directions each: {@link Structured}. */
+        STRUCTURED,
+        /** Members of a cluster as isotropic noise over every dimension, the worst case: {@link Clustered}. */
+        ISOTROPIC;
+
+        Generator generator(int clusters, int dim, long seed) {
+            return this == STRUCTURED ? new Structured(clusters, dim, seed) : new Clustered(clusters, dim, seed);
+        }
+    }
+
+    /**
+     * The worst case ({@code --index-data isotropic}): members are a unit centroid plus isotropic
+     * gaussian noise over all the dimensions, so two members' cosine is about 0.70 to 0.89 but all
+     * members of a cluster are nearly equidistant from a query (1st and 100th neighbour within
+     * about 0.01 of cosine): which ten are nearest is decided by tiny noise.
+     */
+    static final class Clustered implements Generator {
+        // Seeds as the figures before the structured set (consecutive seeds: use a cluster count that is not a
+        // power of two, as the benchmark's n / 250 mostly is, or the first draws correlate).
         final float[][] centroids;
         final double[] spread;
         final int dim;
@@ -66,8 +103,14 @@ final class IndexBench {
             }
         }
 
+        @Override
+        public int cluster(long seed, int i) {
+            return new Random(seed * 1_000_003L + i).nextInt(centroids.length);
+        }
+
         /** Vector {@code i} of stream {@code seed}: a member of a cluster chosen by its seed. */
-        float[] vector(long seed, int i) {
+        @Override
+        public float[] vector(long seed, int i) {
             Random r = new Random(seed * 1_000_003L + i);
             int c = r.nextInt(centroids.length);
             double sigma = spread[c] / Math.sqrt(dim);
@@ -78,13 +121,151 @@ final class IndexBench {
             }
             return unit(v);
         }
+    }
 
-        List<float[]> vectors(long seed, int n) {
-            return Arrays.asList(IntStream.range(0, n)
-                    .parallel()
-                    .mapToObj(i -> vector(seed, i))
-                    .toArray(float[][]::new));
+    /**
+     * The default data set, structured as image embeddings are (low intrinsic dimension, structure
+     * at several scales): unit cluster centroids sharing a common direction (two unrelated images:
+     * cosine about 0.2); in each cluster {@value #SUBCLUSTERS} sub-clusters; the variation of a
+     * cluster (sub-cluster centres and members alike) lies in {@value #RANK} directions of its own
+     * with a decaying spectrum (variance of the j-th direction proportional to 1 / j), plus a small
+     * isotropic noise over all the dimensions. The offset from the centroid has norm w (0.35 to
+     * 0.65 by cluster), so two members of a cluster have a cosine of about 0.70 to 0.89 (higher
+     * within a sub-cluster), as with the isotropic set, but a query's neighbours are no longer
+     * nearly equidistant.
+     */
+    static final class Structured implements Generator {
+        static final int RANK = 32;
+        static final int SUBCLUSTERS = 8;
+        /** Shares of the offset's variance: sub-cluster centre, member within it, isotropic noise. */
+        static final double SUB_SHARE = 0.5;
+
+        static final double MEMBER_SHARE = 0.4;
+        static final double NOISE_SHARE = 0.1;
+        private static final int POOL = 512;
+
+        final int dim;
+        final float[][] centroids;
+        final double[] spread;
+        /** The unit directions the clusters vary in: cluster c uses {@code pool[dirs[c][j]]}. */
+        private final float[][] pool;
+
+        private final int[][] dirs;
+        /** Sub-cluster centres' coefficients on the cluster's directions: {@code [c][s][j]}. */
+        private final double[][][] sub;
+        /** The spectrum: the share of the variance of direction j (sums to 1). */
+        private final double[] spectrum = new double[RANK];
+
+        Structured(int clusters, int dim, long seed) {
+            this.dim = dim;
+            Random r = new Random(seed);
+            double sum = 0;
+            for (int j = 0; j < RANK; j++) {
+                spectrum[j] = 1.0 / (j + 1);
+                sum += spectrum[j];
+            }
+            for (int j = 0; j < RANK; j++) {
+                spectrum[j] /= sum;
+            }
+            pool = new float[POOL][];
+            for (int p = 0; p < POOL; p++) {
+                pool[p] = unit(gaussian(r, dim));
+            }
+            float[] common = unit(gaussian(r, dim));
+            centroids = new float[clusters][];
+            spread = new double[clusters];
+            dirs = new int[clusters][RANK];
+            sub = new double[clusters][SUBCLUSTERS][RANK];
+            for (int c = 0; c < clusters; c++) {
+                float[] v = unit(gaussian(r, dim));
+                for (int d = 0; d < dim; d++) {
+                    v[d] += 0.5f * common[d];
+                }
+                centroids[c] = unit(v);
+                spread[c] = 0.35 + 0.3 * r.nextDouble();
+                for (int j = 0; j < RANK; j++) {
+                    dirs[c][j] = r.nextInt(POOL);
+                }
+                double w2 = spread[c] * spread[c];
+                for (int s = 0; s < SUBCLUSTERS; s++) {
+                    for (int j = 0; j < RANK; j++) {
+                        sub[c][s][j] = r.nextGaussian() * Math.sqrt(SUB_SHARE * w2 * spectrum[j]);
+                    }
+                }
+            }
         }
+
+        @Override
+        public int cluster(long seed, int i) {
+            return new Random(mix(seed * 1_000_003L + i)).nextInt(centroids.length);
+        }
+
+        /** Vector {@code i} of stream {@code seed}: a member of a sub-cluster chosen by its seed. */
+        @Override
+        public float[] vector(long seed, int i) {
+            Random r = new Random(mix(seed * 1_000_003L + i));
+            int c = r.nextInt(centroids.length);
+            int s = r.nextInt(SUBCLUSTERS);
+            double w2 = spread[c] * spread[c];
+            float[] v = centroids[c].clone();
+            for (int j = 0; j < RANK; j++) {
+                double a = sub[c][s][j] + r.nextGaussian() * Math.sqrt(MEMBER_SHARE * w2 * spectrum[j]);
+                float[] u = pool[dirs[c][j]];
+                for (int d = 0; d < dim; d++) {
+                    v[d] += (float) (a * u[d]);
+                }
+            }
+            double sigma = Math.sqrt(NOISE_SHARE * w2 / dim);
+            for (int d = 0; d < dim; d++) {
+                v[d] += (float) (sigma * r.nextGaussian());
+            }
+            return unit(v);
+        }
+
+        /**
+         * SplitMix64's finaliser: java.util.Random's first draws from consecutive seeds are
+         * correlated (with a power-of-two bound, vectors i and i + 1 would mostly share a cluster).
+         */
+        static long mix(long z) {
+            z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
+            z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
+            return z ^ (z >>> 31);
+        }
+
+        private static float[] gaussian(Random r, int dim) {
+            float[] v = new float[dim];
+            for (int d = 0; d < dim; d++) {
+                v[d] = (float) r.nextGaussian();
+            }
+            return v;
+        }
+    }
+
+    /**
+     * The cosine of a query's exact neighbours at the given ranks (1-based), averaged over the
+     * queries: how far apart the 1st and the 10th, 100th, 1000th nearest are (the contrast).
+     */
+    static double[] neighbourCosines(List<float[]> data, List<float[]> queries, int... ranks) {
+        double[] out = new double[ranks.length];
+        for (float[] q : queries) {
+            double[] s = new double[data.size()];
+            for (int j = 0; j < s.length; j++) {
+                s[j] = dot(q, data.get(j));
+            }
+            Arrays.sort(s);
+            for (int k = 0; k < ranks.length; k++) {
+                out[k] += s[s.length - Math.min(ranks[k], s.length)] / queries.size();
+            }
+        }
+        return out;
+    }
+
+    static double dot(float[] a, float[] b) {
+        double d = 0;
+        for (int i = 0; i < a.length; i++) {
+            d += (double) a[i] * b[i];
+        }
+        return d;
     }
 
     static float[] unit(float[] v) {
@@ -140,11 +321,11 @@ final class IndexBench {
     void run(ObjectNode report) throws IOException {
         ObjectNode r = report.putObject("index");
         out.printf(
-                "index: %,d synthetic vectors of %d floats in %d clusters, %d queries, recall@10 against the exact "
-                        + "scan, rerank %d%n",
-                vectors, dim, clusters, queries, rerank);
+                "index: %,d synthetic %s vectors of %d floats in %d clusters, %d queries, recall@10 against the "
+                        + "exact scan, rerank %d%n",
+                vectors, kind.name().toLowerCase(java.util.Locale.ROOT), dim, clusters, queries, rerank);
         out.flush();
-        Clustered gen = new Clustered(clusters, dim, 7);
+        Generator gen = kind.generator(clusters, dim, 7);
         long t0 = System.nanoTime();
         List<float[]> data = gen.vectors(1, vectors);
         List<float[]> qs = gen.vectors(2, queries);
@@ -185,7 +366,7 @@ final class IndexBench {
                     ix.search(qs.get(i), 10, rerank); // warm-up: JIT and page cache
                 }
                 // Other rerank depths first (recall and median latency each), then the figures' own.
-                for (int depth : new int[] {100, 200, 500, 1000}) {
+                for (int depth : new int[] {100, 200, 500, 1000, 2000}) {
                     if (depth == rerank || depth > vectors) {
                         continue;
                     }
@@ -215,7 +396,8 @@ final class IndexBench {
             double recall = recall(exact, approx);
             Arrays.sort(ms);
             Arrays.sort(cpuMs);
-            r.put("vectors", vectors)
+            r.put("data", kind.name().toLowerCase(java.util.Locale.ROOT))
+                    .put("vectors", vectors)
                     .put("dimension", dim)
                     .put("clusters", clusters)
                     .put("queries", queries)

@@ -4,6 +4,9 @@ import org.apache.spark.sql.SparkSession;
 
 /** The SparkSession a job runs in: spark-submit's, or a local one, with Delta Lake configured. */
 final class JobSpark {
+    /** How many times {@link #session} was called in this JVM (tests tell from it whether a command used Spark). */
+    static final java.util.concurrent.atomic.AtomicInteger SESSIONS = new java.util.concurrent.atomic.AtomicInteger();
+
     private JobSpark() {}
 
     /** Whether {@link #session} with this {@code --master} runs Spark in this JVM (local mode). */
@@ -17,6 +20,7 @@ final class JobSpark {
      *     job runs outside spark-submit
      */
     static SparkSession session(String appName, String master) {
+        SESSIONS.incrementAndGet();
         SparkSession.Builder b = SparkSession.builder().appName(appName);
         if (master != null) {
             b.master(master);

@@ -92,6 +92,9 @@ public final class SimilarCommand implements Callable<Integer> {
             checkQueryImage(query.image);
         }
         LocalPaths.checkTable("--table", table);
+        if (!noIndex && query.path != null && answerWithoutSpark()) {
+            return 0;
+        }
         SparkSession spark = JobSpark.session("radio similar", master);
         EmbeddingTable t = EmbeddingTable.of(spark, table);
         if (!t.exists()) {
@@ -107,7 +110,7 @@ public final class SimilarCommand implements Callable<Integer> {
         long skipped;
         if (choice != null && choice.manifest() != null) {
             out.println("search: index (table version " + choice.manifest().tableVersion() + ")");
-            top = searchIndex(choice, q);
+            top = searchIndex(choice, unitQuery(choice, q));
             skipped = choice.manifest().skippedOtherSettings();
         } else {
             out.println("search: exact scan (" + (noIndex ? "--no-index" : choice.why()) + ")");
@@ -129,6 +132,68 @@ public final class SimilarCommand implements Callable<Integer> {
                 top.add(new String[] {r.getString(0), String.format(Locale.ROOT, "%.6f", r.getDouble(1))});
             }
         }
+        print(top, skipped, name);
+        return 0;
+    }
+
+    /**
+     * A {@code --path} query of a local table whose index is current, answered from the index
+     * alone, without starting Spark: the table's version and properties come from its {@code
+     * _delta_log} files ({@link DeltaLogFiles}), the query's vector from the index (the unit vector
+     * it stores for that path). Returns false, having printed nothing, whenever that does not hold
+     * (no index, a stale one, a path the index does not hold, a log it cannot read): Spark then
+     * decides, as before.
+     */
+    boolean answerWithoutSpark() {
+        java.nio.file.Path local = LocalPaths.localPath(table);
+        String location;
+        try {
+            // As EmbeddingTable names a path table (Hadoop's qualified path), with Hadoop's defaults instead of
+            // Spark's.
+            org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(table);
+            location = p.getFileSystem(new org.apache.hadoop.conf.Configuration())
+                    .makeQualified(p)
+                    .toString();
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+        if (local == null || LocalPaths.localPath(location) == null) {
+            return false;
+        }
+        Path dir = index != null ? index : IndexCommand.defaultDir(location);
+        IndexManifest m = IndexManifest.read(dir, "--index");
+        DeltaLogFiles.State state = m == null ? null : DeltaLogFiles.read(local);
+        if (state == null || !m.table().equals(location) || state.version() != m.tableVersion()) {
+            return false;
+        }
+        Map<String, String> target = TableSettings.targetSettings(state.properties());
+        String sha = target.get("checkpoint_sha256");
+        String rowSettings = target.isEmpty() ? null : TableSettings.rowSettings(target);
+        if (!java.util.Objects.equals(m.checkpointSha256(), sha)
+                || !java.util.Objects.equals(m.settings(), rowSettings)) {
+            return false;
+        }
+        int ordinal = m.readPaths(dir).indexOf(query.path);
+        if (ordinal < 0) {
+            return false; // not indexed (an error row, another model's row, or not in the table): Spark tells
+        }
+        float[] unit;
+        try (VectorIndex ix = openIndex(dir, m)) {
+            unit = ix.vector(ordinal);
+        } catch (java.io.IOException e) {
+            return false;
+        }
+        IndexChoice choice = new IndexChoice(dir, m, null);
+        out.println("search: index (table version " + m.tableVersion() + ")");
+        print(searchIndex(choice, unit), m.skippedOtherSettings(), query.path);
+        return true;
+    }
+
+    private static VectorIndex openIndex(Path dir, IndexManifest m) throws java.io.IOException {
+        return VectorIndex.open(dir.resolve(m.graph()), m.pq() == null ? null : dir.resolve(m.pq()));
+    }
+
+    private void print(List<String[]> top, long skipped, String name) {
         out.printf("Nearest %d of %s to %s:%n", top.size(), table, name);
         if (skipped > 0) {
             out.printf(
@@ -141,7 +206,6 @@ public final class SimilarCommand implements Callable<Integer> {
             out.printf("%3d  %s  %s%n", rank++, r[1], r[0]);
         }
         out.flush();
-        return 0;
     }
 
     /** The index {@code radio similar} would use, or (manifest null) why it uses the exact scan. */
@@ -191,24 +255,28 @@ public final class SimilarCommand implements Callable<Integer> {
         return new IndexChoice(dir, m, null);
     }
 
-    /** The k nearest by the index: ANN candidates reranked with the exact vectors (cosines exact). */
-    private List<String[]> searchIndex(IndexChoice choice, float[] q) {
+    /** The query's unit vector, checked against the index's dimension. */
+    private static float[] unitQuery(IndexChoice choice, float[] q) {
         IndexManifest m = choice.manifest();
         if (q.length != m.dimension()) {
             throw new RadioException(
                     "The query has " + q.length + " floats but the index at " + choice.dir() + " holds " + m.dimension()
                             + ": query with the table's model, or rebuild the index with radio index.");
         }
-        List<String> paths = m.readPaths(choice.dir());
         float[] unit = IndexCommand.unit(toObjects(q));
         if (unit == null) {
             throw new RadioException("The query's summary is all zeros or not finite: it has no direction to compare. "
                     + "Query another image.");
         }
+        return unit;
+    }
+
+    /** The k nearest of a unit query by the index: ANN candidates reranked with the exact vectors (cosines exact). */
+    private List<String[]> searchIndex(IndexChoice choice, float[] unit) {
+        IndexManifest m = choice.manifest();
+        List<String> paths = m.readPaths(choice.dir());
         List<VectorIndex.Hit> hits;
-        try (VectorIndex ix = VectorIndex.open(
-                choice.dir().resolve(m.graph()),
-                m.pq() == null ? null : choice.dir().resolve(m.pq()))) {
+        try (VectorIndex ix = openIndex(choice.dir(), m)) {
             // One more, for the query image itself when it is in the table (--path).
             hits = ix.search(unit, k + (query.path != null ? 1 : 0), Math.max(rerank, k + 1));
         } catch (java.io.IOException e) {

@@ -29,8 +29,10 @@ import java.util.Random;
 
 /**
  * The approximate-nearest-neighbour index of {@code radio index} (Spark-free): a jvector graph
- * over L2-normalised vectors, searched by dot product (= cosine). From {@value #PQ_MIN_VECTORS}
- * vectors on, the graph is built and searched with product-quantised codes ({@link #subspaces}
+ * over L2-normalised vectors, searched by dot product (= cosine). The graph is built on exact
+ * scores (on Java 17, where jvector has no SIMD, that is also cheaper than building on quantised
+ * ones: 134 s of CPU against 213 s for 20,000 vectors of 2,560 floats). From {@value
+ * #PQ_MIN_VECTORS} vectors on, it is searched with product-quantised codes ({@link #subspaces}
  * bytes a vector, held in memory), and the best {@code rerank} candidates are rescored with the
  * exact vectors stored in the graph file; smaller indices score exactly throughout. The cosines
  * returned are always exact (computed in double from the stored unit vectors).
@@ -46,10 +48,15 @@ final class VectorIndex implements Closeable {
     /** From this many vectors on, the graph uses product quantisation (fewer: exact scores, no codebook to train). */
     static final int PQ_MIN_VECTORS = 1024;
 
-    /** Graph degree and build beam width; the build keeps edges with alpha 2.0 (1.2: recall@10 0.867 at 100,000). */
-    static final int DEGREE = 32;
+    /**
+     * How the graph is built: its degree, the build's beam width and alpha (edges kept), the
+     * product quantisation's dimensions per subspace, and whether the graph is built on exact
+     * scores (else on the quantised ones; the search uses the quantised codes either way).
+     */
+    record Settings(int degree, int beamWidth, float alpha, int dimsPerSubspace, boolean exactBuild) {}
 
-    static final int BEAM_WIDTH = 100;
+    /** The settings of {@code radio index} (measured: docs/performance.md, "Approximate search"). */
+    static final Settings DEFAULTS = new Settings(32, 100, 2.0f, 8, true);
 
     /** Vectors the product-quantisation codebooks are trained on at most (a seeded sample). */
     static final int PQ_TRAINING_VECTORS = 20_000;
@@ -76,9 +83,14 @@ final class VectorIndex implements Closeable {
         this.searcher = new GraphSearcher(graph);
     }
 
-    /** Product-quantisation subspaces for {@code dim}: 8 dimensions each (2,560 floats: 320 bytes a vector). */
+    /** Product-quantisation subspaces for {@code dim} with the default settings. */
     static int subspaces(int dim) {
-        return Math.max(1, dim / 8);
+        return subspaces(dim, DEFAULTS);
+    }
+
+    /** Product-quantisation subspaces (bytes a vector) for {@code dim}. */
+    static int subspaces(int dim, Settings settings) {
+        return Math.max(1, dim / settings.dimsPerSubspace());
     }
 
     /**
@@ -89,6 +101,12 @@ final class VectorIndex implements Closeable {
      * @return what was built, and how long each step took
      */
     static Built build(List<float[]> vectors, int dim, Path graphPath, Path pqPath) throws IOException {
+        return build(vectors, dim, graphPath, pqPath, DEFAULTS);
+    }
+
+    /** {@link #build(List, int, Path, Path)} with the given settings. */
+    static Built build(List<float[]> vectors, int dim, Path graphPath, Path pqPath, Settings settings)
+            throws IOException {
         List<VectorFloat<?>> vs = new ArrayList<>(vectors.size());
         for (float[] v : vectors) {
             vs.add(VTS.createFloatVector(v));
@@ -101,22 +119,24 @@ final class VectorIndex implements Closeable {
         long t2 = t0;
         if (quantised) {
             ProductQuantization codebooks =
-                    ProductQuantization.compute(trainingSample(vs, dim), subspaces(dim), 256, false);
+                    ProductQuantization.compute(trainingSample(vs, dim), subspaces(dim, settings), 256, false);
             t1 = System.nanoTime();
             PQVectors codes = (PQVectors) codebooks.encodeAll(ravv);
             t2 = System.nanoTime();
             try (SimpleWriter w = new SimpleWriter(pqPath)) {
                 codes.write(w, OnDiskGraphIndex.CURRENT_VERSION);
             }
-            scores = BuildScoreProvider.pqBuildScoreProvider(DOT, codes);
+            scores = settings.exactBuild()
+                    ? BuildScoreProvider.randomAccessScoreProvider(ravv, DOT)
+                    : BuildScoreProvider.pqBuildScoreProvider(DOT, codes);
         } else {
             scores = BuildScoreProvider.randomAccessScoreProvider(ravv, DOT);
         }
         long t3;
-        try (GraphIndexBuilder builder = GraphIndexBuilder.builder(scores, dim, DEGREE)
-                .withBeamWidth(BEAM_WIDTH)
+        try (GraphIndexBuilder builder = GraphIndexBuilder.builder(scores, dim, settings.degree())
+                .withBeamWidth(settings.beamWidth())
                 .withNeighborOverflow(1.2f)
-                .withAlpha(2.0f)
+                .withAlpha(settings.alpha())
                 .build()) {
             ImmutableGraphIndex g = builder.build(ravv);
             // The exact vectors go inline in the graph file: the reranking reads them from there.

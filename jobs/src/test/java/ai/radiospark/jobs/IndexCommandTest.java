@@ -178,9 +178,17 @@ class IndexCommandTest {
         assertEquals(10, paths.size());
         assertTrue(paths.get(0).asText().endsWith("img-1.png"), paths.toString());
 
+        // The Delta log read without Spark agrees with Delta.
+        DeltaLogFiles.State log = DeltaLogFiles.read(tablePath);
+        assertEquals(version, log.version());
+        assertEquals(props.get("radio.checkpoint_sha256"), log.properties().get("radio.checkpoint_sha256"));
+
         // README: radio similar --table ./radio-output/embeddings --path … --k 5
+        int sessions = JobSpark.SESSIONS.get();
         Result indexed = cli("similar", "--table", table, "--path", query, "--k", "5");
         assertEquals(0, indexed.code(), indexed.err());
+        // A --path query of a local table with a current index: answered from the index and the Delta log alone.
+        assertEquals(sessions, JobSpark.SESSIONS.get(), "radio similar asked for a SparkSession");
         assertTrue(indexed.out().startsWith("search: index (table version " + version + ")\n"), indexed.out());
         assertEquals(5, neighbours(indexed.out()).size());
         assertSameNeighbours(neighbours(exact.out()), neighbours(indexed.out()));
@@ -213,8 +221,10 @@ class IndexCommandTest {
                         .getKey());
         long after = EmbeddingTable.of(spark, table).version();
         assertTrue(after > version);
+        sessions = JobSpark.SESSIONS.get();
         Result stale = cli("similar", "--table", table, "--path", query, "--k", "5");
         assertEquals(0, stale.code(), stale.err());
+        assertEquals(sessions + 1, JobSpark.SESSIONS.get(), "a stale index: the exact scan, with Spark");
         assertTrue(
                 stale.out()
                         .startsWith("search: exact scan (index is stale: covers version " + version + ", table is at "
