@@ -48,32 +48,26 @@ class TableCommitsTest {
 
     @Test
     void otherFailuresAreThrownAtOnce() {
+        assertThrownAtOnce("create", false);
+        // not a create: the log's presence does not make a failure a conflict
+        assertThrownAtOnce("append", true);
+    }
+
+    /** A write that always fails with an unrelated exception: thrown as it is, after one call. */
+    private static void assertThrownAtOnce(String what, boolean logExists) {
         AtomicInteger calls = new AtomicInteger();
         IllegalStateException boom = new IllegalStateException("disk full");
         IllegalStateException thrown = assertThrows(
                 IllegalStateException.class,
                 () -> TableCommits.retrying(
                         "/t",
-                        "create",
+                        what,
                         () -> {
                             calls.incrementAndGet();
                             throw boom;
                         },
-                        () -> false));
-        assertSame(boom, thrown);
-        assertEquals(1, calls.get());
-        // not a create: the log's presence does not make a failure a conflict
-        AtomicInteger appends = new AtomicInteger();
-        assertThrows(
-                IllegalStateException.class,
-                () -> TableCommits.retrying(
-                        "/t",
-                        "append",
-                        () -> {
-                            appends.incrementAndGet();
-                            throw boom;
-                        },
-                        () -> true));
-        assertEquals(1, appends.get());
+                        () -> logExists));
+        assertSame(boom, thrown, what);
+        assertEquals(1, calls.get(), what);
     }
 }
