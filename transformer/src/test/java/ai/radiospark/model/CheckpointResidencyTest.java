@@ -32,14 +32,14 @@ class CheckpointResidencyTest {
         long fileKb = Files.size(file) / 1024;
         RadioWeights w = Checkpoint.open(dir).weights(); // reads every weight (non-finite check)
         assertTrue(mappedKb(file) >= fileKb / 2, "the weights keep maps of the file: " + mappedKb(file) + " kB");
-        assertResidentAtMostAPage(file, "after the non-finite check", fileKb);
+        assertResidentAtMostAFaultAround(file, "after the non-finite check", fileKb);
 
         RadioWeights copy = JavaSerialization.roundTrip(w); // what the broadcast writes reads every weight
-        assertResidentAtMostAPage(file, "after serializing", fileKb);
+        assertResidentAtMostAFaultAround(file, "after serializing", fileKb);
 
         long unmapped = NativeBuffers.unmappedBytes();
         try (RadioModel m = RadioModel.builder().build(w)) {
-            assertResidentAtMostAPage(file, "after the build", fileKb);
+            assertResidentAtMostAFaultAround(file, "after the build", fileKb);
             assertTrue(
                     NativeBuffers.unmappedBytes() - unmapped
                             >= w.byteSize() - w.tensor("pos_embed").data().remaining(),
@@ -78,9 +78,22 @@ class CheckpointResidencyTest {
         assertArrayEquals(before, w.tensor("patch").floats());
     }
 
-    private static void assertResidentAtMostAPage(Path file, String when, long fileKb) throws IOException {
+    /**
+     * Resident kB of the long-lived maps allowed: Linux's fault-around ({@code fault_around_bytes}, 64 kB by
+     * default) maps up to 16 cached pages around a faulting one, within its mapping. When a read's temporary
+     * map lands next to a long-lived map of the next bytes of the file, the kernel may merge the two into one
+     * mapping, and a fault in the temporary part then maps pages of the long-lived part that stay after the
+     * temporary part is unmapped: 64 kB was seen once in many runs. Twice that window, far below the
+     * whole file (845 kB for the tiny shape), which is what stayed resident before.
+     */
+    private static final long RESIDENT_KB_ALLOWED = 128;
+
+    private static void assertResidentAtMostAFaultAround(Path file, String when, long fileKb) throws IOException {
         long kb = residentKb(file);
-        assertTrue(kb <= 8, when + ": " + kb + " kB of the checkpoint's " + fileKb + " kB resident in its maps");
+        assertTrue(fileKb > 4 * RESIDENT_KB_ALLOWED, "the checkpoint is large enough for the bound to tell");
+        assertTrue(
+                kb <= RESIDENT_KB_ALLOWED,
+                when + ": " + kb + " kB of the checkpoint's " + fileKb + " kB resident in its maps");
     }
 
     /** Resident kB of this process's maps of {@code file}, from {@code /proc/self/smaps}. */
